@@ -1,0 +1,50 @@
+"""`hrm-jax` command line: one sub-command per job.
+
+Each sub-command lives in its own module and is imported only when it runs, so `hrm-jax --help` is fast
+and a sub-command's heavy dependencies (TensorFlow, toolchains) are paid for only by the job that uses them.
+A sub-command module exposes `add_arguments(parser)` and `run(args) -> int`.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# name -> (module, one-line help). Keep sorted by name.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "generate": ("hrm_jax.commands.generate", "generate code from a trained causal model"),
+    "import-torch": ("hrm_jax.commands.import_torch", "convert a reference (PyTorch) HRM checkpoint"),
+    "native": ("hrm_jax.commands.native", "run a checkpoint's native mode (one segment or the ACT loop)"),
+    "params": ("hrm_jax.commands.params", "print the parameter count of a config"),
+    "train": ("hrm_jax.commands.train", "supervised training (and evaluation) from a config"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+  parser = argparse.ArgumentParser(prog="hrm-jax", description=__doc__.splitlines()[0])
+  subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+  for name, (module, help_text) in sorted(COMMANDS.items()):
+    sub = subparsers.add_parser(name, help=help_text, description=help_text)
+    sub.set_defaults(_module=module)
+    # Parsers are filled lazily in main() for the chosen command only.
+  return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+  argv = list(sys.argv[1:] if argv is None else argv)
+  parser = build_parser()
+  if not argv or argv[0] in ("-h", "--help"):
+    parser.print_help()
+    return 0
+  name = argv[0]
+  if name not in COMMANDS:
+    parser.error(f"unknown command {name!r}; choose from: {', '.join(sorted(COMMANDS))}")
+  module = importlib.import_module(COMMANDS[name][0])
+  sub = argparse.ArgumentParser(prog=f"hrm-jax {name}", description=COMMANDS[name][1])
+  module.add_arguments(sub)
+  args = sub.parse_args(argv[1:])
+  return int(module.run(args) or 0)
+
+
+if __name__ == "__main__":
+  sys.exit(main())

@@ -1,0 +1,1 @@
+"""Sub-commands of the `hrm-jax` command line (see hrm_jax/cli.py)."""
