@@ -373,8 +373,9 @@ def initial_carry(model: HRMCore, batch: Batch) -> ACTCarry:
   """All slots halted, so the first call resets them and takes the batch (zeros instead of `empty`)."""
   cfg = model.cfg
   b = batch["inputs"].shape[0]
-  z = jnp.zeros((b, cfg.total_len, cfg.hidden_size), cfg.dtype)
-  return ACTCarry(z_H=z, z_L=z, steps=jnp.zeros((b,), jnp.int32), halted=jnp.ones((b,), bool),
+  shape = (b, cfg.total_len, cfg.hidden_size)
+  # Distinct buffers (not one array twice): the train step donates the whole state.
+  return ACTCarry(z_H=jnp.zeros(shape, cfg.dtype), z_L=jnp.zeros(shape, cfg.dtype), steps=jnp.zeros((b,), jnp.int32), halted=jnp.ones((b,), bool),
                   data=jax.tree.map(jnp.zeros_like, dict(batch)))
 
 

@@ -156,10 +156,13 @@ def load_for_inference(workdir: str, step: int | None = None):
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, datasets: Datasets | None = None,
-                       sample_fn: Callable[..., list[tuple[str, str]]] | None = None) -> dict[str, Any]:
+                       sample_fn: Callable[..., list[tuple[str, str]]] | None = None,
+                       stop_at_step: int | None = None) -> dict[str, Any]:
   """Trains `config.train.num_steps` steps (resuming from `workdir`), then evaluates.
 
-  Returns a summary dict: final train metrics, eval metrics, losses per logged step, and samples.
+  `stop_at_step` ends this run early (after saving) as a preemption would, without changing the config (the
+  learning-rate schedule still spans num_steps). Returns a summary dict: final train metrics, eval metrics,
+  the logged metrics per step, and samples.
   """
   os.makedirs(workdir, exist_ok=True)
   tc = config.train
@@ -223,7 +226,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, datasets
       if step == start:
         progress.start(step + 1)
       last = step + 1 == tc.num_steps
-      if (step + 1) % tc.log_every == 0 or last or stop_requested["signal"]:
+      if (step + 1) % tc.log_every == 0 or last or stop_requested["signal"] or step + 1 == stop_at_step:
         host = jax.device_get(pending)
         pending = []
         bad = int(jax.device_get(state.first_nonfinite_step))
@@ -242,10 +245,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, datasets
         history.append({"step": step + 1, **report})
         shown = {k: report[k] for k in ("loss", "lm_loss", "accuracy", "exact_accuracy", "steps") if k in report}
         print(progress.line(step + 1, shown), flush=True)
+      if stop_at_step is not None and step + 1 >= stop_at_step:
+        stop_requested["signal"] = stop_requested["signal"] or "stop_at_step"
       if (step + 1) % tc.checkpoint_every == 0 or last or stop_requested["signal"]:
         ckpt.save(step + 1, state, train_iter, force=True)
       if stop_requested["signal"]:
-        print(f"Received signal {stop_requested['signal']}: saved step {step + 1}, exiting.", flush=True)
+        print(f"Stopping ({stop_requested['signal']}): saved step {step + 1} to {ckpt.directory}.", flush=True)
         ckpt.close()
         writer.flush()
         return {"stopped_at": step + 1, "history": history}
