@@ -502,3 +502,32 @@ def count_params(params) -> int:
       continue
     total += int(leaf.size)
   return total
+
+
+def forward_at_depth(model: HRMCore, params, batch: Batch, depth: Array, max_segments: int):
+  """Teacher-forced logits of each sequence at a given ACT depth, differentiable (for RL replay).
+
+  Runs `max_segments` segments under `lax.scan` (the segment count is static, so reverse-mode works) and keeps,
+  for sequence b, the output of segment depth[b]; each segment carries gradients through its last
+  `grad_steps` applications only, the carry between segments is stop-gradiented (as in ACT training).
+
+  Args:
+    depth: int32 [batch], 1..max_segments: the depth recorded when the sequence was sampled.
+  Returns:
+    logits [batch, seq, vocab] at the recorded depth and (q_halt, q_continue) fp32 [batch, max_segments] of
+    every segment (the Q head's values along the rollout).
+  """
+  cfg = model.cfg
+  b = batch["inputs"].shape[0]
+  z_H, z_L = model.apply(params, b, cfg.total_len, method=HRMCore.initial_state)
+  depth = jnp.clip(depth.astype(jnp.int32), 1, max_segments)
+
+  def body(carry, m):
+    zh, zl, chosen = carry
+    (zh, zl), logits, (q_halt, q_cont) = segment(model, params, zh, zl, batch)
+    chosen = _where_rows(m == depth - 1, logits, chosen)
+    return (zh, zl, chosen), (q_halt, q_cont)
+
+  init_logits = jnp.zeros((b, cfg.seq_len, cfg.vocab_size), cfg.dtype)
+  (_, _, logits), (q_halt, q_cont) = jax.lax.scan(body, (z_H, z_L, init_logits), jnp.arange(max_segments))
+  return logits, (q_halt.T, q_cont.T)

@@ -304,3 +304,21 @@ def test_config_errors_name_the_field():
     hrm.HRMConfig.from_config({"hiden_size": 3})
   with pytest.raises(ValueError, match=r"config.model.attention='sideways'"):
     hrm.HRMConfig.from_config({"attention": "sideways"})
+
+
+def test_forward_at_depth_replays_the_sampled_depth():
+  cfg = tiny_causal_config(halt_max_steps=3)
+  model, variables = hrm.init_params(cfg, jax.random.key(0))
+  batch = random_batch(cfg, 2)
+  logits, (q_halt, _) = hrm.forward_at_depth(model, variables, batch, jnp.asarray([1, 3]), 3)
+  chex.assert_shape(q_halt, (2, 3))
+  z = model.apply(variables, 2, cfg.total_len, method=hrm.HRMCore.initial_state)
+  outs = []
+  for _ in range(3):
+    z, seg_logits, _ = hrm.segment(model, variables, *z, batch)
+    outs.append(seg_logits)
+  np.testing.assert_allclose(logits[0], outs[0][0], atol=1e-5)
+  np.testing.assert_allclose(logits[1], outs[2][1], atol=1e-5)
+  grads = jax.grad(lambda v: jnp.sum(hrm.forward_at_depth(model, v, batch, jnp.asarray([1, 3]), 3)[0] ** 2))(
+      variables)
+  assert float(jnp.abs(grads["params"]["lm_head"]["kernel"]).max()) > 0
