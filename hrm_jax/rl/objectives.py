@@ -123,6 +123,15 @@ class ObjectiveConfig:
   kl_beta: float = 0.0
   max_log_ratio: float = 20.0
 
+  @classmethod
+  def from_mapping(cls, mapping) -> "ObjectiveConfig":
+    """Builds a config from a plain mapping (e.g. an ml_collections ConfigDict's `to_dict()`)."""
+    fields = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(mapping) - fields)
+    if unknown:
+      raise ValueError(f"unknown objective config field(s) {unknown} (rl.objective); valid: {sorted(fields)}")
+    return cls(**dict(mapping))
+
   def clip_range(self) -> tuple[float, float]:
     objective = get_objective(self.name)
     low = objective.epsilon_low if self.epsilon_low is None else self.epsilon_low
@@ -160,16 +169,16 @@ def policy_loss(
   """
   objective = get_objective(config.name)
   epsilon_low, epsilon_high = config.clip_range()
+  if config.kl_beta < 0:
+    raise ValueError(f"kl_beta must be >= 0, got {config.kl_beta} (config field rl.objective.kl_beta)")
+  if config.kl_beta > 0 and logp_ref is None:
+    raise ValueError("kl_beta > 0 needs logp_ref, the reference policy's log-probabilities [B, T]")
   logp_new, logp_old, mask, advantages = _check_inputs(objective, logp_new, logp_old, mask, advantages)
   loss, metrics = objective.loss_fn(
       logp_new, logp_old, mask, advantages,
       epsilon_low=epsilon_low, epsilon_high=epsilon_high, max_log_ratio=config.max_log_ratio)
   metrics = dict(metrics, policy_loss=loss, response_length_mean=_mean_over_sequences(
       jnp.sum(mask, axis=-1), mask))
-  if config.kl_beta < 0:
-    raise ValueError(f"kl_beta must be >= 0, got {config.kl_beta} (config field rl.objective.kl_beta)")
-  if config.kl_beta > 0 and logp_ref is None:
-    raise ValueError("kl_beta > 0 needs logp_ref, the reference policy's log-probabilities [B, T]")
   if logp_ref is not None:
     chex.assert_equal_shape([logp_new, logp_ref])
     logp_ref = jax.lax.stop_gradient(jnp.where(mask, logp_ref.astype(logp_new.dtype), 0.0))

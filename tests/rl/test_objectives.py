@@ -277,3 +277,10 @@ def test_registry_defaults_errors_and_jit():
   assert loss.dtype == jnp.float32  # bf16 log-probs are promoted before the ratio is taken
   assert set(metrics) >= {"loss", "policy_loss", "ratio_mean", "clip_fraction", "clip_fraction_low",
                           "clip_fraction_high", "response_length_mean"}
+
+
+def test_objective_config_from_mapping():
+  config = objectives.ObjectiveConfig.from_mapping({"name": "grpo", "epsilon_high": 0.28})
+  assert config.clip_range() == (0.2, 0.28)
+  with pytest.raises(ValueError, match="unknown objective config"):
+    objectives.ObjectiveConfig.from_mapping({"name": "gspo", "beta": 0.1})
