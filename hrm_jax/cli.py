@@ -40,9 +40,14 @@ def main(argv: list[str] | None = None) -> int:
   if name not in COMMANDS:
     parser.error(f"unknown command {name!r}; choose from: {', '.join(sorted(COMMANDS))}")
   module = importlib.import_module(COMMANDS[name][0])
-  sub = argparse.ArgumentParser(prog=f"hrm-jax {name}", description=COMMANDS[name][1])
+  sub = argparse.ArgumentParser(prog=f"hrm-jax {name}", description=COMMANDS[name][1], allow_abbrev=False)
   module.add_arguments(sub)
-  args = sub.parse_args(argv[1:])
+  args, extra = sub.parse_known_args(argv[1:])
+  # `--config.a.b=value` overrides go to the commands that take a config (they declare `overrides`).
+  if hasattr(args, "overrides"):
+    args.overrides = list(args.overrides or []) + extra
+  elif extra:
+    sub.error(f"unrecognized arguments: {' '.join(extra)}")
   return int(module.run(args) or 0)
 
 

@@ -11,8 +11,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
   parser.add_argument("--workdir", default=None,
                       help="checkpoints, TensorBoard logs and config; rerun with the same workdir to resume "
                            "(default: workdirs/<config name>)")
-  parser.add_argument("overrides", nargs=argparse.REMAINDER,
-                      help="--config.a.b=value overrides, e.g. --config.train.num_steps=50")
+  parser.set_defaults(overrides=[])  # --config.a.b=value overrides (collected by hrm_jax/cli.py)
 
 
 def sample_and_score(model, params, config):
