@@ -159,7 +159,7 @@ def _apply_limits(limits: dict) -> None:
 def _exec_command(spec: dict, status_fd: int) -> None:
   """In the forked child: drop privileges, apply limits, exec. Never returns."""
   try:
-    os.close(status_fd)
+    os.set_inheritable(status_fd, False)  # Closed by a successful exec; kept to report a failed one.
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     if os.getuid() == 0 and spec.get("uid") is not None:
       os.setgroups([])
@@ -169,8 +169,9 @@ def _exec_command(spec: dict, status_fd: int) -> None:
     _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     os.chdir(spec["cwd"])
     os.execvpe(spec["argv"][0], spec["argv"], spec["env"])
-  except BaseException as error:  # exec failed: report like a shell does (127) on stderr.
+  except BaseException as error:  # exec (or privilege drop) failed: a sandbox error, not the program's.
     try:
+      _send(status_fd, {"error": f"cannot run {spec['argv'][0]!r}: {type(error).__name__}: {error}"})
       os.write(2, f"sandbox: cannot run {spec['argv'][0]!r}: {error}\n".encode())
     finally:
       os._exit(127)

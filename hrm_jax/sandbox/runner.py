@@ -97,6 +97,7 @@ class Isolation:
   description: str
   network_isolated: bool
   filesystem_isolated: bool
+  private_uid: bool  # Runs as a uid of its own: RLIMIT_NPROC holds (root ignores it) and leftovers are found.
 
 
 _MEMORY_PATTERNS = re.compile(
@@ -126,11 +127,18 @@ def _describe(mode: str) -> Isolation:
   if mode == "namespaces":
     return Isolation(
         mode, "namespaces (mount, pid, net, ipc, uts) + pivot_root to a read-only root with only the scratch "
-        "dir writable + private uid + no_new_privs + rlimits", network_isolated=True, filesystem_isolated=True)
-  uid_note = "private uid + " if os.getuid() == 0 else ""
+        "dir writable + private uid + no_new_privs + rlimits", network_isolated=True, filesystem_isolated=True,
+        private_uid=os.getuid() == 0)
+  # As root the command always gets a private uid (root would ignore RLIMIT_NPROC and could kill(-1)); if
+  # the interpreter or a toolchain is not reachable by that uid, runs fail as sandbox_error naming the path.
+  private_uid = os.getuid() == 0
+  reach = all(_world_readable(p) for p in default_read_paths())
+  uid_note = "private uid + " if reach or not private_uid else (
+      "private uid (which cannot reach the Python installation: runs will fail) + ")
   return Isolation(
       mode, f"rlimits only ({uid_note}new session + rlimits): NO network or filesystem isolation on this "
-      "machine (namespaces unavailable)", network_isolated=False, filesystem_isolated=False)
+      "machine (namespaces unavailable)", network_isolated=False, filesystem_isolated=False,
+      private_uid=private_uid)
 
 
 def isolation() -> Isolation:
@@ -151,6 +159,18 @@ def isolation() -> Isolation:
           _LOG.warning("sandbox: namespaces unavailable (%s); falling back to rlimits only", probe.detail)
       _LOG.info("sandbox isolation: %s", _isolation.description)
   return _isolation
+
+
+def _world_readable(path: pathlib.Path) -> bool:
+  """Whether an unprivileged uid can reach `path` (every ancestor searchable by others)."""
+  path = path.resolve()
+  for part in [path, *path.parents]:
+    try:
+      if not part.stat().st_mode & 0o001:
+        return False
+    except OSError:
+      return False
+  return True
 
 
 def _kill_uid(uid: int) -> int:
