@@ -27,7 +27,6 @@ import pathlib
 import re
 import shutil
 import sys
-import tempfile
 import time
 import traceback
 from typing import Any, Callable, Sequence
@@ -188,19 +187,27 @@ class TestRun:
 
 
 def run_tests(exercise: Exercise, workdir: pathlib.Path) -> TestRun:
-  """Restores tests from pristine into a copy of `workdir`, prepares it and runs the tests in the sandbox."""
-  with tempfile.TemporaryDirectory(prefix="hrm_jax_polyglot_") as tmp:
-    run_dir = pathlib.Path(tmp) / exercise.name
-    shutil.copytree(workdir, run_dir, symlinks=True,
-                    ignore=shutil.ignore_patterns(*BUILD_DIRS, RESULTS_FILE, HISTORY_FILE))
+  """Runs the tests in the sandbox on a copy of `workdir` with the test files restored from pristine and the
+  exercise prepared (`languages.prepare_exercise`) in the sandbox's own working directory."""
+  def setup(run_dir: pathlib.Path):
+    for build_dir in BUILD_DIRS:
+      if (run_dir / build_dir).is_symlink():
+        (run_dir / build_dir).unlink()
+      else:
+        shutil.rmtree(run_dir / build_dir, ignore_errors=True)
+    for name in (RESULTS_FILE, HISTORY_FILE):
+      (run_dir / name).unlink(missing_ok=True)
     for test in exercise.files.get("test", []):
       (run_dir / test).parent.mkdir(parents=True, exist_ok=True)
       shutil.copy2(exercise.pristine / test, run_dir / test)
     _prepare(exercise.language, run_dir)
-    argv, env, timeout_s = _test_command(exercise.language, run_dir)
-    limits = runner.Limits(wall_s=timeout_s, cpu_s=timeout_s * 4, memory_bytes=None, processes=512,
-                           open_files=4096, file_size_bytes=1 << 30, output_bytes=4 << 20)
-    result = runner.run(argv, limits=limits, env=env, copy_tree=run_dir, read_paths=_read_paths())
+    argv, env, _ = _test_command(exercise.language, run_dir)
+    return argv, env
+
+  # aider's 180 s test timeout (the languages layer uses the same value).
+  limits = runner.Limits(wall_s=TEST_TIMEOUT_S, cpu_s=TEST_TIMEOUT_S * 4, memory_bytes=None, processes=512,
+                         open_files=4096, file_size_bytes=1 << 30, output_bytes=4 << 20)
+  result = runner.run_prepared(setup, limits=limits, copy_tree=workdir, read_paths=_read_paths())
   output = result.stdout + result.stderr
   if result.outcome == runner.Outcome.TIMEOUT:
     output = "Tests timed out!"

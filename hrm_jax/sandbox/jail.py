@@ -20,12 +20,14 @@ In both modes the command runs with a private uid (when started as root), `no_ne
 RLIMIT_AS, RLIMIT_CPU, RLIMIT_NPROC (per uid, hence per run), RLIMIT_NOFILE, RLIMIT_FSIZE and RLIMIT_CORE=0.
 """
 import ctypes
+import fcntl
 import json
 import os
 import platform
 import resource
 import signal
 import socket
+import struct
 import sys
 
 CLONE_NEWNS = 0x00020000
@@ -43,6 +45,9 @@ MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
 MNT_DETACH = 2
+
+SIOCSIFFLAGS = 0x8914
+IFF_UP, IFF_LOOPBACK, IFF_RUNNING = 0x1, 0x8, 0x40
 
 PR_SET_PDEATHSIG = 1
 PR_SET_NO_NEW_PRIVS = 38
@@ -102,6 +107,8 @@ def _build_root(spec: dict) -> None:
   _mount(spec["tmp_dir"], root + "/tmp", None, MS_BIND)
   # Extra read-only paths, parents first, then the writable ones (scratch dir, its tmp).
   for path in sorted(set(spec["read_paths"]), key=len):
+    if any(path == d or path.startswith(d + "/") for d in SYSTEM_DIRS if not os.path.islink(d)):
+      continue  # Already visible (read-only) through the system directory.
     if os.path.exists(path) and not os.path.islink(path):
       _bind(path, root + path, writable=False)
   for path in sorted(set(spec["write_paths"]), key=len):
@@ -132,6 +139,13 @@ def _build_root(spec: dict) -> None:
   _check(_libc.umount2(b".", MNT_DETACH), "umount old root")
   os.chdir("/")
   _mount(None, "/", None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+
+def _loopback_up() -> None:
+  """Brings up `lo` in the new network namespace: programs may talk to themselves (compiler daemons, test
+  runners' workers); the host's loopback, in another namespace, stays unreachable."""
+  with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+    fcntl.ioctl(sock, SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", IFF_UP | IFF_LOOPBACK | IFF_RUNNING))
 
 
 def _apply_limits(limits: dict) -> None:
@@ -231,6 +245,7 @@ def main() -> int:
       _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
       _build_root(spec)
       socket.sethostname("sandbox")
+      _loopback_up()
     elif mode == "rlimits":
       pass
     else:

@@ -31,7 +31,7 @@ import sys
 import tempfile
 import threading
 import time
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 JAIL = pathlib.Path(__file__).with_name("jail.py")
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -200,6 +200,9 @@ def _chown_tree(path: pathlib.Path, uid: int) -> None:
       os.lchown(os.path.join(root, name), uid, uid)
 
 
+Setup = Callable[[pathlib.Path], tuple[Sequence[str], Mapping[str, str]]]
+
+
 def _make_scratch(uid: int | None, files: Mapping[str, str | bytes] | None,
                   copy_tree: pathlib.Path | None) -> pathlib.Path:
   base = pathlib.Path(os.environ.get("HRM_JAX_SANDBOX_TMP", tempfile.gettempdir()))
@@ -233,11 +236,24 @@ def _decode(data: bytes) -> str:
 
 
 def _run_once(argv: Sequence[str], *, mode: str, limits: Limits, stdin: str | bytes | None,
-              env: Mapping[str, str] | None, files, copy_tree, cwd, read_paths, keep_scratch) -> RunResult:
+              env: Mapping[str, str] | None, files, copy_tree, cwd, read_paths, keep_scratch,
+              setup: Setup | None = None) -> RunResult:
   uid = _next_uid() if os.getuid() == 0 else None
   start = time.monotonic()
-  scratch = _make_scratch(uid, files, copy_tree)
+  scratch = _make_scratch(None, files, copy_tree)
   work = scratch / "work"
+  if setup is not None:
+    try:
+      argv, setup_env = setup(work)
+    except Exception as error:  # The harness's own preparation failed: not the program's fault.
+      shutil.rmtree(scratch, ignore_errors=True)
+      return RunResult(Outcome.SANDBOX_ERROR, None, None, "", "", time.monotonic() - start, 0.0, 0, mode,
+                       f"setup failed: {type(error).__name__}: {error}")
+    env = {**(env or {}), **setup_env}
+  if uid is not None:
+    for name in ("work", "home", "tmp"):
+      _chown_tree(scratch / name, uid)
+      os.chmod(scratch / name, 0o700 if name != "tmp" else 0o1777)
   run_cwd = work / cwd if cwd else work
   full_env = {"PATH": f"{pathlib.Path(sys.executable).parent}:{DEFAULT_PATH}", "HOME": str(scratch / "home"),
               "TMPDIR": "/tmp" if mode == "namespaces" else str(scratch / "tmp"), "LANG": "C.UTF-8",
@@ -372,6 +388,17 @@ def run(argv: Sequence[str], *, limits: Limits = Limits(), stdin: str | bytes | 
   """
   return _run_once(argv, mode=isolation().mode, limits=limits, stdin=stdin, env=env, files=files,
                    copy_tree=copy_tree, cwd=cwd, read_paths=read_paths, keep_scratch=keep_scratch)
+
+
+def run_prepared(setup: Setup, *, limits: Limits = Limits(), stdin: str | bytes | None = None,
+                 env: Mapping[str, str] | None = None, copy_tree: pathlib.Path | None = None,
+                 read_paths: Sequence[pathlib.Path] = (), keep_scratch: bool = False) -> RunResult:
+  """Like `run`, but `setup(work_dir)` (trusted harness code) prepares the scratch working directory and
+  returns (argv, env) for it: commands that embed their directory's absolute path (which the sandbox keeps:
+  the scratch directory has the same path inside) are built for the directory they will run in. An
+  exception in `setup` gives `sandbox_error`."""
+  return _run_once([], mode=isolation().mode, limits=limits, stdin=stdin, env=env, files=None,
+                   copy_tree=copy_tree, cwd=None, read_paths=read_paths, keep_scratch=keep_scratch, setup=setup)
 
 
 def run_python(source: str, stdin: str | bytes | None = None, limits: Limits = Limits(),
