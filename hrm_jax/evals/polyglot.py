@@ -41,7 +41,7 @@ RESULTS_FILE = ".results.json"
 HISTORY_FILE = ".chat.history.md"
 IGNORED_NAMES = ("CMakeLists.txt", "Cargo.toml")
 BUILD_DIRS = ("target", "build", "node_modules")
-SCRATCH_PATH = re.compile(r"\S*/hrm_jax_sbx_[A-Za-z0-9_]+/work")
+SCRATCH_PATH = re.compile(r"[^\s'\"]*/hrm_jax_sbx_[A-Za-z0-9_]+/run/")
 TIMING = re.compile(r"\bin \d+\.\d+s\b")
 LAZY_COMMENT = re.compile(r"^[+]? *#.* \.\.\. ", re.MULTILINE)
 
@@ -213,7 +213,7 @@ def run_tests(exercise: Exercise, workdir: pathlib.Path) -> TestRun:
     output = "Tests timed out!"
   elif result.outcome == runner.Outcome.SANDBOX_ERROR:
     output = f"sandbox error: {result.detail}\n{output}"
-  output = TIMING.sub("", SCRATCH_PATH.sub(exercise.name, output))
+  output = TIMING.sub("", SCRATCH_PATH.sub("", output))  # absolute exercise path -> its directory name
   outcome = result.refine(runner.Outcome.FAILED_TESTS).outcome.value
   return TestRun(result.ok, outcome, output, result.wall_s)
 

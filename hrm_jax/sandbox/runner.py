@@ -1,7 +1,7 @@
 """Runs untrusted programs: one scratch directory per run, resource limits, no network, private filesystem.
 
 Every run:
-  * gets a fresh scratch directory (`work/` is the working directory, `home/` is $HOME, `tmp/` is /tmp),
+  * gets a fresh scratch directory (`run/<name>/` is the working directory, `home/` is $HOME, `tmp/` is /tmp),
     deleted afterwards;
   * runs under the launcher `jail.py`, which (when the machine allows it) puts the command in new mount, PID,
     network, IPC and UTS namespaces with a read-only view of the system directories, no view of home
@@ -203,12 +203,18 @@ def _chown_tree(path: pathlib.Path, uid: int) -> None:
 Setup = Callable[[pathlib.Path], tuple[Sequence[str], Mapping[str, str]]]
 
 
-def _make_scratch(uid: int | None, files: Mapping[str, str | bytes] | None,
-                  copy_tree: pathlib.Path | None) -> pathlib.Path:
+def _work_dir(scratch: pathlib.Path, copy_tree: pathlib.Path | None) -> pathlib.Path:
+  """`<scratch>/run/<name of the copied tree>` (build files such as Exercism's CMakeLists derive names from
+  their directory's name), else `<scratch>/run/work`."""
+  return scratch / "run" / (pathlib.Path(copy_tree).name if copy_tree is not None else "work")
+
+
+def _make_scratch(files: Mapping[str, str | bytes] | None, copy_tree: pathlib.Path | None) -> pathlib.Path:
   base = pathlib.Path(os.environ.get("HRM_JAX_SANDBOX_TMP", tempfile.gettempdir()))
   scratch = pathlib.Path(tempfile.mkdtemp(prefix="hrm_jax_sbx_", dir=base))
   os.chmod(scratch, 0o711)
-  work = scratch / "work"
+  (scratch / "run").mkdir(mode=0o711)
+  work = _work_dir(scratch, copy_tree)
   if copy_tree is not None:
     shutil.copytree(copy_tree, work, symlinks=True)
   else:
@@ -224,10 +230,6 @@ def _make_scratch(uid: int | None, files: Mapping[str, str | bytes] | None,
       target.write_text(content)
   for name in ("home", "tmp", "root"):
     (scratch / name).mkdir()
-  if uid is not None:
-    for name in ("work", "home", "tmp"):
-      _chown_tree(scratch / name, uid)
-      os.chmod(scratch / name, 0o700 if name != "tmp" else 0o1777)
   return scratch
 
 
@@ -240,8 +242,8 @@ def _run_once(argv: Sequence[str], *, mode: str, limits: Limits, stdin: str | by
               setup: Setup | None = None) -> RunResult:
   uid = _next_uid() if os.getuid() == 0 else None
   start = time.monotonic()
-  scratch = _make_scratch(None, files, copy_tree)
-  work = scratch / "work"
+  scratch = _make_scratch(files, copy_tree)
+  work = _work_dir(scratch, copy_tree)
   if setup is not None:
     try:
       argv, setup_env = setup(work)
@@ -251,9 +253,9 @@ def _run_once(argv: Sequence[str], *, mode: str, limits: Limits, stdin: str | by
                        f"setup failed: {type(error).__name__}: {error}")
     env = {**(env or {}), **setup_env}
   if uid is not None:
-    for name in ("work", "home", "tmp"):
-      _chown_tree(scratch / name, uid)
-      os.chmod(scratch / name, 0o700 if name != "tmp" else 0o1777)
+    for path, mode_bits in ((work, 0o700), (scratch / "home", 0o700), (scratch / "tmp", 0o1777)):
+      _chown_tree(path, uid)
+      os.chmod(path, mode_bits)
   run_cwd = work / cwd if cwd else work
   full_env = {"PATH": f"{pathlib.Path(sys.executable).parent}:{DEFAULT_PATH}", "HOME": str(scratch / "home"),
               "TMPDIR": "/tmp" if mode == "namespaces" else str(scratch / "tmp"), "LANG": "C.UTF-8",
