@@ -13,17 +13,17 @@ REPORT_JSON = "report.json"
 REPORT_MD = "report.md"
 
 
-def _fmt(value: Any) -> str:
+def _fmt(value: Any, digits: int) -> str:
   if value is None:
     return "-"
   if isinstance(value, float):
-    return f"{value:.3f}" if value <= 1.0 else f"{value:.1f}"
+    return f"{value:.{digits}f}"
   return str(value)
 
 
-def _table(header: list[str], rows: list[list[Any]]) -> str:
+def _table(header: list[str], rows: list[list[Any]], digits: int = 3) -> str:
   lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-  lines += ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in rows]
+  lines += ["| " + " | ".join(_fmt(v, digits) for v in row) + " |" for row in rows]
   return "\n".join(lines) + "\n"
 
 
@@ -32,7 +32,7 @@ def polyglot_markdown(summary: dict) -> str:
           "test_timeouts", "seconds_per_case"]
   rows = [[language, *[m.get(k) for k in keys]] for language, m in summary["by_language"].items()]
   rows.append(["**overall**", *[summary["overall"].get(k) for k in keys]])
-  return "# Aider Polyglot\n\n" + _table(["language", *keys], rows)
+  return "# Aider Polyglot\n\n" + _table(["language", *keys], rows, digits=1)
 
 
 def livecodebench_markdown(summary: dict) -> str:
