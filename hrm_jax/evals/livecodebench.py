@@ -29,6 +29,7 @@ import json
 import pathlib
 import pickle
 import re
+import sys
 import zlib
 from typing import Any, Sequence
 
@@ -422,7 +423,7 @@ def _driver_request(problem: Problem, code: str, timeout_s: float) -> pool.RunRe
   marker = "@@LCB_RESULTS@@"
   spec = {"inputs": [t.input for t in problem.tests], "fn_name": problem.func_name, "timeout": timeout_s,
           "prelude": PRELUDE, "marker": marker}
-  return pool.RunRequest(argv=[runner.sys.executable, "-I", "driver.py"],
+  return pool.RunRequest(argv=[sys.executable, "-I", "driver.py"],
                          limits=_limits_for(len(problem.tests), timeout_s),
                          files={"driver.py": DRIVER, "solution.py": code, "spec.json": json.dumps(spec)})
 
@@ -475,7 +476,7 @@ def grade_programs(items: Sequence[tuple[Problem, str]], workers: int = 1,
 
 def _eval_assert_request(code_prefix: str, lhs: str, rhs: str, timeout_s: float) -> pool.RunRequest:
   program = f"{PRELUDE}{code_prefix}\n_expected = ({lhs})\n_got = ({rhs})\nassert _expected == _got\n"
-  return pool.RunRequest(argv=[runner.sys.executable, "-I", "check.py"], files={"check.py": program},
+  return pool.RunRequest(argv=[sys.executable, "-I", "check.py"], files={"check.py": program},
                          limits=runner.Limits(wall_s=timeout_s, cpu_s=timeout_s, memory_bytes=2 << 30))
 
 

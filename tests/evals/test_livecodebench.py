@@ -78,21 +78,27 @@ def test_nested_tuple_is_not_equal_to_json_list(problems):
 
 
 def test_selfrepair_repairs_failed_samples(problems):
+  repair_prompts = []
+
   def generator(prompts):
     out = []
     for prompt in prompts:
       problem = next(p for p in problems if p.content in prompt)
       if "### Feedback:" in prompt:
+        repair_prompts.append(prompt)
         out.append(f"```python\n{problem.solution}\n```")
+      elif problem.question_id == "9001":
+        out.append(f"```python\n{problem.solution}\n```")  # already right: not re-asked
       else:
         out.append("```python\nprint(0)\n```")
     return out
 
   summary, records = lcb.evaluate(problems, "selfrepair", generator)
   assert summary["overall"]["pass@1"] == 1.0
-  assert any("### Feedback:" in o for r in records for o in r.outputs) is False
+  assert len(repair_prompts) == 3
+  assert any("Wrong Answer" in p and "Expected: '7\\n'" in p for p in repair_prompts)
   codegen_summary, _ = lcb.evaluate(problems, "codegeneration", generator)
-  assert codegen_summary["overall"]["pass@1"] == 0.0
+  assert codegen_summary["overall"]["pass@1"] == 0.25
 
 
 def test_testoutputprediction_oracle_and_sandboxed_eval(problems, tmp_path):
