@@ -5,7 +5,7 @@
   hrm-jax eval livecodebench --problems FILE (--model WORKDIR | --generator CMD | --oracle) --out DIR
       --scenario codegeneration|selfrepair|testoutputprediction|codeexecution [--n 1] [--workers N]
       [--start-date YYYY-MM-DD] [--end-date YYYY-MM-DD] [--platform P] [--codegen-results FILE]
-      [--execution-problems FILE] [--cot]
+      [--execution-problems FILE] [--cot] [--backend local|swerex-docker|swerex-modal|swerex-local]
 Each writes results.json (or per-exercise results), report.json, report.md and a PNG chart into --out.
 """
 from __future__ import annotations
@@ -55,6 +55,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
   lcb.add_argument("--execution-problems", type=pathlib.Path,
                    help="codeexecution: execution-v2 JSONL (else derived from call-based problems' solutions)")
   lcb.add_argument("--cot", action="store_true", help="codeexecution: chain-of-thought answer extraction")
+  lcb.add_argument("--backend", default="local", choices=["local", "swerex-docker", "swerex-modal", "swerex-local"],
+                   help="where programs run: this machine's sandbox (default) or a SWE-ReX deployment "
+                        "(swerex-local is NOT isolated)")
+  lcb.add_argument("--swerex-image", default="python:3.11", help="image for swerex-docker / swerex-modal")
   _add_generator_arguments(lcb)
 
 
@@ -105,10 +109,22 @@ def _run_livecodebench(args) -> int:
   if args.execution_problems:
     rows = [json.loads(line) for line in args.execution_problems.read_text().splitlines() if line.strip()]
     items = livecodebench.execution_problems_from_records(rows)
+  backend = "local"
+  if args.backend != "local":
+    from hrm_jax.sandbox import swerex_backend  # pylint: disable=import-outside-toplevel
+    deployment = args.backend.split("-", 1)[1]
+    config = {} if deployment == "local" else {"image": args.swerex_image}
+    backend = swerex_backend.SweRexBackend(deployment, **config)
+    isolation = {"mode": backend.name, "description": f"SWE-ReX {deployment} deployment"}
+    print(f"programs run in: {backend.name}", file=sys.stderr)
   start = time.monotonic()
-  summary, records = livecodebench.evaluate(problems, args.scenario, generator, n=args.n, workers=args.workers,
-                                            oracle=args.oracle, codegen_results=codegen, execution_items=items,
-                                            cot=args.cot)
+  try:
+    summary, records = livecodebench.evaluate(problems, args.scenario, generator, n=args.n, workers=args.workers,
+                                              oracle=args.oracle, codegen_results=codegen, execution_items=items,
+                                              cot=args.cot, backend=backend)
+  finally:
+    if not isinstance(backend, str):
+      backend.close()
   args.out.mkdir(parents=True, exist_ok=True)
   (args.out / "results.json").write_text(json.dumps(
       {"scenario": args.scenario, "model": name, "problems": [dataclasses.asdict(r) for r in records]}, indent=1))

@@ -464,11 +464,12 @@ def _grade_from_run(problem: Problem, result: runner.RunResult) -> Grade:
 
 
 def grade_programs(items: Sequence[tuple[Problem, str]], workers: int = 1,
-                   timeout_s: float = TEST_TIMEOUT_S) -> list[Grade]:
+                   timeout_s: float = TEST_TIMEOUT_S, backend: pool.Backend | str = "local") -> list[Grade]:
   """Grades (problem, code) pairs in the sandbox; empty code is `no_code`."""
   todo = [(i, p, c) for i, (p, c) in enumerate(items) if c.strip()]
   grades: list[Grade | None] = [Grade(False, "no_code", {"error": "no fenced code block"})] * len(items)
-  results = pool.map_bounded(lambda t: pool.run_request(_driver_request(t[1], t[2], timeout_s)), todo, workers)
+  results = pool.map_bounded(lambda t: pool.run_request(_driver_request(t[1], t[2], timeout_s), backend), todo,
+                             workers)
   for (i, problem, _), result in zip(todo, results):
     grades[i] = _grade_from_run(problem, result)
   return grades
@@ -494,7 +495,8 @@ def _assert_rhs(answer: str) -> str | None:
   return ast.unparse(test.comparators[0])
 
 
-def grade_test_outputs(items: Sequence[tuple[Problem, str]], workers: int = 1) -> list[Grade]:
+def grade_test_outputs(items: Sequence[tuple[Problem, str]], workers: int = 1,
+                       backend: pool.Backend | str = "local") -> list[Grade]:
   """Test-output prediction: the predicted RHS, evaluated in the sandbox, must equal json.loads(expected)."""
   grades: list[Grade | None] = [None] * len(items)
   todo = []
@@ -505,7 +507,7 @@ def grade_test_outputs(items: Sequence[tuple[Problem, str]], workers: int = 1) -
     else:
       expected = f"__import__('json').loads({problem.tests[0].output!r})"
       todo.append((i, _eval_assert_request("", expected, rhs, EXECUTION_TIMEOUT_S)))
-  results = pool.map_bounded(lambda t: pool.run_request(t[1]), todo, workers)
+  results = pool.map_bounded(lambda t: pool.run_request(t[1], backend), todo, workers)
   for (i, _), result in zip(todo, results):
     grades[i] = _execution_grade(result)
   return grades
@@ -522,7 +524,8 @@ def _execution_grade(result: runner.RunResult) -> Grade:
   return Grade(False, category, {"error": _truncate(result.stderr[-TRUNCATE:] or result.detail)})
 
 
-def grade_executions(items: Sequence[tuple[ExecutionProblem, str]], workers: int = 1) -> list[Grade | None]:
+def grade_executions(items: Sequence[tuple[ExecutionProblem, str]], workers: int = 1,
+                     backend: pool.Backend | str = "local") -> list[Grade | None]:
   """Code execution: None marks a dropped generation (it repeats the input call); else the graded answer."""
   grades: list[Grade | None] = [None] * len(items)
   todo = []
@@ -533,7 +536,7 @@ def grade_executions(items: Sequence[tuple[ExecutionProblem, str]], workers: int
       grades[i] = Grade(False, "no_code", {"error": "empty answer"})
       continue
     todo.append((i, _eval_assert_request(item.code, item.output, answer, EXECUTION_TIMEOUT_S)))
-  results = pool.map_bounded(lambda t: pool.run_request(t[1]), todo, workers)
+  results = pool.map_bounded(lambda t: pool.run_request(t[1], backend), todo, workers)
   for (i, _), result in zip(todo, results):
     grades[i] = _execution_grade(result)
   return grades
@@ -579,16 +582,18 @@ def _sample_record(problem, outputs, extracted, grades) -> SampleRecord:
                       [dataclasses.asdict(g) if g is not None else None for g in grades])
 
 
-def run_codegeneration(problems, generator, n: int, workers: int) -> list[SampleRecord]:
+def run_codegeneration(problems, generator, n: int, workers: int, backend="local") -> list[SampleRecord]:
   prompts = [codegen_prompt(p) for p in problems]
   replies = gen_lib.generate_all(generator, [p for p in prompts for _ in range(n)])
   codes = [extract_code(r) for r in replies]
-  grades = grade_programs([(p, codes[i * n + j]) for i, p in enumerate(problems) for j in range(n)], workers)
+  grades = grade_programs([(p, codes[i * n + j]) for i, p in enumerate(problems) for j in range(n)], workers,
+                          backend=backend)
   return [_sample_record(p, replies[i * n:(i + 1) * n], codes[i * n:(i + 1) * n], grades[i * n:(i + 1) * n])
           for i, p in enumerate(problems)]
 
 
-def run_selfrepair(problems, generator, codegen: list[SampleRecord], workers: int) -> list[SampleRecord]:
+def run_selfrepair(problems, generator, codegen: list[SampleRecord], workers: int, backend="local"
+                   ) -> list[SampleRecord]:
   """Repairs each failed original sample once; passed samples are kept (n = original samples)."""
   by_id = {r.question_id: r for r in codegen}
   asks, keep = [], {}
@@ -603,7 +608,7 @@ def run_selfrepair(problems, generator, codegen: list[SampleRecord], workers: in
         asks.append((problem, j, selfrepair_prompt(problem, code, Grade(**grade))))
   replies = gen_lib.generate_all(generator, [a[2] for a in asks])
   codes = [extract_code(r) for r in replies]
-  grades = grade_programs([(a[0], c) for a, c in zip(asks, codes)], workers)
+  grades = grade_programs([(a[0], c) for a, c in zip(asks, codes)], workers, backend=backend)
   repaired = {(a[0].question_id, a[1]): (r, c, g) for a, r, c, g in zip(asks, replies, codes, grades)}
   records = []
   for problem in problems:
@@ -624,22 +629,24 @@ def run_selfrepair(problems, generator, codegen: list[SampleRecord], workers: in
   return records
 
 
-def run_testoutputprediction(problems, generator, n: int, workers: int) -> list[SampleRecord]:
+def run_testoutputprediction(problems, generator, n: int, workers: int, backend="local") -> list[SampleRecord]:
   problems = [p for p in problems if p.func_name and p.tests]
   prompts = [testoutput_prompt(p) for p in problems]
   replies = gen_lib.generate_all(generator, [p for p in prompts for _ in range(n)])
   answers = [extract_test_output(r) for r in replies]
-  grades = grade_test_outputs([(p, answers[i * n + j]) for i, p in enumerate(problems) for j in range(n)], workers)
+  grades = grade_test_outputs([(p, answers[i * n + j]) for i, p in enumerate(problems) for j in range(n)],
+                              workers, backend)
   return [_sample_record(p, replies[i * n:(i + 1) * n], answers[i * n:(i + 1) * n], grades[i * n:(i + 1) * n])
           for i, p in enumerate(problems)]
 
 
 def run_codeexecution(items: Sequence[ExecutionProblem], generator, n: int, workers: int,
-                      cot: bool = False) -> list[SampleRecord]:
+                      cot: bool = False, backend="local") -> list[SampleRecord]:
   prompts = [execution_prompt(item) for item in items]
   replies = gen_lib.generate_all(generator, [p for p in prompts for _ in range(n)])
   answers = [extract_execution_answer(r, cot) for r in replies]
-  grades = grade_executions([(item, answers[i * n + j]) for i, item in enumerate(items) for j in range(n)], workers)
+  grades = grade_executions([(item, answers[i * n + j]) for i, item in enumerate(items) for j in range(n)],
+                            workers, backend)
   records = []
   for i, item in enumerate(items):
     sample_grades = grades[i * n:(i + 1) * n]
@@ -673,8 +680,8 @@ def summarize(records: Sequence[SampleRecord], scenario: str) -> dict[str, Any]:
 
 def evaluate(problems: Sequence[Problem], scenario: str, generator: gen_lib.Generator | None, *, n: int = 1,
              workers: int = 1, oracle: bool = False, codegen_results: list[SampleRecord] | None = None,
-             execution_items: Sequence[ExecutionProblem] | None = None, cot: bool = False
-             ) -> tuple[dict, list[SampleRecord]]:
+             execution_items: Sequence[ExecutionProblem] | None = None, cot: bool = False,
+             backend: pool.Backend | str = "local") -> tuple[dict, list[SampleRecord]]:
   """Runs one scenario end to end; returns (summary, per-problem records)."""
   if scenario not in SCENARIOS:
     raise ValueError(f"unknown scenario {scenario!r}; choose from {', '.join(SCENARIOS)}")
@@ -682,7 +689,7 @@ def evaluate(problems: Sequence[Problem], scenario: str, generator: gen_lib.Gene
     items = list(execution_items) if execution_items is not None else execution_problems_from_codegen(problems)
     if oracle:
       generator = gen_lib.table_generator({execution_prompt(i): f"{i.output}\n" for i in items})
-    records = run_codeexecution(items, generator, n, workers, cot)
+    records = run_codeexecution(items, generator, n, workers, cot, backend)
     return summarize(records, scenario), records
   if oracle:
     if scenario == "testoutputprediction":
@@ -691,12 +698,12 @@ def evaluate(problems: Sequence[Problem], scenario: str, generator: gen_lib.Gene
     else:
       generator = gen_lib.table_generator(oracle_replies(scenario, problems, [codegen_prompt(p) for p in problems]))
   if scenario == "codegeneration":
-    records = run_codegeneration(problems, generator, n, workers)
+    records = run_codegeneration(problems, generator, n, workers, backend)
   elif scenario == "testoutputprediction":
-    records = run_testoutputprediction(problems, generator, n, workers)
+    records = run_testoutputprediction(problems, generator, n, workers, backend)
   else:
     if codegen_results is None:
-      codegen_results = run_codegeneration(problems, generator, n, workers)
+      codegen_results = run_codegeneration(problems, generator, n, workers, backend)
     if oracle:
       base = oracle_replies("codegeneration", problems, [codegen_prompt(p) for p in problems])
       repair_table = dict(base)
@@ -705,7 +712,7 @@ def evaluate(problems: Sequence[Problem], scenario: str, generator: gen_lib.Gene
         for code, grade in zip(record.extracted, record.grades):
           repair_table[selfrepair_prompt(problem, code, Grade(**grade))] = _fence(problem.solution)
       generator = gen_lib.table_generator(repair_table)
-    records = run_selfrepair(problems, generator, codegen_results, workers)
+    records = run_selfrepair(problems, generator, codegen_results, workers, backend)
   return summarize(records, scenario), records
 
 

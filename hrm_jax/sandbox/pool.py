@@ -4,17 +4,17 @@ Each job is a callable (usually one that calls `runner.run`); the pool runs at m
 threads, each of which drives its own sandboxed subprocess, and returns results in submission order. Threads
 suffice because the work happens in the child processes.
 
-Backends: `run_request` dispatches a `RunRequest` to the local sandbox (`runner.run`, the default and the only
-backend that isolates). SWE-ReX (`swe-rex==1.4.0`, the `sandbox` extra) is not wired: its LocalDeployment runs
-commands directly on the host with no isolation at all, so it must never stand in for this sandbox; its
-Docker/Modal deployments would isolate but need a container runtime this project's machines lack.
+Backends: `run_request(request, backend)` sends a `RunRequest` to the local sandbox (`"local"`, `runner.run`,
+the default) or to any object with a `run(request) -> RunResult` method, such as
+`swerex_backend.SweRexBackend` (SWE-ReX Docker/Modal deployments isolate; its Local deployment does NOT: it
+runs commands directly on the host, so it never stands in for this sandbox).
 """
 from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
 import pathlib
-from typing import Callable, Iterable, Mapping, Sequence, TypeVar
+from typing import Callable, Iterable, Mapping, Protocol, Sequence, TypeVar
 
 from hrm_jax.sandbox import runner
 
@@ -37,9 +37,18 @@ class RunRequest:
   read_paths: Sequence[pathlib.Path] = ()
 
 
-def run_request(request: RunRequest, backend: str = "local") -> runner.RunResult:
+class Backend(Protocol):
+  name: str
+
+  def run(self, request: "RunRequest") -> runner.RunResult:
+    """Runs one request and classifies it."""
+
+
+def run_request(request: RunRequest, backend: "str | Backend" = "local") -> runner.RunResult:
+  if not isinstance(backend, str):
+    return backend.run(request)
   if backend != "local":
-    raise ValueError(f"unknown sandbox backend {backend!r}; available: {', '.join(BACKENDS)}")
+    raise ValueError(f"unknown sandbox backend {backend!r}; available: {', '.join(BACKENDS)} or a Backend object")
   return runner.run(request.argv, limits=request.limits, stdin=request.stdin, env=request.env,
                     files=request.files, copy_tree=request.copy_tree, cwd=request.cwd,
                     read_paths=request.read_paths)
@@ -56,6 +65,7 @@ def map_bounded(fn: Callable[[T], R], items: Iterable[T], workers: int) -> list[
     return list(executor.map(fn, items))
 
 
-def run_many(requests: Iterable[RunRequest], workers: int, backend: str = "local") -> list[runner.RunResult]:
+def run_many(requests: Iterable[RunRequest], workers: int, backend: "str | Backend" = "local"
+             ) -> list[runner.RunResult]:
   """Runs sandboxed requests concurrently (bounded by `workers`); results in input order."""
   return map_bounded(lambda request: run_request(request, backend), requests, workers)

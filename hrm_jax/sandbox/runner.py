@@ -110,6 +110,11 @@ _isolation: Isolation | None = None
 _isolation_lock = threading.Lock()
 
 
+def is_memory_error(stderr: str, stdout: str = "") -> bool:
+  """Whether a failed program's output shows an allocation failure (Python, C++, Java, Go, Rust, V8)."""
+  return bool(_MEMORY_PATTERNS.search(stderr[-4096:]) or _MEMORY_PATTERNS.search(stdout[-2048:]))
+
+
 def _next_uid() -> int:
   """A private uid per run, so RLIMIT_NPROC counts only this run's processes and leftovers can be found."""
   with _uid_lock:
@@ -328,8 +333,7 @@ def _run_once(argv: Sequence[str], *, mode: str, limits: Limits, stdin: str | by
       outcome, detail = Outcome.OUTPUT_LIMIT, f"file size limit {limits.file_size_bytes} bytes"
     elif exit_code == 0:
       outcome = Outcome.PASSED
-    elif _MEMORY_PATTERNS.search(_decode(bytes(stderr[-4096:]))) or _MEMORY_PATTERNS.search(
-        _decode(bytes(stdout[-2048:]))):
+    elif is_memory_error(_decode(bytes(stderr[-4096:])), _decode(bytes(stdout[-2048:]))):
       outcome, detail = Outcome.MEMORY_LIMIT, f"memory limit {limits.memory_bytes} bytes"
     else:
       outcome = Outcome.RUNTIME_ERROR
