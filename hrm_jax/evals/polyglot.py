@@ -43,9 +43,9 @@ IGNORED_NAMES = ("CMakeLists.txt", "Cargo.toml")
 BUILD_DIRS = ("target", "build", "node_modules")
 SCRATCH_PATH = re.compile(r"[^\s'\"]*/hrm_jax_sbx_[A-Za-z0-9_]+/run/")
 TIMING = re.compile(r"\bin \d+\.\d+s\b")
-# Address-space limits per language. The JVM, Go and V8 reserve large virtual ranges up front (V8's pointer
-# cage alone is several GiB), so RLIMIT_AS would break them: they run with the other limits only.
-MEMORY_LIMITS = {"cpp": 8 << 30, "python": 8 << 30, "rust": 8 << 30}
+# Memory (RLIMIT_DATA) of one test run: compilers and test runners included. All six languages' reference
+# solutions pass under it (the JVM, Go and V8 reserve address space without committing it).
+TEST_MEMORY_BYTES = 4 << 30
 LAZY_COMMENT = re.compile(r"^[+]? *#.* \.\.\. ", re.MULTILINE)
 
 
@@ -209,7 +209,7 @@ def run_tests(exercise: Exercise, workdir: pathlib.Path) -> TestRun:
 
   # aider's 180 s test timeout (the languages layer uses the same value).
   limits = runner.Limits(wall_s=TEST_TIMEOUT_S, cpu_s=TEST_TIMEOUT_S * 4,
-                         memory_bytes=MEMORY_LIMITS.get(exercise.language), processes=512,
+                         memory_bytes=TEST_MEMORY_BYTES, processes=512,
                          open_files=4096, file_size_bytes=1 << 30, output_bytes=4 << 20)
   result = runner.run_prepared(setup, limits=limits, copy_tree=workdir, read_paths=_read_paths())
   output = result.stdout + result.stderr

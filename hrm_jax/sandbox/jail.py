@@ -17,7 +17,7 @@ Isolation levels (the spec's `mode`):
   * `rlimits`: no namespaces are available: a new session, resource limits and (as root) a private uid only.
     No network or filesystem isolation; the runner reports this loudly.
 In both modes the command runs with a private uid (when started as root), `no_new_privs`, and the limits
-RLIMIT_AS, RLIMIT_CPU, RLIMIT_NPROC (per uid, hence per run), RLIMIT_NOFILE, RLIMIT_FSIZE and RLIMIT_CORE=0.
+RLIMIT_DATA (memory), RLIMIT_CPU, RLIMIT_NPROC (per uid, hence per run), RLIMIT_NOFILE, RLIMIT_FSIZE and RLIMIT_CORE=0.
 """
 import ctypes
 import fcntl
@@ -157,7 +157,7 @@ def _apply_limits(limits: dict) -> None:
     resource.setrlimit(kind, (soft, hard))
 
   if limits.get("memory_bytes"):
-    set_limit(resource.RLIMIT_AS, limits["memory_bytes"])
+    set_limit(resource.RLIMIT_DATA, limits["memory_bytes"])
   if limits.get("cpu_s"):
     cpu = int(limits["cpu_s"] + 0.999)
     set_limit(resource.RLIMIT_CPU, cpu, cpu + 1)

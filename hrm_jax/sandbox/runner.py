@@ -56,7 +56,9 @@ class Limits:
   """Resource limits of one run. `None` disables a limit (except wall time and output, always enforced)."""
   wall_s: float = 10.0
   cpu_s: float | None = None  # None: same as wall_s.
-  memory_bytes: int | None = 2 << 30  # RLIMIT_AS (virtual address space).
+  # RLIMIT_DATA: private writable memory (heap, anonymous mappings). Unlike RLIMIT_AS it ignores the large
+  # PROT_NONE reservations of the JVM, Go and V8, so one limit works for every language.
+  memory_bytes: int | None = 2 << 30
   processes: int | None = 64  # RLIMIT_NPROC for the run's private uid: threads count too.
   open_files: int | None = 256
   file_size_bytes: int | None = 64 << 20
@@ -112,7 +114,8 @@ _isolation_lock = threading.Lock()
 
 def is_memory_error(stderr: str, stdout: str = "") -> bool:
   """Whether a failed program's output shows an allocation failure (Python, C++, Java, Go, Rust, V8)."""
-  return bool(_MEMORY_PATTERNS.search(stderr[-4096:]) or _MEMORY_PATTERNS.search(stdout[-2048:]))
+  # Head and tail: Go prints "fatal error: runtime: out of memory" before a long goroutine dump.
+  return any(_MEMORY_PATTERNS.search(text) for text in (stderr[:4096], stderr[-4096:], stdout[-2048:]))
 
 
 def _next_uid() -> int:
@@ -333,7 +336,8 @@ def _run_once(argv: Sequence[str], *, mode: str, limits: Limits, stdin: str | by
       outcome, detail = Outcome.OUTPUT_LIMIT, f"file size limit {limits.file_size_bytes} bytes"
     elif exit_code == 0:
       outcome = Outcome.PASSED
-    elif is_memory_error(_decode(bytes(stderr[-4096:])), _decode(bytes(stdout[-2048:]))):
+    elif is_memory_error(_decode(bytes(stderr[:4096] + b"\n" + stderr[-4096:])), _decode(bytes(stdout[-2048:]))) or (
+        limits.memory_bytes and final.get("max_rss_kb", 0) * 1024 >= 0.9 * limits.memory_bytes):
       outcome, detail = Outcome.MEMORY_LIMIT, f"memory limit {limits.memory_bytes} bytes"
     else:
       outcome = Outcome.RUNTIME_ERROR

@@ -2,6 +2,7 @@
 import os
 import pathlib
 import re
+import shutil
 import signal
 import socket
 import sys
@@ -76,6 +77,14 @@ def test_sleeping_program_hits_wall_limit():
 def test_memory_bomb_hits_memory_limit():
   source = "chunks = []\nwhile True:\n  chunks.append(bytearray(64 << 20))\n"
   result = runner.run_python(source, limits=Limits(wall_s=10, memory_bytes=512 << 20))
+  assert result.outcome == Outcome.MEMORY_LIMIT, result
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_memory_bomb_in_node_hits_memory_limit():
+  # RLIMIT_DATA (not RLIMIT_AS) so that runtimes reserving address space up front still start.
+  source = "let a = []; while (true) a.push(new Array(1e6).fill(1.5));"
+  result = runner.run(["node", "-e", source], limits=Limits(wall_s=30, memory_bytes=512 << 20))
   assert result.outcome == Outcome.MEMORY_LIMIT, result
 
 
