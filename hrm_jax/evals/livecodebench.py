@@ -49,14 +49,16 @@ PRELUDE_MODULES = ("string", "re", "datetime", "collections", "heapq", "bisect",
 PRELUDE = "".join(f"from {m} import *\n" for m in PRELUDE_MODULES) + "".join(
     f"import {m}\n" for m in PRELUDE_MODULES) + "sys.setrecursionlimit(50000)\n"
 
+# Prompts: our wording of the structure LCB uses (lcb_runner/prompts/*.py at 28fef95, benchmarks.md B5); the
+# system message is the sentence benchmarks.md quotes. Byte-identical prompts need LCB's own files.
 SYSTEM_MESSAGE = ("You are an expert Python programmer. You will be given a question (problem specification) "
                   "and will generate a correct Python program that matches the specification and passes all "
                   "tests.")
-FORMAT_STDIN = ("Read the inputs from stdin, solve the problem and write the answer to stdout (do not directly "
-                "test on the sample inputs). Enclose your code within delimiters as follows. Ensure that when "
-                "the python program runs, it reads the inputs, runs the algorithm and writes output to STDOUT.")
-FORMAT_STARTER = ("You will use the following starter code to write the solution to the problem and enclose "
-                  "your code within delimiters.")
+FORMAT_STDIN = ("Write a complete Python program that reads its input from standard input and prints the answer "
+                "to standard output; do not hard-code the sample cases. Put the whole program in one ```python "
+                "fenced block as shown.")
+FORMAT_STARTER = ("Complete the starter code below (keep its class and method names) and put the whole solution "
+                  "in one ```python fenced block.")
 
 ERROR_CATEGORIES = ("passed", "no_code", "compile_error", "wrong_answer", "time_limit", "runtime_error",
                     "memory_limit", "output_limit", "sandbox_error")
@@ -214,11 +216,9 @@ def feedback_text(grade: Grade) -> str:
 
 def selfrepair_prompt(problem: Problem, code: str, grade: Grade) -> str:
   return "\n".join([
-      "You are a helpful programming assistant and an expert Python programmer. You are helping a user write "
-      "a program to solve a problem. The user has written some code, but it has some errors and is not "
-      "passing the tests. You will help the user by first giving a concise (at most 2-3 sentences) textual "
-      "explanation of what is wrong with the code. After you have pointed out what is wrong with the code, "
-      "you will then generate a fixed version of the program.", "",
+      "You are an expert Python programmer. Below is a problem and a program that fails its tests, with "
+      "feedback from the first failing test. Explain briefly (two or three sentences) what is wrong, then give "
+      "the corrected program.", "",
       f"### Question:\n{problem.content}", "", f"### Answer:\n```python\n{code}\n```", "",
       f"### Format: {FORMAT_STDIN}", "```python\n# YOUR CODE HERE\n```", "",
       f"### Feedback: {feedback_text(grade)}", "",
@@ -232,10 +232,9 @@ def _first_test_assert(problem: Problem) -> str:
 
 def testoutput_prompt(problem: Problem) -> str:
   return "\n".join([
-      "You are a helpful programming assistant and an expert Python programmer. You are helping a user to "
-      "write a test case to help to check the correctness of the function. The user has written an input "
-      "for the testcase. You will calculate the output of the testcase and write the whole assertion "
-      "statement in the markdown code block with the correct output.", "",
+      "You are an expert Python programmer. Given a problem, its function signature and the input of a test "
+      "case, work out the output a correct solution returns and write the complete assertion, with that "
+      "output as a literal, in a fenced code block.", "",
       f"Problem:\n{problem.content}", "", f"Function:\n```\n{problem.starter_code}\n```", "",
       "Please complete the following test case:", "", f"```\n{_first_test_assert(problem)}\n```", "",
       "# Your Answer\n"])
@@ -246,11 +245,10 @@ EXECUTION_EXAMPLE = ("[PYTHON]\ndef f(s):\n    s = s + s\n    return \"b\" + s +
 
 
 def execution_prompt(item: ExecutionProblem) -> str:
-  return ("You are given a Python function and an assertion containing an input to the function. Complete the "
-          "assertion with a literal (no unsimplified expressions, no function calls) containing the output "
-          "when executing the provided code on the given input, even if the function is incorrect or "
-          "incomplete. Do NOT output any extra information. Provide the full assertion with the correct "
-          "output in [ANSWER] and [/ANSWER] tags, following the example.\n\n"
+  return ("Below is a Python function and an assertion that calls it. Replace ?? with the literal value the "
+          "call returns when the code is run exactly as written (even if the code looks wrong): a plain "
+          "literal, no expressions or calls. Answer with the full assertion between [ANSWER] and [/ANSWER], "
+          "as in the example, and nothing else.\n\n"
           f"{EXECUTION_EXAMPLE}\n[PYTHON]\n{item.code}\nassert {item.input} == ??\n[/PYTHON]\n[ANSWER]\n")
 
 
