@@ -126,16 +126,16 @@ def instructions(exercise: Exercise) -> str:
   text = "".join((docs / name).read_text() for name in ("introduction.md", "instructions.md",
                                                         "instructions.append.md") if (docs / name).exists())
   names = " ".join(pathlib.PurePosixPath(f).name for f in exercise.editable())
-  return text + (f"\n####\n\nUse the above instructions to modify the supplied files: {names}\n"
-                 "Don't change the names of existing functions or classes, as they may be referenced from "
-                 "other code like unit tests, etc.\nOnly use standard libraries, don't suggest installing any "
-                 "packages.\n")
+  # Our wording of aider's addendum (benchmark/prompts.py, in substance per benchmarks.md A2).
+  return text + (f"\n####\n\nFollow the instructions above by editing these files: {names}\n"
+                 "Keep the existing function and class names: the tests call them.\n"
+                 "Use the standard library only; do not ask for packages to be installed.\n")
 
 
 def test_failure_text(output: str, exercise: Exercise) -> str:
   names = " ".join(pathlib.PurePosixPath(f).name for f in exercise.editable())
-  return (f"{output}\n####\n\nSee the testing errors above.\nThe tests are correct, don't try and change them.\n"
-          f"Fix the code in {names} to resolve the errors.\n")
+  return (f"{output}\n####\n\nThe tests failed with the output above. The tests are right; do not edit them.\n"
+          f"Change the code in {names} so that they pass.\n")
 
 
 def files_block(files: dict[str, str]) -> str:

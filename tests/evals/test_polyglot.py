@@ -54,7 +54,7 @@ def test_second_try_gets_test_output_and_tests_stay_hidden(tmp_path):
     replies = []
     for prompt in batch:
       prompts.append(prompt)
-      if "See the testing errors above" in prompt:
+      if "The tests failed with the output above" in prompt:
         replies.append(edit_formats.render_search_replace("adder.py", "    return a - b\n", "    return a + b\n"))
       else:  # First try: wrong code, and an attempt to weaken the tests.
         replies.append(edit_formats.render_search_replace("adder.py", "    pass\n", "    return a - b\n")
