@@ -12,6 +12,7 @@ import sys
 
 # name -> (module, one-line help). Keep sorted by name.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "eval": ("hrm_jax.commands.eval", "score a model, a command or the oracle on Polyglot / LiveCodeBench"),
     "generate": ("hrm_jax.commands.generate", "generate code from a trained causal model"),
     "import-torch": ("hrm_jax.commands.import_torch", "convert a reference (PyTorch) HRM checkpoint"),
     "native": ("hrm_jax.commands.native", "run a checkpoint's native mode (one segment or the ACT loop)"),
