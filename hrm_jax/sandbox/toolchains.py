@@ -11,8 +11,9 @@ javascript/node_modules/   jest 29.7.0, babel and the Exercism preset, from npm 
                            benchmark Dockerfile, jest pinned to 29.7.0)
 rust/vendor/               the crates the Polyglot Rust exercises use, vendored by `cargo vendor`
 rust/cargo-home/           a CARGO_HOME whose config.toml replaces crates.io with rust/vendor (read-only use)
-go/build-cache/            a GOCACHE warmed with the standard-library packages the exercises import, so a
-                           sandboxed `go test` that may only read it compiles just the exercise
+go/build-cache/            a GOCACHE warmed with the standard-library packages the exercises import; each
+                           test run gets a private copy (Go cannot use a read-only GOCACHE), so it compiles
+                           just the exercise (0.3 s instead of 25 s on 2 cores)
 go/path/                   an empty GOPATH (the exercises use the standard library only)
 ```
 System packages (compilers, cmake, Boost date_time, a JDK, Node, Go) come from Debian's apt when missing.
@@ -222,10 +223,13 @@ def boost_date_time_present() -> bool:
   return any(glob.glob(pattern) for pattern in patterns)
 
 
-def go_env(root: pathlib.Path) -> dict[str, str]:
-  """Go settings shared by the test command and the cache warm-up (a mismatch would miss the cache)."""
+def go_env(root: pathlib.Path, cache: pathlib.Path) -> dict[str, str]:
+  """Go settings shared by the test command and the cache warm-up (a mismatch would miss the cache).
+
+  `cache` is the GOCACHE: the warm cache itself for the warm-up, a private copy of it for a test run.
+  """
   return {
-      "GOCACHE": str(go_build_cache(root)),
+      "GOCACHE": str(cache),
       "GOPATH": str(go_path(root)),
       "GOFLAGS": "-mod=mod",
       "GOPROXY": "off",
@@ -551,7 +555,7 @@ def fetch_rust(root: pathlib.Path, log: Log) -> None:
 
 
 def fetch_go(root: pathlib.Path, log: Log) -> None:
-  """Warms `go/build-cache` by running `go test` on a module that imports GO_WARM_PACKAGES.
+  """Warms `go/build-cache` with `go test` (which also runs vet) on a module importing GO_WARM_PACKAGES.
 
   Runs every time (about a second when warm): Go trims cache entries unused for days, and the cache is
   keyed by the Go version, so re-running keeps it complete for the installed toolchain.
@@ -570,7 +574,8 @@ def fetch_go(root: pathlib.Path, log: Log) -> None:
   (warm / "warm_test.go").write_text(f'package hrmjaxwarm\n\nimport (\n{imports}\n\t"testing"\n)\n\n'
                                      'func TestAnswer(t *testing.T) {\n\tif Answer() != 42 {\n'
                                      '\t\tt.Fatal("wrong answer")\n\t}\n}\n')
-  env = {"PATH": f"{real_dir(go)}{os.pathsep}/usr/local/bin:/usr/bin:/bin", "HOME": str(warm), **go_env(root)}
+  env = {"PATH": f"{real_dir(go)}{os.pathsep}/usr/local/bin:/usr/bin:/bin", "HOME": str(warm),
+         **go_env(root, go_build_cache(root))}
   _run([str(go), "test", "-count=1", "./..."], log, env=env, cwd=warm)
   (go_build_cache(root) / "hrm-jax-warm.json").write_text(
       json.dumps({"go": tool_version([str(go), "version"]), "packages": list(GO_WARM_PACKAGES)}) + "\n")
