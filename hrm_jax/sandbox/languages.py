@@ -266,7 +266,8 @@ def _java_command(exercise_dir: pathlib.Path) -> TestCommand:
       f"rm -rf {out} && mkdir -p {out}/main {out}/test",
       f"javac {javac_jvm} -encoding UTF-8 -d {out}/main $(find src/main/java -name '*.java')",
       f"javac {javac_jvm} -encoding UTF-8 -d {out}/test -cp {out}/main:{jars} $(find src/test/java -name '*.java')",
-      f"exec java {fast_jvm} -cp {out}/main:{out}/test:{jars} org.junit.platform.console.ConsoleLauncher "
+      f"exec java {fast_jvm} -cp {out}/main:{out}/test:src/main/resources:src/test/resources:{jars} "
+      f"org.junit.platform.console.ConsoleLauncher "
       f"execute --disable-banner --disable-ansi-colors --details=tree --fail-if-no-tests "
       f"--scan-classpath {out}/test",
   ])
