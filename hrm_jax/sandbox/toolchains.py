@@ -468,7 +468,13 @@ def fetch_javascript(root: pathlib.Path, log: Log) -> None:
   if npm is None:
     raise ToolchainMissingError("npm not found: apt-get install npm (or run `hrm-jax setup-toolchains` as root)")
   (home / "package.json").write_text(text)
-  _run([str(npm), "install", "--no-audit", "--no-fund", "--loglevel=error"], log, cwd=home)
+  # A throw-away npm cache inside the toolchains cache: nothing is left in the user's ~/.npm.
+  download_cache = home / "npm-download-cache"
+  try:
+    _run([str(npm), "install", "--no-audit", "--no-fund", "--loglevel=error", "--cache", str(download_cache)],
+         log, cwd=home)
+  finally:
+    shutil.rmtree(download_cache, ignore_errors=True)
   stamp.write_text(text)
 
 
@@ -528,12 +534,16 @@ def fetch_rust(root: pathlib.Path, log: Log) -> None:
     (seed / "Cargo.lock").unlink(missing_ok=True)
     staging = root / "rust" / "vendor.partial"
     shutil.rmtree(staging, ignore_errors=True)
-    # The host's own CARGO_HOME (registry cache) is used for the download; nothing is written into it
-    # that a later offline run depends on.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CARGO_") or k == "CARGO_HOME"}
-    env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
-    _run([str(bin_dir / "cargo"), "vendor", "--versioned-dirs", "--manifest-path", str(seed / "Cargo.toml"),
-          str(staging)], log, env=env)
+    # Download through a throw-away CARGO_HOME: nothing is left in the user's ~/.cargo.
+    download_home = root / "rust" / "download-home"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CARGO_", "RUSTUP_TOOLCHAIN"))}
+    env.update(PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}", CARGO_HOME=str(download_home),
+               RUSTC=str(bin_dir / "rustc"))
+    try:
+      _run([str(bin_dir / "cargo"), "vendor", "--versioned-dirs", "--manifest-path", str(seed / "Cargo.toml"),
+            str(staging)], log, env=env)
+    finally:
+      shutil.rmtree(download_home, ignore_errors=True)
     _prune_windows_import_libraries(staging)
     shutil.rmtree(vendor, ignore_errors=True)
     staging.replace(vendor)
