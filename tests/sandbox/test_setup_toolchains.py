@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import pathlib
 import time
 
 from hrm_jax import cli
@@ -50,3 +51,18 @@ def test_rerun_on_the_configured_cache_is_quick_and_complete(tmp_path, capsys):
   for language in toolchains.LANGUAGES:
     assert f"{language:<11} OK" in out
   assert "GET " not in out and "npm install" not in out and "cargo vendor" not in out
+
+
+def test_missing_system_tools_map_to_debian_packages(monkeypatch):
+  present = {"make", "c++", "javac", "java", "node"}
+  monkeypatch.setattr(toolchains, "which", lambda name: pathlib.Path("/usr/bin", name) if name in present else None)
+  monkeypatch.setattr(toolchains, "boost_date_time_present", lambda: False)
+  wanted = toolchains.missing_debian_packages(["cpp", "go", "java", "javascript", "python"])
+  assert wanted == ["cmake", "golang-go", "libboost-date-time-dev", "npm"]
+  monkeypatch.setattr(toolchains.os, "geteuid", lambda: 1000)
+  try:
+    toolchains.install_debian_packages(wanted, log=lambda line: None)
+  except toolchains.ToolchainMissingError as error:
+    assert "apt-get install cmake golang-go libboost-date-time-dev npm" in str(error)
+  else:
+    raise AssertionError("a non-root install must be refused with the command to run")
