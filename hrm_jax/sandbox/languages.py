@@ -62,6 +62,7 @@ JAVA_BUILD_DIR = "build/hrm-java"
 @dataclasses.dataclass(frozen=True)
 class TestCommand:
   """One test run: `argv` executed in the exercise directory with exactly `env`, killed after `timeout_s`."""
+  __test__ = False  # not a pytest test class, whatever imports it
   argv: list[str]
   env: dict[str, str]
   timeout_s: float
@@ -361,3 +362,8 @@ def toolchain_read_paths() -> list[pathlib.Path]:
     if not any(path == parent or parent in path.parents for parent in kept):
       kept.append(path)
   return sorted(kept)
+
+
+# Names that start with "test" are API here, not tests: pytest must not collect them where imported.
+test_command.__test__ = False
+test_files.__test__ = False
