@@ -17,6 +17,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import-torch": ("hrm_jax.commands.import_torch", "convert a reference (PyTorch) HRM checkpoint"),
     "native": ("hrm_jax.commands.native", "run a checkpoint's native mode (one segment or the ACT loop)"),
     "params": ("hrm_jax.commands.params", "print the parameter count of a config"),
+    "setup-toolchains": ("hrm_jax.commands.setup_toolchains",
+                         "fetch what the six languages' tests need offline (jars, npm, crates, apt)"),
     "train": ("hrm_jax.commands.train", "supervised training (and evaluation) from a config"),
 }
 
