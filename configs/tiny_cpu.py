@@ -1,0 +1,23 @@
+"""The main job: a tiny code HRM trained and evaluated on the bundled procedural tasks, on a laptop CPU.
+
+COMMAND:  hrm-jax train --config configs/tiny_cpu.py --workdir /tmp/hrm_tiny
+MACHINE:  2-core x86 CPU, no accelerator, ~1.5 GB RAM.
+RESULT:   see the README's "Main job" section for the measured time and the final table.
+"""
+import ml_collections
+
+import common
+
+
+def get_config():
+  config = ml_collections.ConfigDict()
+  seq_len = 96
+  config.model = common.code_model(
+      hidden_size=128, num_heads=4, H_layers=2, L_layers=2, H_cycles=2, L_cycles=2, seq_len=seq_len,
+      halt_max_steps=2, halt_exploration_prob=0.1)
+  config.data = common.data(seq_len=seq_len)
+  config.optimizer = common.optimizer(learning_rate=2e-3, warmup_steps=30, weight_decay=0.1,
+                                      grad_clip_norm=1.0, lr_min_ratio=0.1)
+  config.train = common.train(batch_size=16, eval_batch_size=32, num_steps=300, log_every=25,
+                              checkpoint_every=100, loss_type="stablemax", dynamic_halting=True)
+  return config

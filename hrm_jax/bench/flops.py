@@ -1,0 +1,47 @@
+"""Analytic model FLOPs per token (matmuls and attention; the usual 2 FLOPs per multiply-add).
+
+An HRM segment applies L H_cycles*L_cycles times and H H_cycles times; training adds the ACT target pass (one
+more forward segment, no backward) and a backward through the last `grad_steps` applications (2x their forward).
+"""
+from __future__ import annotations
+
+from hrm_jax.models import hrm
+from hrm_jax.models.layers import swiglu_width
+
+
+def block_forward_flops(cfg: hrm.HRMConfig, context: int) -> float:
+  """One block application on one token attending over `context` positions."""
+  d = cfg.hidden_size
+  inter = swiglu_width(d, cfg.expansion)
+  matmul = 2 * (d * 3 * d + d * d + d * 2 * inter + inter * d)
+  attention = 2 * 2 * context * d  # scores + weighted sum
+  return float(matmul + attention)
+
+
+def segment_forward_flops(cfg: hrm.HRMConfig, context: int) -> float:
+  layers_per_app = {hrm.L_KIND: cfg.L_layers, hrm.H_KIND: cfg.H_layers}
+  if cfg.arch == "transformer":
+    blocks = cfg.H_layers + cfg.L_layers
+  else:
+    blocks = sum(layers_per_app[k] for k in cfg.schedule)
+  head = 2 * cfg.hidden_size * cfg.vocab_size
+  return blocks * block_forward_flops(cfg, context) + head
+
+
+def train_flops_per_token(cfg: hrm.HRMConfig) -> float:
+  """One training call (segment forward + target-Q forward + backward of the graded applications)."""
+  context = cfg.total_len if cfg.attention == "bidirectional" else cfg.total_len / 2
+  forward = segment_forward_flops(cfg, context)
+  target = forward if cfg.halt_max_steps > 1 else 0.0
+  if cfg.arch == "transformer":
+    graded_blocks = cfg.H_layers + cfg.L_layers
+  else:
+    layers_per_app = {hrm.L_KIND: cfg.L_layers, hrm.H_KIND: cfg.H_layers}
+    graded = cfg.schedule[-min(cfg.grad_steps, len(cfg.schedule)):]
+    graded_blocks = sum(layers_per_app[k] for k in graded)
+  backward = 2 * (graded_blocks * block_forward_flops(cfg, context) + 2 * cfg.hidden_size * cfg.vocab_size)
+  return forward + target + backward
+
+
+def decode_flops_per_token(cfg: hrm.HRMConfig, segments: int, context: int) -> float:
+  return segments * segment_forward_flops(cfg, context)

@@ -1,0 +1,46 @@
+"""`hrm-jax import-torch`: convert a reference HRM checkpoint (.pt / .safetensors / .npz) into a workdir."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+  parser.add_argument("--checkpoint", required=True, help="reference state_dict: .pt, .safetensors or .npz")
+  parser.add_argument("--config", required=True,
+                      help="config describing the architecture, e.g. configs/hrm_27m.py:native")
+  parser.add_argument("--workdir", required=True, help="output workdir (config.json + checkpoints/)")
+  parser.set_defaults(overrides=[])  # --config.a.b=value overrides (collected by hrm_jax/cli.py)
+
+
+def import_checkpoint(checkpoint: str, config, workdir: str) -> int:
+  """Converts and writes; returns the number of parameters written."""
+  from hrm_jax.models import hrm, torch_import
+  from hrm_jax.train import checkpoint as checkpoint_lib
+  from hrm_jax.train import trainer
+
+  cfg = hrm.HRMConfig.from_config(config.model)
+  params = torch_import.convert_state_dict(torch_import.read_state_dict(checkpoint), cfg)
+  os.makedirs(workdir, exist_ok=True)
+  ckpt = checkpoint_lib.Checkpointer(workdir, async_save=False)
+  if ckpt.all_steps():
+    ckpt.close()
+    raise FileExistsError(f"{workdir} already holds checkpoints; choose an empty --workdir")
+  ckpt.save(0, {"params": params["params"]}, None, force=True)
+  ckpt.close()
+  trainer._save_config(workdir, config)
+  return hrm.count_params(params)
+
+
+def run(args) -> int:
+  from hrm_jax import config_loader
+  try:
+    config = config_loader.load(args.config, args.overrides)
+    n = import_checkpoint(args.checkpoint, config, args.workdir)
+  except (FileNotFoundError, FileExistsError, KeyError, ValueError, ImportError) as e:
+    print(f"hrm-jax import-torch: {e}", file=sys.stderr)
+    return 2
+  print(f"Imported {n:,} parameters from {args.checkpoint} into {os.path.abspath(args.workdir)}")
+  print(f"Run it: hrm-jax native --workdir {args.workdir} --inputs INPUTS.npy")
+  return 0

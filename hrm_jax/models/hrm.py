@@ -1,0 +1,533 @@
+"""The Hierarchical Reasoning Model (HRM) and its Adaptive Computation Time (ACT) wrapper.
+
+A faithful port of the reference (Wang et al. 2025, arXiv 2506.21734; sapientinc/HRM `models/hrm/hrm_act_v1.py`,
+specified in `shared/reference/hrm-spec.md`), written functionally:
+
+  * `HRMCore` (Flax linen) holds the parameters: token embedding, the prefix embeddings (puzzle / language /
+    task), the H and L stacks, the LM head and the Q (halting) head, and the fixed initial states H_init/L_init.
+  * `segment()` is one reference forward pass: H_cycles x L_cycles applications of L and H_cycles of H, run by a
+    `lax.scan` over the application schedule; all but the last `grad_steps` applications run on stop-gradient
+    parameters and inputs (the reference's one-step gradient is `grad_steps=2`: the last L and the last H).
+  * `act_step()` is one ACT call (spec 2.2): reset and data swap for halted slots, one segment, halting with
+    exploration, and the bootstrapped target for the continue Q-value from the updated carry.
+  * `act_evaluate()` runs whole ACT rollouts under one `lax.while_loop`: the reference's fixed number of segments
+    or dynamic halting, with the segment budget a runtime argument (raise it at test time without recompiling).
+
+Modes (config `attention`):
+  * `bidirectional`: the reference's native mode (fixed-length transduction, no mask).
+  * `causal` / `prefix_lm`: code generation. Every block application attends causally (prefix_lm: the prompt
+    bidirectionally), so a segment is a weight-tied deep causal transformer and decoding can be incremental with
+    one KV cache per module application and segment (see hrm_jax/inference/sampler.py).
+
+ACT in the causal mode (config `q_position="last_prompt"`): the Q head reads z_H at the last prompt token, which
+under causal attention has seen the whole prompt and nothing of the answer. Its halt/continue decision after
+each segment therefore picks one depth (number of segments) for the whole response before any token is
+generated, and training teaches it whether the answer produced at that depth is right (exact match under
+teacher forcing, the reference's sequence-level Q target). The sampler runs prefill segment by segment until
+the Q head halts and then decodes every token at that depth.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Mapping
+
+import flax
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import ml_collections
+
+from hrm_jax.models import layers
+
+Array = jax.Array
+Batch = Mapping[str, Array]
+
+L_KIND, H_KIND = 0, 1
+ATTENTION_MODES = ("bidirectional", "causal", "prefix_lm")
+
+
+@dataclasses.dataclass(frozen=True)
+class HRMConfig:
+  """Model hyper-parameters (names follow the reference's `HierarchicalReasoningModel_ACTV1Config`)."""
+  vocab_size: int = 8192
+  seq_len: int = 128
+  hidden_size: int = 512
+  num_heads: int = 8
+  expansion: float = 4.0
+  H_layers: int = 4
+  L_layers: int = 4
+  H_cycles: int = 2
+  L_cycles: int = 2
+  pos_encodings: str = "rope"  # rope | learned
+  rope_theta: float = 10000.0
+  rms_norm_eps: float = 1e-5
+  puzzle_emb_ndim: int = 0  # >0: ceil(ndim/hidden) puzzle prefix tokens (reference)
+  num_puzzle_identifiers: int = 1
+  task_conditioning: bool = False  # two prefix tokens: language and task type
+  num_languages: int = 6
+  num_tasks: int = 6
+  attention: str = "bidirectional"  # bidirectional | causal | prefix_lm
+  q_position: str = "first"  # first (reference: the puzzle token) | last_prompt (causal ACT, module doc)
+  halt_max_steps: int = 16
+  halt_exploration_prob: float = 0.1
+  grad_steps: int = 2  # module applications with gradient; 2 = the reference's 1-step gradient (last L, last H)
+  forward_dtype: str = "float32"
+  arch: str = "hrm"  # hrm | transformer (pre-norm baseline of matched size: H_layers + L_layers blocks)
+  quant: str = "none"  # none | int8 | int4 (AQT, hrm_jax/quant)
+
+  @classmethod
+  def from_config(cls, config: ml_collections.ConfigDict | Mapping[str, Any]) -> "HRMConfig":
+    """Builds the config, naming any unknown or invalid field (`config.model.<field>`)."""
+    values = dict(config.items()) if hasattr(config, "items") else dict(config)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+      raise ValueError(f"config.model has unknown field(s) {unknown}; known fields: {sorted(known)}")
+    cfg = cls(**values)
+    cfg.validate()
+    return cfg
+
+  def validate(self) -> None:
+    def bad(field, why):
+      raise ValueError(f"config.model.{field}={getattr(self, field)!r}: {why}")
+    if self.hidden_size % self.num_heads:
+      bad("num_heads", f"must divide hidden_size={self.hidden_size}")
+    if (self.hidden_size // self.num_heads) % 2:
+      bad("num_heads", "head_dim must be even for rotary embeddings")
+    if self.pos_encodings not in ("rope", "learned"):
+      bad("pos_encodings", "expected 'rope' or 'learned'")
+    if self.attention not in ATTENTION_MODES:
+      bad("attention", f"expected one of {ATTENTION_MODES}")
+    if self.q_position not in ("first", "last_prompt"):
+      bad("q_position", "expected 'first' or 'last_prompt'")
+    if self.q_position == "first" and self.attention != "bidirectional" and self.prefix_len == 0:
+      bad("q_position", "'first' needs a prefix token (or bidirectional attention); use 'last_prompt'")
+    if self.arch not in ("hrm", "transformer"):
+      bad("arch", "expected 'hrm' or 'transformer'")
+    if self.halt_max_steps < 1:
+      bad("halt_max_steps", "must be >= 1")
+    if self.grad_steps < 1:
+      bad("grad_steps", "must be >= 1")
+    if self.forward_dtype not in ("float32", "bfloat16", "float16"):
+      bad("forward_dtype", "expected float32, bfloat16 or float16")
+    if self.quant not in ("none", "int8", "int4"):
+      bad("quant", "expected none, int8 or int4")
+    for field in ("H_cycles", "L_cycles", "H_layers", "L_layers", "vocab_size", "seq_len"):
+      if getattr(self, field) < 1:
+        bad(field, "must be >= 1")
+
+  @property
+  def puzzle_len(self) -> int:
+    return -(-self.puzzle_emb_ndim // self.hidden_size) if self.puzzle_emb_ndim > 0 else 0
+
+  @property
+  def prefix_len(self) -> int:
+    return self.puzzle_len + (2 if self.task_conditioning else 0)
+
+  @property
+  def total_len(self) -> int:
+    return self.prefix_len + self.seq_len
+
+  @property
+  def dtype(self):
+    return jnp.dtype(self.forward_dtype)
+
+  @property
+  def head_dim(self) -> int:
+    return self.hidden_size // self.num_heads
+
+  @property
+  def schedule(self) -> tuple[int, ...]:
+    """Kinds of the module applications of one segment, in order (L_KIND / H_KIND)."""
+    if self.arch == "transformer":
+      return (L_KIND,)
+    return ((L_KIND,) * self.L_cycles + (H_KIND,)) * self.H_cycles
+
+  @property
+  def num_L_applications(self) -> int:
+    return sum(k == L_KIND for k in self.schedule)
+
+  @property
+  def num_H_applications(self) -> int:
+    return sum(k == H_KIND for k in self.schedule)
+
+
+class HRMCore(nn.Module):
+  """Parameters and per-module computations of the HRM (the recurrence is in `segment`)."""
+  cfg: HRMConfig
+  dot_general_cls: Any = None
+
+  def setup(self):
+    c = self.cfg
+    d = c.hidden_size
+    embed_std = 1.0 / math.sqrt(d)
+    self.embed_tokens = nn.Embed(c.vocab_size, d, embedding_init=layers.trunc_normal(embed_std),
+                                 param_dtype=jnp.float32)
+    self.lm_head = nn.Dense(c.vocab_size, use_bias=False, kernel_init=layers.lecun_trunc_normal,
+                            dtype=c.dtype, param_dtype=jnp.float32)
+    # Q head: zero weights, bias -5 (spec 1.3): q_halt == q_continue at init, nothing halts early.
+    self.q_head = nn.Dense(2, kernel_init=nn.initializers.zeros, bias_init=nn.initializers.constant(-5.0),
+                           param_dtype=jnp.float32, dtype=jnp.float32)
+    if c.puzzle_emb_ndim > 0:
+      # Zero-initialised; trained by sign-SGD on the rows in the batch (hrm_jax/train/optimizers.py).
+      self.puzzle_emb = self.param("puzzle_emb", nn.initializers.zeros,
+                                   (c.num_puzzle_identifiers, c.puzzle_emb_ndim))
+    if c.task_conditioning:
+      self.language_emb = self.param("language_emb", nn.initializers.zeros, (c.num_languages, d))
+      self.task_emb = self.param("task_emb", nn.initializers.zeros, (c.num_tasks, d))
+    if c.pos_encodings == "learned":
+      self.embed_pos = self.param("embed_pos", layers.trunc_normal(embed_std), (c.total_len, d))
+    # Fixed initial states (buffers in the reference): the optimizer never updates them (frozen label).
+    self.H_init = self.param("H_init", layers.trunc_normal(1.0), (d,))
+    self.L_init = self.param("L_init", layers.trunc_normal(1.0), (d,))
+    common = dict(hidden_size=d, num_heads=c.num_heads, expansion=c.expansion, rms_norm_eps=c.rms_norm_eps,
+                  dtype=c.dtype, dot_general_cls=self.dot_general_cls)
+    if c.arch == "hrm":
+      self.H_level = layers.ReasoningModule(c.H_layers, **common)
+      self.L_level = layers.ReasoningModule(c.L_layers, **common)
+    else:
+      self.stack = layers.ReasoningModule(c.H_layers + c.L_layers, post_norm=False, final_norm=True, **common)
+
+  def embed(self, batch: Batch) -> Array:
+    """Input embedding (spec 1.4). Returns [batch, prefix_len + seq_len, d] in the forward dtype."""
+    c = self.cfg
+    tokens = batch["inputs"]
+    e = self.embed_tokens(tokens).astype(c.dtype)
+    prefix = []
+    if c.puzzle_emb_ndim > 0:
+      p = jnp.take(self.puzzle_emb, batch["puzzle_identifiers"], axis=0)
+      pad = c.puzzle_len * c.hidden_size - c.puzzle_emb_ndim
+      p = jnp.pad(p, ((0, 0), (0, pad))).reshape(tokens.shape[0], c.puzzle_len, c.hidden_size)
+      prefix.append(p.astype(c.dtype))
+    if c.task_conditioning:
+      prefix.append(jnp.take(self.language_emb, batch["language_id"], axis=0)[:, None].astype(c.dtype))
+      prefix.append(jnp.take(self.task_emb, batch["task_id"], axis=0)[:, None].astype(c.dtype))
+    if prefix:
+      e = jnp.concatenate(prefix + [e], axis=1)
+    if c.pos_encodings == "learned":
+      e = (e + self.embed_pos[: e.shape[1]].astype(c.dtype)) * (1.0 / math.sqrt(2.0))
+    return (math.sqrt(c.hidden_size) * e).astype(c.dtype)
+
+  def embed_step(self, tokens: Array, positions: Array) -> Array:
+    """Embedding of new tokens during decoding: tokens/positions int [batch, n] (positions count the
+    prefix). Returns [batch, n, d]; the prefix embeddings are already in the caches."""
+    c = self.cfg
+    e = self.embed_tokens(tokens).astype(c.dtype)
+    if c.pos_encodings == "learned":
+      e = (e + jnp.take(self.embed_pos, positions, axis=0).astype(c.dtype)) * (1.0 / math.sqrt(2.0))
+    return (math.sqrt(c.hidden_size) * e).astype(c.dtype)
+
+  def initial_state(self, batch_size: int, length: int) -> tuple[Array, Array]:
+    """(z_H, z_L) filled with H_init/L_init: each [batch, length, d] in the forward dtype."""
+    shape = (batch_size, length, self.cfg.hidden_size)
+    return (jnp.broadcast_to(self.H_init.astype(self.cfg.dtype), shape),
+            jnp.broadcast_to(self.L_init.astype(self.cfg.dtype), shape))
+
+  def apply_L(self, z, injection, ctx, caches=None, cache_index=None):
+    return self.L_level(z, injection, ctx["cos"], ctx["sin"], ctx["mask"], caches, cache_index)
+
+  def apply_H(self, z, injection, ctx, caches=None, cache_index=None):
+    return self.H_level(z, injection, ctx["cos"], ctx["sin"], ctx["mask"], caches, cache_index)
+
+  def apply_stack(self, z, ctx, caches=None, cache_index=None):
+    return self.stack(z, None, ctx["cos"], ctx["sin"], ctx["mask"], caches, cache_index)
+
+  def lm_logits(self, z_H: Array) -> Array:
+    """[batch, len, d] -> [batch, len, vocab] in the forward dtype."""
+    return self.lm_head(z_H)
+
+  def q_logits(self, z: Array) -> tuple[Array, Array]:
+    """[batch, d] -> (q_halt, q_continue), fp32 [batch] each."""
+    q = self.q_head(z.astype(jnp.float32))
+    return q[..., 0], q[..., 1]
+
+  def __call__(self, batch: Batch):
+    """Initialisation path: touches every parameter once."""
+    x = self.embed(batch)
+    ctx = attention_context(self.cfg, batch, 0, x.shape[1])
+    z_H, z_L = self.initial_state(x.shape[0], x.shape[1])
+    if self.cfg.arch == "hrm":
+      z_L, _ = self.apply_L(z_L, z_H + x, ctx)
+      z_H, _ = self.apply_H(z_H, z_L, ctx)
+    else:
+      z_H, _ = self.apply_stack(x, ctx)
+    return self.lm_logits(z_H), self.q_logits(z_H[:, 0])
+
+
+def attention_context(cfg: HRMConfig, batch: Batch, start: Array | int, length: int,
+                      kv_len: int | None = None) -> dict[str, Array | None]:
+  """RoPE tables and the attention mask for `length` positions starting at absolute position `start`.
+
+  Positions count the prefix tokens (prefix at 0..P-1, token t at P+t), as the reference does. The mask is
+  bool [batch, 1, length, kv_len] (None = attend everywhere): causal, or prefix-LM (bidirectional over the
+  prefix and the prompt, `batch["prompt_length"]` tokens), intersected with `batch["segment_ids"]` when
+  sequences are packed (prefix tokens are visible to every segment).
+  """
+  b = batch["inputs"].shape[0]
+  kv_len = length if kv_len is None else kv_len
+  q_pos = start + jnp.arange(length, dtype=jnp.int32)
+  positions = jnp.broadcast_to(q_pos, (b, length))
+  ctx: dict[str, Array | None] = {"cos": None, "sin": None, "mask": None}
+  if cfg.pos_encodings == "rope":
+    ctx["cos"], ctx["sin"] = layers.rope_tables(positions, cfg.head_dim, cfg.rope_theta)
+  if cfg.attention == "bidirectional" and "segment_ids" not in batch:
+    return ctx
+  k_pos = jnp.arange(kv_len, dtype=jnp.int32)
+  mask = jnp.ones((b, 1, length, kv_len), bool)
+  if cfg.attention != "bidirectional":
+    mask = mask & (k_pos[None, None, None, :] <= q_pos[None, None, :, None])
+  if cfg.attention == "prefix_lm":
+    visible = cfg.prefix_len + batch["prompt_length"].astype(jnp.int32)  # [b]
+    prompt_k = k_pos[None, :] < visible[:, None]
+    prompt_q = q_pos[None, :] < visible[:, None]
+    mask = mask | (prompt_k[:, None, None, :] & prompt_q[:, None, :, None])
+  if "segment_ids" in batch:
+    p = cfg.prefix_len
+    seg = jnp.pad(batch["segment_ids"].astype(jnp.int32), ((0, 0), (p, 0)), constant_values=-1)
+    seg_k = seg[:, :kv_len] if seg.shape[1] >= kv_len else jnp.pad(seg, ((0, 0), (0, kv_len - seg.shape[1])))
+    seg_q = jax.lax.dynamic_slice_in_dim(seg, start, length, axis=1)
+    same = (seg_q[:, :, None] == seg_k[:, None, :]) | (seg_k[:, None, :] == -1)
+    mask = mask & same[:, None]
+  ctx["mask"] = mask
+  return ctx
+
+
+def q_index(cfg: HRMConfig, batch: Batch) -> Array:
+  """Position (in prefix+sequence coordinates) whose z_H feeds the Q head: int32 [batch]."""
+  b = batch["inputs"].shape[0]
+  if cfg.q_position == "first":
+    return jnp.zeros((b,), jnp.int32)
+  return cfg.prefix_len + jnp.maximum(batch["prompt_length"].astype(jnp.int32), 1) - 1
+
+
+def segment(model: HRMCore, params, z_H: Array, z_L: Array, batch: Batch, *,
+            grad_steps: int | None = None, probes: Array | None = None):
+  """One HRM segment (spec 1.7) from the carry (z_H, z_L).
+
+  Args:
+    params: the model's variables ({"params": ...}).
+    z_H, z_L: [batch, T, d] carry (T = prefix_len + seq_len).
+    batch: dict with `inputs` [batch, seq] and the conditioning fields.
+    grad_steps: module applications that carry gradients (default: the config's); the earlier ones see
+      stop-gradient parameters, inputs and carry, so no residuals are kept for them.
+    probes: optional [num_applications, batch, T, d] added to each application's output. Zero probes change
+      nothing; their gradients show which applications the loss can reach (used by the tests).
+  Returns:
+    ((z_H, z_L) new carry, stop-gradiented), logits [batch, seq, vocab], (q_halt, q_continue) fp32 [batch].
+  """
+  cfg = model.cfg
+  grad_steps = cfg.grad_steps if grad_steps is None else grad_steps
+  x = model.apply(params, batch, method=HRMCore.embed)
+  ctx = attention_context(cfg, batch, 0, x.shape[1])
+  kinds = jnp.asarray(cfg.schedule, jnp.int32)
+  n = len(cfg.schedule)
+  k = min(grad_steps, n)
+  if probes is None:
+    probes = jnp.zeros((n,) + (1,) * x.ndim, x.dtype)
+
+  if cfg.arch == "transformer":
+    z_H, _ = model.apply(params, x, ctx, method=HRMCore.apply_stack)
+    z_H = z_H + probes[0]
+  else:
+    def run(p, inj, zs, kinds_slice, probes_slice):
+      def body(carry, inp):
+        zh, zl = carry
+        kind, probe = inp
+        def do_L(zh, zl):
+          new, _ = model.apply(p, zl, zh + inj, ctx, method=HRMCore.apply_L)
+          return zh, new + probe
+        def do_H(zh, zl):
+          new, _ = model.apply(p, zh, zl, ctx, method=HRMCore.apply_H)
+          return new + probe, zl
+        return jax.lax.switch(kind, (do_L, do_H), zh, zl), None
+      zs, _ = jax.lax.scan(body, zs, (kinds_slice, probes_slice))
+      return zs
+
+    zs = (jax.lax.stop_gradient(z_H), jax.lax.stop_gradient(z_L))
+    if n > k:  # the no-gradient prefix
+      zs = run(jax.lax.stop_gradient(params), jax.lax.stop_gradient(x), zs, kinds[: n - k], probes[: n - k])
+      zs = (jax.lax.stop_gradient(zs[0]), jax.lax.stop_gradient(zs[1]))
+    z_H, z_L = run(params, x, zs, kinds[n - k:], probes[n - k:])
+
+  logits = model.apply(params, z_H[:, cfg.prefix_len:], method=HRMCore.lm_logits)
+  qi = q_index(cfg, batch)
+  q_halt, q_cont = model.apply(params, z_H[jnp.arange(z_H.shape[0]), qi], method=HRMCore.q_logits)
+  return (jax.lax.stop_gradient(z_H), jax.lax.stop_gradient(z_L)), logits, (q_halt, q_cont)
+
+
+@flax.struct.dataclass
+class ACTCarry:
+  """State kept across ACT calls (spec 2.1).
+
+  z_H, z_L: [batch, T, d]; steps: int32 [batch]; halted: bool [batch]; data: the batch each slot works on.
+  """
+  z_H: Array
+  z_L: Array
+  steps: Array
+  halted: Array
+  data: dict[str, Array]
+
+
+def initial_carry(model: HRMCore, batch: Batch) -> ACTCarry:
+  """All slots halted, so the first call resets them and takes the batch (zeros instead of `empty`)."""
+  cfg = model.cfg
+  b = batch["inputs"].shape[0]
+  shape = (b, cfg.total_len, cfg.hidden_size)
+  # Distinct buffers (not one array twice): the train step donates the whole state.
+  return ACTCarry(z_H=jnp.zeros(shape, cfg.dtype), z_L=jnp.zeros(shape, cfg.dtype), steps=jnp.zeros((b,), jnp.int32), halted=jnp.ones((b,), bool),
+                  data=jax.tree.map(jnp.zeros_like, dict(batch)))
+
+
+def _where_rows(mask: Array, a: Array, b: Array) -> Array:
+  return jnp.where(mask.reshape(mask.shape + (1,) * (a.ndim - 1)), a, b)
+
+
+@flax.struct.dataclass
+class ACTOutputs:
+  """What one ACT call produces for the loss (spec 2.2). Shapes: logits [batch, seq, vocab], rest [batch]."""
+  logits: Array
+  q_halt_logits: Array
+  q_continue_logits: Array
+  target_q_continue: Array | None
+
+
+def act_step(model: HRMCore, params, carry: ACTCarry, batch: Batch, rng: Array | None, *,
+             train: bool = True, halt_max_steps: int | None = None) -> tuple[ACTCarry, ACTOutputs]:
+  """One ACT call: one segment for every slot (one optimizer step in training).
+
+  Halted slots are reset to H_init/L_init and take the new batch's example; the others keep theirs. In
+  training (and when halt_max_steps > 1) a slot halts when q_halt > q_continue, subject to a random minimum
+  number of segments (per sample: probability `halt_exploration_prob`, minimum uniform in
+  [2, halt_max_steps]); the continue target is bootstrapped from one more no-gradient segment from the
+  updated carry. Every slot halts at `halt_max_steps`.
+  """
+  cfg = model.cfg
+  max_steps = cfg.halt_max_steps if halt_max_steps is None else halt_max_steps
+  h_init = params["params"]["H_init"].astype(cfg.dtype)
+  l_init = params["params"]["L_init"].astype(cfg.dtype)
+  halted = carry.halted
+  z_H = _where_rows(halted, jnp.broadcast_to(h_init, carry.z_H.shape), carry.z_H)
+  z_L = _where_rows(halted, jnp.broadcast_to(l_init, carry.z_L.shape), carry.z_L)
+  steps = jnp.where(halted, 0, carry.steps)
+  data = {k: _where_rows(halted, batch[k], carry.data[k]) for k in carry.data}
+
+  (z_H, z_L), logits, (q_halt, q_cont) = segment(model, params, z_H, z_L, data)
+  steps = steps + 1
+  is_last = steps >= max_steps
+  halted = is_last
+  target = None
+  if train and max_steps > 1:
+    halted = halted | (q_halt > q_cont)
+    explore_rng, steps_rng = jax.random.split(rng)
+    explore = jax.random.uniform(explore_rng, q_halt.shape) < cfg.halt_exploration_prob
+    min_steps = explore * jax.random.randint(steps_rng, q_halt.shape, 2, max_steps + 1)
+    halted = halted & (steps >= min_steps)
+    _, _, (next_halt, next_cont) = segment(model, jax.lax.stop_gradient(params), z_H, z_L, data)
+    target = jax.nn.sigmoid(jnp.where(is_last, next_halt, jnp.maximum(next_halt, next_cont)))
+    target = jax.lax.stop_gradient(target)
+  new_carry = ACTCarry(z_H=z_H, z_L=z_L, steps=steps, halted=halted, data=data)
+  return new_carry, ACTOutputs(logits, q_halt, q_cont, target)
+
+
+def act_evaluate(model: HRMCore, params, batch: Batch, max_steps: Array | int, *, dynamic_halting: bool):
+  """Whole ACT rollouts for a batch under one `lax.while_loop` (no Python loop over segments).
+
+  Args:
+    max_steps: segment budget; may be a traced scalar (raising it at test time does not recompile).
+    dynamic_halting: False = the reference's evaluation (every sequence runs `max_steps` segments);
+      True = a sequence stops when q_halt > q_continue, and the loop ends when every sequence has stopped.
+  Returns:
+    dict with `logits` [batch, seq, vocab] (from each sequence's halting segment), `q_halt_logits`,
+    `q_continue_logits`, `steps` int32 [batch] and `segments_run` (the loop's trip count).
+  """
+  cfg = model.cfg
+  b = batch["inputs"].shape[0]
+  z_H, z_L = model.apply(params, b, cfg.total_len, method=HRMCore.initial_state)
+  max_steps = jnp.asarray(max_steps, jnp.int32)
+  init = dict(z_H=z_H, z_L=z_L, steps=jnp.zeros((b,), jnp.int32), halted=jnp.zeros((b,), bool),
+              logits=jnp.zeros((b, cfg.seq_len, cfg.vocab_size), cfg.dtype),
+              q_halt_logits=jnp.zeros((b,), jnp.float32), q_continue_logits=jnp.zeros((b,), jnp.float32),
+              segments_run=jnp.zeros((), jnp.int32))
+
+  def cond(s):
+    return (s["segments_run"] < max_steps) & ~jnp.all(s["halted"])
+
+  def body(s):
+    (zh, zl), logits, (qh, qc) = segment(model, params, s["z_H"], s["z_L"], batch)
+    active = ~s["halted"]
+    steps = s["steps"] + active.astype(jnp.int32)
+    halt_now = steps >= max_steps
+    if dynamic_halting:
+      halt_now = halt_now | (qh > qc)
+    return dict(z_H=_where_rows(active, zh, s["z_H"]), z_L=_where_rows(active, zl, s["z_L"]), steps=steps,
+                halted=s["halted"] | (active & halt_now),
+                logits=_where_rows(active, logits.astype(cfg.dtype), s["logits"]),
+                q_halt_logits=jnp.where(active, qh, s["q_halt_logits"]),
+                q_continue_logits=jnp.where(active, qc, s["q_continue_logits"]),
+                segments_run=s["segments_run"] + 1)
+
+  out = jax.lax.while_loop(cond, body, init)
+  return {k: out[k] for k in ("logits", "q_halt_logits", "q_continue_logits", "steps", "segments_run")}
+
+
+def init_params(cfg: HRMConfig, rng: Array, batch_size: int = 1, dot_general_cls: Any = None):
+  """Initial variables ({"params": ...}) for `cfg`."""
+  model = HRMCore(cfg, dot_general_cls=dot_general_cls)
+  batch = dummy_batch(cfg, batch_size)
+  return model, model.init(rng, batch)
+
+
+def dummy_batch(cfg: HRMConfig, batch_size: int) -> dict[str, Array]:
+  """A zero batch with every field the model reads (shapes and dtypes as the data pipeline makes them)."""
+  s = cfg.seq_len
+  return {"inputs": jnp.zeros((batch_size, s), jnp.int32), "labels": jnp.full((batch_size, s), -100, jnp.int32),
+          "puzzle_identifiers": jnp.zeros((batch_size,), jnp.int32),
+          "language_id": jnp.zeros((batch_size,), jnp.int32), "task_id": jnp.zeros((batch_size,), jnp.int32),
+          "prompt_length": jnp.ones((batch_size,), jnp.int32)}
+
+
+# Parameters that are not trained by the main optimizer (fixed buffers in the reference) or not counted.
+FROZEN_PARAMS = ("H_init", "L_init")
+UNCOUNTED_PARAMS = FROZEN_PARAMS + ("puzzle_emb",)
+
+
+def count_params(params) -> int:
+  """Trainable parameters as the reference counts them: H_init, L_init and the puzzle table excluded."""
+  tree = params["params"] if "params" in params else params
+  total = 0
+  for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]:
+    names = [getattr(p, "key", "") for p in path]
+    if names and names[0] in UNCOUNTED_PARAMS:
+      continue
+    total += int(leaf.size)
+  return total
+
+
+def forward_at_depth(model: HRMCore, params, batch: Batch, depth: Array, max_segments: int):
+  """Teacher-forced logits of each sequence at a given ACT depth, differentiable (for RL replay).
+
+  Runs `max_segments` segments under `lax.scan` (the segment count is static, so reverse-mode works) and keeps,
+  for sequence b, the output of segment depth[b]; each segment carries gradients through its last
+  `grad_steps` applications only, the carry between segments is stop-gradiented (as in ACT training).
+
+  Args:
+    depth: int32 [batch], 1..max_segments: the depth recorded when the sequence was sampled.
+  Returns:
+    logits [batch, seq, vocab] at the recorded depth and (q_halt, q_continue) fp32 [batch, max_segments] of
+    every segment (the Q head's values along the rollout).
+  """
+  cfg = model.cfg
+  b = batch["inputs"].shape[0]
+  z_H, z_L = model.apply(params, b, cfg.total_len, method=HRMCore.initial_state)
+  depth = jnp.clip(depth.astype(jnp.int32), 1, max_segments)
+
+  def body(carry, m):
+    zh, zl, chosen = carry
+    (zh, zl), logits, (q_halt, q_cont) = segment(model, params, zh, zl, batch)
+    chosen = _where_rows(m == depth - 1, logits, chosen)
+    return (zh, zl, chosen), (q_halt, q_cont)
+
+  init_logits = jnp.zeros((b, cfg.seq_len, cfg.vocab_size), cfg.dtype)
+  (_, _, logits), (q_halt, q_cont) = jax.lax.scan(body, (z_H, z_L, init_logits), jnp.arange(max_segments))
+  return logits, (q_halt.T, q_cont.T)

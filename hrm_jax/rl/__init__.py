@@ -1,0 +1,1 @@
+"""Reinforcement learning from execution feedback: objectives, rewards, rollouts, trainer."""

@@ -1,0 +1,300 @@
+"""The supervised training loop (big_vision style: one readable function, resumable from its workdir).
+
+    hrm-jax train --config configs/tiny_cpu.py --workdir /tmp/hrm_tiny
+
+Each step is one ACT call and one optimizer update, compiled once (`jax.jit` with the state donated); the ACT
+carry stays in the train state across steps, as in the reference. Every `checkpoint_every` steps the state and
+the Grain iterator position are saved together (Orbax, async); a run restarted with the same workdir resumes
+exactly. Metrics go to TensorBoard (CLU writers) and to the console with throughput and ETA. At the end the
+model is evaluated on the held-out split (full ACT rollouts under one while_loop) and a short table is printed
+with a sample generation.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import time
+from typing import Any, Callable
+
+import grain
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from hrm_jax import losses
+from hrm_jax.models import hrm
+from hrm_jax.train import checkpoint as checkpoint_lib
+from hrm_jax.train import metrics as metrics_lib
+from hrm_jax.train import optimizers
+from hrm_jax.train import step as step_lib
+
+CONFIG_FILE = "config.json"
+
+
+class TrainingError(RuntimeError):
+  """A run stopped for a reason the user must act on (the message says which)."""
+
+
+@dataclasses.dataclass
+class Datasets:
+  """Factories for the data: `train()` an infinite batched iterator (checkpointable), `eval()` a finite one."""
+  train: Callable[[], grain.DatasetIterator]
+  eval: Callable[[], Any] | None = None
+
+
+def model_config(config: ml_collections.ConfigDict) -> hrm.HRMConfig:
+  return hrm.HRMConfig.from_config(config.model)
+
+
+def build_model(config: ml_collections.ConfigDict) -> hrm.HRMCore:
+  cfg = model_config(config)
+  dot_general_cls = None
+  if cfg.quant != "none":
+    from hrm_jax import quant  # AQT is only imported by quantized runs
+    dot_general_cls = quant.dot_general_cls(cfg.quant)
+  return hrm.HRMCore(cfg, dot_general_cls=dot_general_cls)
+
+
+def default_datasets(config: ml_collections.ConfigDict) -> Datasets:
+  """Datasets from `config.data` through the Grain input pipeline, sharded by process."""
+  from hrm_jax.data_pipelines import input_pipeline
+
+  def train():
+    ds = input_pipeline.make_dataset(config.data, "train", batch_size=config.train.batch_size,
+                                     seed=config.train.seed, shard_index=jax.process_index(),
+                                     shard_count=jax.process_count(), repeat=True)
+    return iter(ds)
+
+  def evaluate():
+    ds = input_pipeline.make_dataset(config.data, "eval", batch_size=config.train.eval_batch_size,
+                                     seed=config.train.seed, shard_index=jax.process_index(),
+                                     shard_count=jax.process_count(), repeat=False)
+    return iter(ds)
+
+  return Datasets(train=train, eval=evaluate)
+
+
+def _pad_batch(batch: dict, size: int) -> dict:
+  """Pads a short final eval batch to `size` rows; padded rows have no labels and are not counted."""
+  n = next(iter(batch.values())).shape[0]
+  if n == size:
+    return batch
+  out = {}
+  for k, v in batch.items():
+    fill = -100 if k == "labels" else 0
+    pad = np.full((size - n,) + v.shape[1:], fill, v.dtype)
+    out[k] = np.concatenate([v, pad])
+  return out
+
+
+def _model_batch(batch: dict) -> dict:
+  return {k: np.asarray(v) for k, v in batch.items()}
+
+
+def evaluate(model: hrm.HRMCore, params, batches, config: ml_collections.ConfigDict,
+             eval_fn=None, max_steps: int | None = None) -> dict[str, float]:
+  """Reference-style evaluation over finite `batches`: metrics divided by the number of counted sequences."""
+  cfg = model.cfg
+  max_steps = max_steps or config.train.get("eval_halt_max_steps", 0) or cfg.halt_max_steps
+  if eval_fn is None:
+    eval_fn = jax.jit(lambda p, b, m: step_lib.eval_step(model, config.train.loss_type, p, b, m,
+                                                          config.train.dynamic_halting))
+  totals: dict[str, float] = {}
+  for batch in batches:
+    batch = _pad_batch(_model_batch(batch), config.train.eval_batch_size)
+    sums = jax.device_get(eval_fn(params, batch, max_steps))
+    for k, v in sums.items():
+      totals[k] = totals.get(k, 0.0) + float(v)
+  if not totals:
+    return {}
+  count = max(totals.get("count", 0.0), 1.0)
+  return {k: (v if k in ("count", "sequences") else v / count) for k, v in totals.items()}
+
+
+def _save_config(workdir: str, config: ml_collections.ConfigDict) -> None:
+  path = os.path.join(workdir, CONFIG_FILE)
+  tmp = path + ".tmp"
+  with open(tmp, "w") as f:
+    f.write(config.to_json_best_effort(indent=2))
+  os.replace(tmp, path)  # atomic: a crash never leaves a half-written config
+
+
+def load_config(workdir: str) -> ml_collections.ConfigDict:
+  path = os.path.join(workdir, CONFIG_FILE)
+  if not os.path.exists(path):
+    raise FileNotFoundError(f"{path} not found: is {workdir!r} a training workdir?")
+  with open(path) as f:
+    return ml_collections.ConfigDict(json.load(f))
+
+
+def load_for_inference(workdir: str, step: int | None = None):
+  """(model, params, config) from the newest readable checkpoint of a workdir (parameters only)."""
+  config = load_config(workdir)
+  model = build_model(config)
+  _, variables = hrm.init_params(model.cfg, jax.random.key(0), dot_general_cls=model.dot_general_cls)
+  params = variables["params"]
+  ckpt = checkpoint_lib.Checkpointer(workdir, async_save=False)
+  try:
+    template = {"params": params}
+    import orbax.checkpoint as ocp
+    candidates = [step] if step is not None else sorted(ckpt.all_steps(), reverse=True)
+    if not candidates:
+      raise FileNotFoundError(f"no checkpoint in {ckpt.directory}")
+    for candidate in candidates:
+      try:
+        restored = ckpt.manager.restore(candidate, args=ocp.args.Composite(
+            state=ocp.args.PyTreeRestore(item=template, partial_restore=True)))
+        return model, {"params": restored["state"]["params"]}, config
+      except Exception as e:
+        print(f"WARNING: checkpoint step {candidate} unreadable ({type(e).__name__}: {e}); trying an older one")
+    raise FileNotFoundError(f"no readable checkpoint in {ckpt.directory}")
+  finally:
+    ckpt.close()
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, datasets: Datasets | None = None,
+                       sample_fn: Callable[..., list[tuple[str, str]]] | None = None,
+                       stop_at_step: int | None = None) -> dict[str, Any]:
+  """Trains `config.train.num_steps` steps (resuming from `workdir`), then evaluates.
+
+  `stop_at_step` ends this run early (after saving) as a preemption would, without changing the config (the
+  learning-rate schedule still spans num_steps). Returns a summary dict: final train metrics, eval metrics,
+  the logged metrics per step, and samples.
+  """
+  os.makedirs(workdir, exist_ok=True)
+  tc = config.train
+  model = build_model(config)
+  cfg = model.cfg
+  datasets = datasets or default_datasets(config)
+  if tc.batch_size % jax.process_count():
+    raise ValueError(f"config.train.batch_size={tc.batch_size} must divide by the {jax.process_count()} processes")
+
+  train_iter = datasets.train()
+  first = _model_batch(next(train_iter))
+  rng = jax.random.key(tc.seed)
+  init_rng, step_rng = jax.random.split(rng)
+  _, variables = hrm.init_params(cfg, init_rng, dot_general_cls=model.dot_general_cls)
+  tx = optimizers.make_optimizer(config.optimizer, tc.num_steps)
+  state = step_lib.create_train_state(model, variables["params"], tx, first)
+  print(f"hrm-jax: {cfg.arch} model, {hrm.count_params(variables):,} parameters "
+        f"(hidden {cfg.hidden_size}, {cfg.H_layers}+{cfg.L_layers} layers, {cfg.H_cycles}x{cfg.L_cycles} cycles, "
+        f"{cfg.attention} attention, halt_max_steps {cfg.halt_max_steps})", flush=True)
+
+  ckpt = checkpoint_lib.Checkpointer(workdir, keep=tc.keep_checkpoints)
+  train_iter = datasets.train()  # fresh iterator: its state is what the checkpoint restores
+  restored = ckpt.restore(state, train_iter)
+  if restored is not None:
+    state, start = restored
+    print(f"Resumed from {ckpt.directory} at step {start}", flush=True)
+  else:
+    start = 0
+  _save_config(workdir, config)
+
+  train_fn = jax.jit(lambda s, b: step_lib.train_step(model, tx, tc.loss_type, tc.batch_size, step_rng, s, b),
+                     donate_argnums=(0,))
+  t0 = time.perf_counter()
+  compiled = train_fn.lower(state, first).compile()
+  compile_s = time.perf_counter() - t0
+  memory = compiled.memory_analysis()
+  mem_text = ""
+  if memory is not None:
+    total = sum(getattr(memory, a, 0) or 0 for a in ("temp_size_in_bytes", "argument_size_in_bytes",
+                                                     "output_size_in_bytes"))
+    mem_text = f", step memory {total / 2**20:.1f} MiB"
+  print(f"Compiled the train step in {compile_s:.1f}s{mem_text}", flush=True)
+
+  writer = metrics_lib.create_writer(workdir)
+  tokens_per_step = tc.batch_size * cfg.seq_len
+  progress = metrics_lib.Progress(tc.num_steps, start, tokens_per_step)
+  stop_requested = {"signal": None}
+
+  def on_sigterm(signum, _frame):  # preemption: save at the next step boundary and exit cleanly
+    stop_requested["signal"] = signum
+  previous_handler = signal.signal(signal.SIGTERM, on_sigterm) if _in_main_thread() else None
+
+  history: list[dict[str, float]] = []
+  pending: list[dict] = []
+  step = start
+  try:
+    for step in range(start, tc.num_steps):
+      batch = _model_batch(next(train_iter))
+      state, metrics = train_fn(state, batch)
+      pending.append(metrics)
+      if step == start:
+        progress.start(step + 1)
+      last = step + 1 == tc.num_steps
+      if (step + 1) % tc.log_every == 0 or last or stop_requested["signal"] or step + 1 == stop_at_step:
+        host = jax.device_get(pending)
+        pending = []
+        bad = int(jax.device_get(state.first_nonfinite_step))
+        if bad >= 0:
+          good = ckpt.latest_step()
+          raise TrainingError(
+              f"non-finite loss or gradient at step {bad}; its update was skipped. Last good checkpoint: "
+              f"{'step ' + str(good) if good is not None else 'none'} in {ckpt.directory}. Lower "
+              f"config.optimizer.learning_rate or check the data.")
+        summed = {k: float(np.sum([m[k] for m in host])) for k in host[0]}
+        means = {k: float(np.mean([m[k] for m in host])) for k in ("loss", "grad_norm")}
+        report = losses.normalise_metrics({k: v for k, v in summed.items() if k not in ("loss", "grad_norm")},
+                                          tc.batch_size * len(host))
+        report.update(means)
+        writer.write_scalars(step + 1, {f"train/{k}": v for k, v in report.items()})
+        history.append({"step": step + 1, **report})
+        shown = {k: report[k] for k in ("loss", "lm_loss", "accuracy", "exact_accuracy", "steps") if k in report}
+        print(progress.line(step + 1, shown), flush=True)
+      if stop_at_step is not None and step + 1 >= stop_at_step:
+        stop_requested["signal"] = stop_requested["signal"] or "stop_at_step"
+      if (step + 1) % tc.checkpoint_every == 0 or last or stop_requested["signal"]:
+        ckpt.save(step + 1, state, train_iter, force=True)
+      if stop_requested["signal"]:
+        print(f"Stopping ({stop_requested['signal']}): saved step {step + 1} to {ckpt.directory}.", flush=True)
+        ckpt.close()
+        writer.flush()
+        return {"stopped_at": step + 1, "history": history}
+      if tc.eval_every and (step + 1) % tc.eval_every == 0 and not last and datasets.eval is not None:
+        ev = evaluate(model, state.params, datasets.eval(), config)
+        writer.write_scalars(step + 1, {f"eval/{k}": v for k, v in ev.items()})
+        print("eval " + " | ".join(f"{k} {v:.4g}" for k, v in ev.items()), flush=True)
+  finally:
+    if previous_handler is not None:
+      signal.signal(signal.SIGTERM, previous_handler)
+  ckpt.close()
+
+  summary: dict[str, Any] = {"history": history, "train": history[-1] if history else {}}
+  if datasets.eval is not None:
+    ev = evaluate(model, state.params, datasets.eval(), config)
+    writer.write_scalars(tc.num_steps, {f"eval/{k}": v for k, v in ev.items()})
+    summary["eval"] = ev
+  if sample_fn is not None:
+    summary["samples"] = sample_fn(model, {"params": state.params}, config)
+  writer.flush()
+  summary["params"] = state.params
+  return summary
+
+
+def _in_main_thread() -> bool:
+  import threading
+  return threading.current_thread() is threading.main_thread()
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+  """The short table the main job ends with."""
+  rows = []
+  train = summary.get("train", {})
+  ev = summary.get("eval", {})
+  def row(name, key):
+    t = f"{train[key]:.4f}" if key in train else "-"
+    e = f"{ev[key]:.4f}" if key in ev else "-"
+    rows.append(f"| {name:<20} | {t:>10} | {e:>10} |")
+  row("LM loss / sequence", "lm_loss")
+  row("token accuracy", "accuracy")
+  row("exact match", "exact_accuracy")
+  row("ACT steps (mean)", "steps")
+  lines = ["| metric               |      train |       eval |", "|" + "-" * 22 + "|" + "-" * 12 + "|" + "-" * 12 + "|"]
+  lines += rows
+  for prompt, completion in summary.get("samples", []):
+    lines += ["", "Sample prompt:", prompt, "Sample generation:", completion]
+  return "\n".join(lines)
