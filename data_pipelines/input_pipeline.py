@@ -57,13 +57,13 @@ from hrm_jax.data_pipelines import tool_use
 from hrm_jax.tokenizer import LANGUAGES, TASKS, load_tokenizer
 
 IGNORE_LABEL = -100
-SOURCES = ("procedural", "livecodebench_sample", "lcb_scenarios", "tool_use")
+SOURCES = ("procedural", "livecodebench_sample", "lcb_scenarios", "tool_use", "polyglot_edit")
 # The plan's four curriculum stages (basic syntax -> algorithms -> multi-file -> tool use) as fractions of
-# curriculum_total_steps. Multi-file edit data (Polyglot) joins stage 3 once a polyglot source is configured.
+# curriculum_total_steps; stage 3's multi-file data is Polyglot editing (C++ .h + .cpp, Java packages, ...).
 PLAN_CURRICULUM = ((0.0, "procedural=1"),
                    (0.25, "procedural=0.4,lcb_scenarios=0.6"),
-                   (0.5, "procedural=0.2,lcb_scenarios=0.8"),
-                   (0.75, "procedural=0.2,lcb_scenarios=0.4,tool_use=0.4"))
+                   (0.5, "procedural=0.1,lcb_scenarios=0.4,polyglot_edit=0.5"),
+                   (0.75, "procedural=0.1,lcb_scenarios=0.2,polyglot_edit=0.2,tool_use=0.5"))
 SPLITS = ("train", "eval")
 BUNDLED_LCB_SAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "livecodebench_sample.jsonl")
 
@@ -92,6 +92,9 @@ def default_data_config() -> ml_collections.ConfigDict:
   c.lcb_scenarios = "codegen,self_repair,test_output_prediction,code_execution"  # lcb_scenarios source
   # tool_use source: our trajectory JSONL (data_pipelines/tool_use.py)
   c.tool_use_path = ""               # "" = data_pipelines/data/tool_use_sample.jsonl
+  # polyglot_edit source: Aider Polyglot exercise trees -> SEARCH/REPLACE and whole-file edit targets
+  c.polyglot_root = ""               # "" = data_pipelines/data/polyglot
+  c.polyglot_eval_fraction = 0.25    # share of exercises held out, chosen by a hash of language/name
   # several sources
   c.mixture = ""                     # "name=weight,...": overrides `source` for training when set
   c.curriculum = ""                  # "step:mixture;step:mixture" or "plan"; overrides mixture when set
@@ -216,6 +219,13 @@ def load_source_records(data_config: ml_collections.ConfigDict, source: str, spl
     return [livecodebench.to_training_record(p) for p in _lcb_problems(cfg, split)]
   if source == "lcb_scenarios":
     return scenarios.scenario_records(_lcb_problems(cfg, split), _split_list(cfg.lcb_scenarios), seed=cfg.seed)
+  if source == "polyglot_edit":
+    from hrm_jax.data_pipelines import polyglot  # imports the evaluation harness (sandbox) lazily
+    exercises = polyglot.read_exercises(cfg.polyglot_root or polyglot.BUNDLED_ROOT, max_bad=cfg.max_bad_records)
+    def is_eval(ex):
+      key = f"{ex.language}/{ex.name}".encode()
+      return int(hashlib.sha256(key).hexdigest()[:8], 16) / 16**8 < cfg.polyglot_eval_fraction
+    return [r for ex in exercises if is_eval(ex) == (split == "eval") for r in polyglot.edit_records(ex)]
   trajectories = tool_use.read_jsonl(cfg.tool_use_path or tool_use.BUNDLED_SAMPLE, max_bad=cfg.max_bad_records)
   return [r for t in tool_use.split_trajectories(trajectories, split) for r in tool_use.to_training_records(t)]
 
