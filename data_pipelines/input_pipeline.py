@@ -57,7 +57,7 @@ from hrm_jax.data_pipelines import tool_use
 from hrm_jax.tokenizer import LANGUAGES, TASKS, load_tokenizer
 
 IGNORE_LABEL = -100
-SOURCES = ("procedural", "livecodebench_sample", "lcb_scenarios", "tool_use", "polyglot_edit")
+SOURCES = ("procedural", "livecodebench_sample", "lcb_scenarios", "tool_use", "polyglot_edit", "code_corpus")
 # The plan's four curriculum stages (basic syntax -> algorithms -> multi-file -> tool use) as fractions of
 # curriculum_total_steps; stage 3's multi-file data is Polyglot editing (C++ .h + .cpp, Java packages, ...).
 PLAN_CURRICULUM = ((0.0, "procedural=1"),
@@ -95,6 +95,10 @@ def default_data_config() -> ml_collections.ConfigDict:
   # polyglot_edit source: Aider Polyglot exercise trees -> SEARCH/REPLACE and whole-file edit targets
   c.polyglot_root = ""               # "" = data_pipelines/data/polyglot
   c.polyglot_eval_fraction = 0.25    # share of exercises held out, chosen by a hash of language/name
+  # code_corpus source: source files chunked into "continue this file" examples (data_pipelines/code_corpus.py)
+  c.code_corpus_dirs = ""            # comma-separated directories; "" = the toolchains' library sources
+  c.code_corpus_max_files = 200      # per language
+  c.code_corpus_chunk_chars = 1000
   # several sources
   c.mixture = ""                     # "name=weight,...": overrides `source` for training when set
   c.curriculum = ""                  # "step:mixture;step:mixture" or "plan"; overrides mixture when set
@@ -219,6 +223,16 @@ def load_source_records(data_config: ml_collections.ConfigDict, source: str, spl
     return [livecodebench.to_training_record(p) for p in _lcb_problems(cfg, split)]
   if source == "lcb_scenarios":
     return scenarios.scenario_records(_lcb_problems(cfg, split), _split_list(cfg.lcb_scenarios), seed=cfg.seed)
+  if source == "code_corpus":
+    from hrm_jax.data_pipelines import code_corpus
+    report = code_corpus.CorpusReport()
+    files = code_corpus.read_corpus(dirs=_split_list(cfg.code_corpus_dirs) or None,
+                                    languages=_split_list(cfg.languages),
+                                    max_files_per_language=cfg.code_corpus_max_files, report=report)
+    _log.info(report.line())
+    held_out = [f for f in files if int(f.sha256[:8], 16) % 20 == 0]  # 5% of files, by content hash
+    chosen = held_out if split == "eval" else [f for f in files if int(f.sha256[:8], 16) % 20 != 0]
+    return [r for f in chosen for r in code_corpus.to_training_records(f, cfg.code_corpus_chunk_chars)]
   if source == "polyglot_edit":
     from hrm_jax.data_pipelines import polyglot  # imports the evaluation harness (sandbox) lazily
     exercises = polyglot.read_exercises(cfg.polyglot_root or polyglot.BUNDLED_ROOT, max_bad=cfg.max_bad_records)

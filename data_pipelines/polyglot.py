@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import logging
 import os
 import pathlib
 import random
@@ -114,6 +115,8 @@ def read_exercises(root: str = BUNDLED_ROOT, languages: Sequence[str] = LANGUAGE
   if len(report.bad) > max_bad:
     raise ExerciseError(f"{root}: {len(report.bad)} malformed exercise(s) (threshold {max_bad}):\n  "
                         + "\n  ".join(report.bad[:10]))
+  for error in report.bad:
+    logging.getLogger(__name__).warning("skipped (within max_bad=%d): %s", max_bad, error)
   return out
 
 

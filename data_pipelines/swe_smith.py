@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
 import os
 import re
 import subprocess
@@ -117,6 +118,8 @@ def read_instances(path: str, max_bad: int = 0) -> list[SweSmithInstance]:
   if len(bad) > max_bad:
     raise InstanceError(f"{path}: {len(bad)} malformed instance(s) (threshold {max_bad}):\n  "
                         + "\n  ".join(str(e) for e in bad[:10]))
+  for error in bad:
+    logging.getLogger(__name__).warning("skipped (within max_bad=%d): %s", max_bad, error)
   return good
 
 

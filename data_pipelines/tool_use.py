@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
 import os
 from typing import Iterator
 
@@ -120,6 +121,8 @@ def read_jsonl(path: str, max_bad: int = 0) -> list[Trajectory]:
   if len(bad) > max_bad:
     raise TrajectoryError(f"{path}: {len(bad)} malformed trajectories (threshold {max_bad}):\n  "
                           + "\n  ".join(str(e) for e in bad[:10]))
+  for error in bad:
+    logging.getLogger(__name__).warning("skipped (within max_bad=%d): %s", max_bad, error)
   ids = [t.id for t in good]
   if len(ids) != len(set(ids)):
     raise TrajectoryError(f"{path}: duplicate trajectory ids")

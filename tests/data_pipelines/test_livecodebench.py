@@ -136,3 +136,10 @@ def test_sample_through_the_input_pipeline():
   assert batch["inputs"].shape == (4, 1024)
   report = ip.dataset_report(cfg, "train")
   assert report.kept == len(train) and report.dropped_too_long == 0
+
+
+def test_tolerated_bad_records_are_logged_not_silent(tmp_path, caplog):
+  path = _write(tmp_path, [json.dumps(_record()), "{broken"])
+  with caplog.at_level("WARNING"):
+    assert len(lcb.read_jsonl(path, max_bad=1)) == 1
+  assert f"{path}:2" in caplog.text
