@@ -24,6 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
   parser.add_argument("--batch_size", type=int, default=32)
   parser.add_argument("--seed", type=int, default=0)
   parser.add_argument("--workers", default="0,2", help="bench: comma-separated worker counts to time")
+  parser.add_argument("--cutoff", default=None, metavar="YYYY-MM-DD",
+                      help="temporal filter: train on LiveCodeBench problems released on/before this date "
+                           "(same as --config.data.lcb_cutoff); inspect prints what it removed")
   parser.set_defaults(overrides=[])  # --config.data.x=value overrides (collected by hrm_jax/cli.py)
 
 
@@ -38,6 +41,14 @@ def _data_config(args):
   return config.data if "data" in config else config
 
 
+def _with_cutoff(cfg, cutoff):
+  if cutoff:
+    from hrm_jax.data_pipelines import scenarios
+    scenarios.filter_by_cutoff([], cutoff)  # validates the date format
+    cfg.lcb_cutoff = cutoff
+  return cfg
+
+
 def _inspect(cfg, args) -> None:
   import numpy as np
 
@@ -50,6 +61,10 @@ def _inspect(cfg, args) -> None:
         + (f" mixture={cfg.mixture}" if cfg.mixture else "") + (f" curriculum={cfg.curriculum}" if cfg.curriculum else ""))
   for name in sources:
     print("  " + ip.dataset_report(cfg, args.split, name).line())
+  if cfg.lcb_cutoff and any(n in ("livecodebench_sample", "lcb_scenarios") for n in sources):
+    from hrm_jax.data_pipelines import livecodebench, scenarios
+    problems = livecodebench.read_jsonl(cfg.lcb_path or ip.BUNDLED_LCB_SAMPLE, max_bad=cfg.max_bad_records)
+    print("  " + scenarios.filter_by_cutoff(problems, cfg.lcb_cutoff)[1].line())
   it = iter(ip.make_dataset(cfg, args.split, batch_size=args.batch_size, seed=args.seed,
                             repeat=args.split == "train"))
   first = next(it)
@@ -135,7 +150,7 @@ def run(args) -> int:
     if not flags.FLAGS.is_parsed():
       flags.FLAGS.mark_as_parsed()
   try:
-    cfg = _data_config(args)
+    cfg = _with_cutoff(_data_config(args), args.cutoff)
   except (FileNotFoundError, KeyError, TypeError, ValueError, AttributeError) as e:
     print(f"hrm-jax data: config error: {e}", file=sys.stderr)
     return 2

@@ -33,3 +33,11 @@ def test_data_bench_prints_rates(small_config, capsys):
                    "--workers", "0"]) == 0
   out = capsys.readouterr().out
   assert "examples/s" in out and out.strip().splitlines()[-2].split()[0] == "0"
+
+
+def test_data_inspect_cutoff_reports_removed_problems(small_config, capsys):
+  assert cli.main(["data", "inspect", "--config", small_config, "--config.data.source=livecodebench_sample",
+                   "--config.data.seq_len=1024", "--cutoff", "2024-03-01", "--num", "0", "--batches", "1"]) == 0
+  out = capsys.readouterr().out
+  assert "temporal filter --cutoff 2024-03-01" in out and "removed" in out
+  assert cli.main(["data", "inspect", "--cutoff", "March"]) == 2

@@ -196,3 +196,29 @@ def test_segment_mask_rejects_cross_segment_pairs():
   mask = packing.segment_attention_mask(seg)
   assert mask[0, 1, 0] and not mask[0, 2, 1] and not mask[0, 0, 1] and not mask[0, 4].any()
   assert not packing.labels_stay_in_segment(np.array([[5, 7, -100, -100, -100]]), seg, np.array([[4, 5, 7, 8, 0]]))
+
+
+_SHARD_SCRIPT = """
+import hashlib, json, sys
+from hrm_jax.data_pipelines import input_pipeline as ip
+cfg = ip.default_data_config(); cfg.num_train = 300; cfg.num_eval = 50
+index, count = int(sys.argv[1]), int(sys.argv[2])
+rows = [hashlib.sha1(row.tobytes()).hexdigest() for b in ip.make_dataset(cfg, "eval", batch_size=8, seed=0,
+        shard_index=index, shard_count=count, repeat=False) for row in b["inputs"]]
+print(json.dumps(rows))
+"""
+
+
+@pytest.mark.slow
+def test_two_processes_partition_the_split():
+  import json
+  import subprocess
+  import sys
+  procs = [subprocess.Popen([sys.executable, "-c", _SHARD_SCRIPT, str(i), "2"], stdout=subprocess.PIPE, text=True)
+           for i in range(2)]
+  shards = [json.loads(p.communicate(timeout=300)[0]) for p in procs]
+  whole = [json.loads(subprocess.run([sys.executable, "-c", _SHARD_SCRIPT, "0", "1"], capture_output=True, text=True,
+                                     timeout=300, check=True).stdout)]
+  assert not set(shards[0]) & set(shards[1])                      # no overlap
+  assert sorted(shards[0] + shards[1]) == sorted(whole[0])          # no loss
+  assert len(whole[0]) == 50
