@@ -26,6 +26,8 @@ Sources (`data_config.source`, or several through `mixture` / `curriculum`): see
   curriculum  "0:procedural=1;400:procedural=0.3,lcb_scenarios=0.7": a schedule of mixtures over training
               steps; stage k starts at example index step_k * batch_size of this shard (exact without packing).
               `curriculum = "plan"` uses PLAN_CURRICULUM with `curriculum_total_steps`.
+  length_buckets "32,64": each unpadded batch is cut to the smallest of these lengths (or seq_len) that
+              holds its longest row, so a step compiles for a few shapes only.
   packing     True: train rows are packed with several examples (grain FirstFitPackIterDataset) and carry
               segment_ids int32[B, S] (1, 2, ... per example, 0 = padding), positions int32[B, S] (restarting at
               0 in each segment), language_ids / task_ids int32[B, S] per token; labels never cross a segment.
@@ -105,6 +107,8 @@ def default_data_config() -> ml_collections.ConfigDict:
   c.curriculum_total_steps = 1000    # for curriculum = "plan"
   c.packing = False                  # pack several train examples per row (adds segment_ids, positions)
   c.max_bad_records = 0              # malformed input records tolerated per source before aborting
+  c.length_buckets = ""              # e.g. "32,64": unpacked batches are cut to the smallest bucket (or
+                                     # seq_len) that holds their longest row: a few fixed shapes, less padding
   # Grain
   c.worker_count = 0                 # > 0: multiprocess workers (grain mp_prefetch)
   c.read_threads = 1                 # threads of to_iter_dataset's ReadOptions
@@ -425,6 +429,29 @@ def _rename_packed(element: dict) -> dict:
   }
 
 
+def parse_buckets(cfg: ml_collections.ConfigDict) -> tuple[int, ...]:
+  """The sorted batch lengths allowed: length_buckets plus seq_len (errors name the field)."""
+  try:
+    buckets = sorted({int(b) for b in _split_list(cfg.length_buckets)} | {cfg.seq_len})
+  except ValueError as e:
+    raise ValueError(f"data.length_buckets must be comma-separated integers, got {cfg.length_buckets!r}") from e
+  if buckets[0] < 2 or buckets[-1] != cfg.seq_len:
+    raise ValueError(f"data.length_buckets must lie in [2, seq_len={cfg.seq_len}], got {cfg.length_buckets!r}")
+  return tuple(buckets)
+
+
+@dataclasses.dataclass(frozen=True)
+class _CutToBucket:
+  """Cuts a padded batch's [B, S] fields to the smallest bucket that holds its longest row."""
+  buckets: tuple[int, ...]
+
+  def __call__(self, batch: dict) -> dict:
+    used = batch["inputs"] != 0
+    longest = int(used.shape[1] - np.argmax(used[:, ::-1], axis=1).min()) if used.any() else 1
+    length = next(b for b in self.buckets if b >= longest)
+    return {k: (v[:, :length] if v.ndim == 2 else v) for k, v in batch.items()}
+
+
 def make_dataset(data_config: ml_collections.ConfigDict, split: str, *, batch_size: int, seed: int,
                  shard_index: int = 0, shard_count: int = 1, repeat: bool) -> grain.IterDataset:
   """Batched examples of `split` (see the module docstring for the fields and layout).
@@ -494,4 +521,6 @@ def make_dataset(data_config: ml_collections.ConfigDict, split: str, *, batch_si
         padding_struct={"inputs": 0, "labels": IGNORE_LABEL, "language_ids": 0, "task_ids": 0})
     it_ds = it_ds.map(_rename_packed)
   it_ds = it_ds.batch(batch_size, drop_remainder=False)
+  if cfg.length_buckets.strip() and not packing:
+    it_ds = it_ds.map(_CutToBucket(parse_buckets(cfg)))
   return it_ds

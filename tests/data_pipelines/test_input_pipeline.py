@@ -222,3 +222,18 @@ def test_two_processes_partition_the_split():
   assert not set(shards[0]) & set(shards[1])                      # no overlap
   assert sorted(shards[0] + shards[1]) == sorted(whole[0])          # no loss
   assert len(whole[0]) == 50
+
+
+def test_length_buckets_give_a_few_fixed_shapes_and_drop_no_tokens():
+  cfg = _cfg(length_buckets="48,64")
+  plain = _take(iter(ip.make_dataset(_cfg(), "train", batch_size=4, seed=0, repeat=True)), 30)
+  bucketed = _take(iter(ip.make_dataset(cfg, "train", batch_size=4, seed=0, repeat=True)), 30)
+  shapes = {b["inputs"].shape[1] for b in bucketed}
+  assert shapes <= {48, 64, 128} and len(shapes) >= 2
+  for p, b in zip(plain, bucketed):
+    n = b["inputs"].shape[1]
+    np.testing.assert_array_equal(p["inputs"][:, :n], b["inputs"])
+    np.testing.assert_array_equal(p["labels"][:, :n], b["labels"])
+    assert (p["inputs"][:, n:] == 0).all() and (p["labels"][:, n:] == -100).all()
+  with pytest.raises(ValueError, match="length_buckets"):
+    ip.parse_buckets(_cfg(length_buckets="64,512"))
