@@ -107,6 +107,9 @@ def default_data_config() -> ml_collections.ConfigDict:
   c.curriculum_total_steps = 1000    # for curriculum = "plan"
   c.packing = False                  # pack several train examples per row (adds segment_ids, positions)
   c.max_bad_records = 0              # malformed input records tolerated per source before aborting
+  c.augment_copies = 0               # train: add this many augmented copies (renamed locals, reordered
+                                     # definitions; data_pipelines/augment.py) of each LiveCodeBench or Polyglot
+                                     # codegen/edit-whole record whose solution is a whole program
   c.length_buckets = ""              # e.g. "32,64": unpacked batches are cut to the smallest bucket (or
                                      # seq_len) that holds their longest row: a few fixed shapes, less padding
   # Grain
@@ -214,7 +217,15 @@ def _lcb_problems(cfg: ml_collections.ConfigDict, split: str):
 
 
 def load_source_records(data_config: ml_collections.ConfigDict, source: str, split: str) -> list[dict]:
-  """The records of one source's split (LiveCodeBench schema + `language`, `solution`, `task`)."""
+  """The records of one source's split (LiveCodeBench schema + `language`, `solution`, `task`); train records
+  of AUGMENTABLE_SOURCES gain `augment_copies` augmented variants."""
+  records = _source_records(data_config, source, split)
+  if split == "train" and data_config.augment_copies > 0 and source in AUGMENTABLE_SOURCES:
+    records = records + augmented_copies(records, data_config.augment_copies, data_config.seed)
+  return records
+
+
+def _source_records(data_config: ml_collections.ConfigDict, source: str, split: str) -> list[dict]:
   _check_source(source, "source")
   if split not in SPLITS:
     raise ValueError(f"split: unknown split {split!r}; expected one of {SPLITS}")
@@ -246,6 +257,25 @@ def load_source_records(data_config: ml_collections.ConfigDict, source: str, spl
     return [r for ex in exercises if is_eval(ex) == (split == "eval") for r in polyglot.edit_records(ex)]
   trajectories = tool_use.read_jsonl(cfg.tool_use_path or tool_use.BUNDLED_SAMPLE, max_bad=cfg.max_bad_records)
   return [r for t in tool_use.split_trajectories(trajectories, split) for r in tool_use.to_training_records(t)]
+
+
+AUGMENTABLE_SOURCES = ("livecodebench_sample", "lcb_scenarios")
+
+
+def augmented_copies(records: list[dict], copies: int, seed: int) -> list[dict]:
+  """`copies` augmented variants of each codegen record (only those whose program changes and still parses)."""
+  from hrm_jax.data_pipelines import augment
+  out = []
+  for r in records:
+    if r["task"] != "codegen":
+      continue
+    seen = {r["solution"]}
+    for k in range(copies):
+      code = augment.augment(r["language"], r["solution"], seed=seed * 1009 + k)
+      if code not in seen:
+        seen.add(code)
+        out.append(dict(r, solution=code, question_id=f"{r['question_id']}/aug{k}"))
+  return out
 
 
 def load_records(data_config: ml_collections.ConfigDict, split: str) -> list[dict]:

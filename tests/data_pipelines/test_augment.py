@@ -98,3 +98,19 @@ def test_augmented_polyglot_references_pass_the_exercise_tests(exercises, langua
     assert changed
     run = harness.run_tests(ex.exercise, workdir)
     assert run.passed, run.output[-2000:]
+
+
+def test_augmented_copies_in_the_pipeline():
+  cfg = ip.default_data_config()
+  cfg.source, cfg.seq_len = "livecodebench_sample", 1024
+  base = ip.load_records(cfg, "train")
+  cfg.augment_copies = 2
+  records = ip.load_records(cfg, "train")
+  extra = records[len(base):]
+  assert records[:len(base)] == base and len(extra) > len(base)
+  originals = {r["question_id"]: r for r in base}
+  for r in extra:
+    original = originals[r["question_id"].rsplit("/aug", 1)[0]]
+    assert r["solution"] != original["solution"] and r["question_content"] == original["question_content"]
+    assert A.parses("python", r["solution"])
+  assert not any("/aug" in r["question_id"] for r in ip.load_records(cfg, "eval"))
