@@ -41,8 +41,13 @@ class DecodeStep:
     spec = self.manifest["files"]["decode"]
     self.interpreter = litert.Interpreter(model_path=os.path.join(model_dir, spec["file"]), num_threads=num_threads)
     self.interpreter.allocate_tensors()
-    # Inputs/outputs are matched by order (from_concrete_functions models carry no signature names).
-    self.inputs = self.interpreter.get_input_details()
+    # Inputs carry the names given at export (token, position, depth, k_L, ...); a model made by
+    # from_concrete_functions has no signatures, so inputs are matched by these names and outputs by shape.
+    by_name = {d["name"].split(":")[0]: d for d in self.interpreter.get_input_details()}
+    try:
+      self.inputs = [by_name[s["name"]] for s in spec["inputs"]]
+    except KeyError as e:
+      raise ValueError(f"{model_dir}/decode.tflite has no input {e}; it has {sorted(by_name)}") from None
     self.outputs = self.interpreter.get_output_details()
     self.input_spec = spec["inputs"]
     self.segments = int(self.manifest["segments"])
@@ -79,11 +84,9 @@ def _output_order(step: DecodeStep) -> None:
   if by_role["logits"] is None or len(by_role["q"]) != 2 or len(by_role["caches"]) != len(cache_shapes):
     raise ValueError("decode.tflite outputs do not match its manifest")
   # q_halt / q_continue and the four caches keep their relative order in the flatbuffer's output list.
-  by_name = {d["name"]: d for d in step.outputs}
   ordered_q = sorted(by_role["q"], key=lambda d: _output_index(d["name"]))
   ordered_c = sorted(by_role["caches"], key=lambda d: _output_index(d["name"]))
   step.outputs = [by_role["logits"]] + ordered_q + ordered_c
-  del by_name
 
 
 def _output_index(name: str) -> int:
