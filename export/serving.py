@@ -253,3 +253,50 @@ def choose_depth(q_halt: np.ndarray, q_continue: np.ndarray) -> int:
   1 + the first segment whose q_halt > q_continue, else every segment. q_*: [segments]."""
   halts = np.nonzero(q_halt > q_continue)[0]
   return int(halts[0]) + 1 if halts.size else int(q_halt.shape[0])
+
+
+def _segment_unrolled(model: hrm.HRMCore, variables, z_H, z_L, x, ctx, batch):
+  """`hrm.segment` for inference with the application schedule unrolled (no `lax.switch`: TFLite cannot size
+  the tensors inside the IF that a switch becomes when it sits in a WHILE)."""
+  cfg = model.cfg
+  if cfg.arch == "transformer":
+    z_H, _ = model.apply(variables, x, ctx, method=hrm.HRMCore.apply_stack)
+  else:
+    for kind in cfg.schedule:
+      if kind == L_KIND:
+        z_L, _ = model.apply(variables, z_L, z_H + x, ctx, method=hrm.HRMCore.apply_L)
+      else:
+        z_H, _ = model.apply(variables, z_H, z_L, ctx, method=hrm.HRMCore.apply_H)
+  logits = model.apply(variables, z_H[:, cfg.prefix_len:], method=hrm.HRMCore.lm_logits)
+  qi = hrm.q_index(cfg, batch)
+  q_halt, q_cont = model.apply(variables, z_H[jnp.arange(z_H.shape[0]), qi], method=hrm.HRMCore.q_logits)
+  return z_H, z_L, logits, q_halt, q_cont
+
+
+def native_forward_unrolled(served: Served, stored, inputs, puzzle_identifiers, language_id, task_id,
+                            prompt_length, max_steps):
+  """`native_forward` (dynamic halting) computed with `_segment_unrolled`, for the TFLite converter."""
+  model, cfg = served.model, served.cfg
+  variables = served.variables(stored)
+  batch = {"inputs": inputs, "puzzle_identifiers": puzzle_identifiers, "language_id": language_id,
+           "task_id": task_id, "prompt_length": prompt_length}
+  b = inputs.shape[0]
+  x = model.apply(variables, batch, method=hrm.HRMCore.embed)
+  ctx = hrm.attention_context(cfg, batch, 0, x.shape[1])
+  z_H, z_L = model.apply(variables, b, cfg.total_len, method=hrm.HRMCore.initial_state)
+  rows = lambda mask, a, o: jnp.where(mask.reshape(mask.shape + (1,) * (a.ndim - 1)), a, o)
+  init = dict(z_H=z_H, z_L=z_L, steps=jnp.zeros((b,), jnp.int32), halted=jnp.zeros((b,), bool),
+              logits=jnp.zeros((b, cfg.seq_len, cfg.vocab_size), jnp.float32),
+              q_halt=jnp.zeros((b,), jnp.float32), q_cont=jnp.zeros((b,), jnp.float32), n=jnp.zeros((), jnp.int32))
+
+  def body(s):
+    zh, zl, logits, qh, qc = _segment_unrolled(model, variables, s["z_H"], s["z_L"], x, ctx, batch)
+    active = ~s["halted"]
+    steps = s["steps"] + active.astype(jnp.int32)
+    halt_now = (steps >= max_steps) | (qh > qc)
+    return dict(z_H=rows(active, zh, s["z_H"]), z_L=rows(active, zl, s["z_L"]), steps=steps,
+                halted=s["halted"] | (active & halt_now), logits=rows(active, logits.astype(jnp.float32), s["logits"]),
+                q_halt=jnp.where(active, qh, s["q_halt"]), q_cont=jnp.where(active, qc, s["q_cont"]), n=s["n"] + 1)
+
+  out = jax.lax.while_loop(lambda s: (s["n"] < max_steps) & ~jnp.all(s["halted"]), body, init)
+  return (out["logits"], out["steps"], out["q_halt"], out["q_cont"])

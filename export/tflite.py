@@ -68,7 +68,7 @@ def _functions(served: serving.Served, segments: int):
     fns["decode"] = (lambda *a: serving.step(served, stored, *a),
                      [("token", i32(1)), ("position", i32(1)), ("depth", i32(1))] + caches,
                      ["logits", "q_halt", "q_continue"] + list(serving.CACHE_NAMES))
-  fns["native"] = (lambda *a: serving.native_forward(served, stored, *a, jnp.int32(cfg.halt_max_steps)),
+  fns["native"] = (lambda *a: serving.native_forward_unrolled(served, stored, *a, jnp.int32(cfg.halt_max_steps)),
                    [("inputs", i32(1, cfg.seq_len)), ("puzzle_identifiers", i32(1)), ("language_id", i32(1)),
                     ("task_id", i32(1)), ("prompt_length", i32(1))],
                    ["logits", "steps", "q_halt", "q_continue"])
