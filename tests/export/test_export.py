@@ -198,3 +198,20 @@ def test_native_only_model_exports_native(tmp_path):
   model, variables = hrm.init_params(cfg, jax.random.key(0))
   manifest = stablehlo.export_model(serving.serve(model, variables), str(tmp_path))
   assert set(manifest["functions"]) == {"native"}
+
+
+@pytest.mark.slow
+def test_export_command_from_a_workdir(tmp_path):
+  import configs_for_tests as cft
+  from hrm_jax import cli
+  from hrm_jax.train import trainer
+  config = cft.tiny_train_config(num_steps=2)
+  config.model.quant = "int8"
+  workdir = str(tmp_path / "run")
+  trainer.train_and_evaluate(config, workdir, cft.copy_task_datasets(config))
+  out = str(tmp_path / "shlo")
+  assert cli.main(["export", "--workdir", workdir, "--format", "stablehlo", "--quantize", "int8", "--out", out]) == 0
+  manifest = json.load(open(os.path.join(out, "manifest.json")))
+  assert manifest["quantize"] == "int8" and os.path.exists(os.path.join(out, "tokenizer.json"))
+  assert "decode" in manifest["functions"] and manifest["model"]["quant"] == "int8"
+  assert cli.main(["export", "--workdir", workdir, "--format", "tflite", "--quantize", "int4", "--out", out]) == 2
