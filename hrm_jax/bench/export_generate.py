@@ -29,6 +29,16 @@ import numpy as np
 BACKENDS = ("jax_fp32", "jax_int8", "tflite_fp32", "tflite_int8")
 
 
+def peak_rss_gib() -> float:
+  """This process's peak resident set (VmHWM). Not getrusage's ru_maxrss: Linux carries that across fork+exec,
+  so a child started by a big parent would report the parent's peak."""
+  with open("/proc/self/status") as f:
+    for line in f:
+      if line.startswith("VmHWM:"):
+        return int(line.split()[1]) / 2**20
+  return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
 def _flatten(tree, prefix=""):
   out = {}
   for k, v in tree.items():
@@ -56,7 +66,7 @@ def _model_cfg(args):
   from hrm_jax.models import hrm
   try:
     model_config = config_loader.load(args.config, []).model
-  except ModuleNotFoundError as e:  # config files build config.data from hrm_jax.data_pipelines.input_pipeline
+  except ImportError as e:  # config files build config.data from hrm_jax.data_pipelines.input_pipeline
     if os.path.basename(args.config) != "hrm_27m.py":
       raise
     print(f"note: {args.config} did not load ({e}); using its model fields from configs/common.py", file=sys.stderr)
@@ -132,6 +142,10 @@ def prepare(args) -> dict:
   for q in ("fp32", "int8"):
     if f"tflite_{q}" not in args.backends:
       continue
+    existing = os.path.join(args.dir, f"tflite_{q}", "decode.tflite")
+    if args.reuse and os.path.exists(existing):
+      info[q] = (0.0, os.path.getsize(existing))
+      continue
     t0 = time.perf_counter()
     manifest = tflite.export_model(model, variables, os.path.join(args.dir, f"tflite_{q}"),
                                    quantize="none" if q == "fp32" else "int8", functions=["decode"])
@@ -148,11 +162,12 @@ def main(argv=None) -> None:
   parser.add_argument("--segments", type=int, default=None, help="ACT segments per token (default the config's)")
   parser.add_argument("--backends", default=",".join(BACKENDS))
   parser.add_argument("--dir", default=None, help="work directory (default: a temporary one)")
+  parser.add_argument("--reuse", action="store_true", help="keep .tflite files already in --dir")
   parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
   args = parser.parse_args(argv)
   if args.child:
     result = child_tflite(args) if args.child.startswith("tflite") else child_jax(args)
-    result["peak_rss_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    result["peak_rss_gib"] = peak_rss_gib()
     print(json.dumps(result))
     return
   args.backends = args.backends.split(",")
