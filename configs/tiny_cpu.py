@@ -20,4 +20,5 @@ def get_config():
                                       grad_clip_norm=1.0, lr_min_ratio=0.1)
   config.train = common.train(batch_size=16, eval_batch_size=32, num_steps=300, log_every=25,
                               checkpoint_every=100, loss_type="stablemax", dynamic_halting=True)
+  config.mesh = common.mesh()  # all devices data-parallel; e.g. --config.mesh.fsdp=-1 --config.mesh.data=1
   return config
