@@ -2,7 +2,8 @@
 
 Each example is a random token sequence whose labels are the inputs shifted by one (next-token copy), with the
 first two labels masked as a prompt. Needs nothing on disk, so a training process started from a config file
-(preemption tests, the sweep test, multi-host tests) runs anywhere. Fields: `num_train`, `num_eval`, `seed`.
+(preemption tests, the sweep test, multi-host tests) runs anywhere. Fields: `num_train`, `num_eval` (0: no
+evaluation), `seed`.
 """
 from __future__ import annotations
 

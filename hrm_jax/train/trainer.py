@@ -72,8 +72,9 @@ def default_datasets(config: ml_collections.ConfigDict) -> Datasets:
       return lambda: iter(synthetic_data.make_dataset(config.data, config.model, split, batch_size,
                                                       config.train.seed, jax.process_index(),
                                                       jax.process_count(), repeat))
+    has_eval = config.data.get("num_eval", 16) > 0
     return Datasets(train=make("train", config.train.batch_size, True),
-                    eval=make("eval", config.train.eval_batch_size, False))
+                    eval=make("eval", config.train.eval_batch_size, False) if has_eval else None)
   from hrm_jax.data_pipelines import input_pipeline
 
   def train():
