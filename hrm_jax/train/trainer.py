@@ -34,6 +34,7 @@ from hrm_jax.train import sharding
 from hrm_jax.train import step as step_lib
 
 CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.jsonl"  # one JSON line per logged step (process 0), appended across resumptions
 
 
 class TrainingError(RuntimeError):
@@ -290,6 +291,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, datasets
         report.update(means)
         writer.write_scalars(step + 1, {f"train/{k}": v for k, v in report.items()})
         history.append({"step": step + 1, **report})
+        if distributed.is_main_process():
+          with open(os.path.join(workdir, METRICS_FILE), "a") as f:
+            f.write(json.dumps({"step": step + 1, **report}) + "\n")
         shown = {k: report[k] for k in ("loss", "lm_loss", "accuracy", "exact_accuracy", "steps") if k in report}
         log(progress.line(step + 1, shown))
       if stop_at_step is not None and step + 1 >= stop_at_step:
