@@ -312,9 +312,10 @@ def _task(cfg: ProceduralConfig, split: str, index: int, attempt: int) -> dict:
 
 
 class ProceduralTasks:
-  """Random access to the tasks of one split: `tasks[i]` is deterministic in (config, split, i).
+  """The raw task stream of one split: `tasks[i]` is deterministic in (config, split, i) for any i >= 0.
 
-  The eval split is `num_eval` tasks; train is unbounded (any index), and skips every eval content key.
+  The train stream redraws every candidate whose content key belongs to the eval split's tasks. Streams may
+  repeat a task; `generate` keeps the first occurrence of each.
   """
 
   def __init__(self, cfg: ProceduralConfig, split: str):
@@ -325,13 +326,11 @@ class ProceduralTasks:
     self._eval_keys: frozenset[str] = frozenset()
     self.redrawn = 0  # train candidates that collided with an eval task and were redrawn
     if split == "train":
-      self._eval_keys = frozenset(content_key(r) for r in ProceduralTasks(cfg, "eval").take(cfg.num_eval))
+      self._eval_keys = frozenset(content_key(r) for r in generate(cfg, "eval", cfg.num_eval))
 
   def __getitem__(self, index: int) -> dict:
     if index < 0:
       raise IndexError(f"negative task index {index}")
-    if self.split == "eval" and index >= self.cfg.num_eval:
-      raise IndexError(f"eval split has {self.cfg.num_eval} tasks (ProceduralConfig.num_eval); got index {index}")
     for attempt in range(1000):
       record = _task(self.cfg, self.split, index, attempt)
       if content_key(record) not in self._eval_keys:
@@ -339,13 +338,35 @@ class ProceduralTasks:
       self.redrawn += 1
     raise RuntimeError(f"train task {index}: 1000 draws all collide with eval tasks; widen the config's knobs")
 
-  def take(self, n: int) -> list[dict]:
-    return [self[i] for i in range(n)]
+
+@dataclasses.dataclass
+class GenerationStats:
+  drawn: int = 0
+  duplicates: int = 0      # stream draws equal to an earlier task of the same split (skipped)
+  redrawn_eval: int = 0    # train draws equal to an eval task (redrawn)
 
 
-def generate(cfg: ProceduralConfig, split: str, num: int) -> list[dict]:
-  """The first `num` tasks of `split` (eval: at most cfg.num_eval)."""
-  return ProceduralTasks(cfg, split).take(num)
+def generate(cfg: ProceduralConfig, split: str, num: int, stats: GenerationStats | None = None) -> list[dict]:
+  """The first `num` distinct tasks of `split`'s stream (eval: use num = cfg.num_eval).
+
+  Raises RuntimeError when the knobs allow too few distinct tasks (e.g. one language, one op).
+  """
+  tasks = ProceduralTasks(cfg, split)
+  out, seen, index = [], set(), 0
+  while len(out) < num:
+    if index >= 20 * num + 1000:
+      raise RuntimeError(f"only {len(out)} distinct {split} tasks in {index} draws (wanted {num}); widen "
+                         "ProceduralConfig's knobs (max_ops, max_constant, languages, families)")
+    record = tasks[index]
+    index += 1
+    key = content_key(record)
+    if key in seen:
+      continue
+    seen.add(key)
+    out.append(record)
+  if stats is not None:
+    stats.drawn, stats.duplicates, stats.redrawn_eval = index, index - len(out), tasks.redrawn
+  return out
 
 
 def assert_disjoint(train: Sequence[dict], heldout: Sequence[dict]) -> None:

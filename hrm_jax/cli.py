@@ -12,10 +12,13 @@ import sys
 
 # name -> (module, one-line help). Keep sorted by name.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "eval": ("hrm_jax.commands.eval", "score a model, a command or the oracle on Polyglot / LiveCodeBench"),
     "generate": ("hrm_jax.commands.generate", "generate code from a trained causal model"),
     "import-torch": ("hrm_jax.commands.import_torch", "convert a reference (PyTorch) HRM checkpoint"),
     "native": ("hrm_jax.commands.native", "run a checkpoint's native mode (one segment or the ACT loop)"),
     "params": ("hrm_jax.commands.params", "print the parameter count of a config"),
+    "setup-toolchains": ("hrm_jax.commands.setup_toolchains",
+                         "fetch what the six languages' tests need offline (jars, npm, crates, apt)"),
     "train": ("hrm_jax.commands.train", "supervised training (and evaluation) from a config"),
 }
 
@@ -40,9 +43,14 @@ def main(argv: list[str] | None = None) -> int:
   if name not in COMMANDS:
     parser.error(f"unknown command {name!r}; choose from: {', '.join(sorted(COMMANDS))}")
   module = importlib.import_module(COMMANDS[name][0])
-  sub = argparse.ArgumentParser(prog=f"hrm-jax {name}", description=COMMANDS[name][1])
+  sub = argparse.ArgumentParser(prog=f"hrm-jax {name}", description=COMMANDS[name][1], allow_abbrev=False)
   module.add_arguments(sub)
-  args = sub.parse_args(argv[1:])
+  args, extra = sub.parse_known_args(argv[1:])
+  # `--config.a.b=value` overrides go to the commands that take a config (they declare `overrides`).
+  if hasattr(args, "overrides"):
+    args.overrides = list(args.overrides or []) + extra
+  elif extra:
+    sub.error(f"unrecognized arguments: {' '.join(extra)}")
   return int(module.run(args) or 0)
 
 

@@ -21,7 +21,10 @@ IGNORE_LABEL = -100
 
 
 def _stablemax_s(x):
-  return jnp.where(x < 0, 1.0 / (1.0 - x + 1e-30), x + 1.0)
+  # The negative branch is evaluated on min(x, 0) so that its unused value (and gradient) stays finite where
+  # x >= 0: a bare `where` would multiply a zero cotangent by 1/(1-x)^2 = inf near x = 1 and give NaN.
+  negative = jnp.minimum(x, 0.0)
+  return jnp.where(x < 0, 1.0 / (1.0 - negative + 1e-30), x + 1.0)
 
 
 def log_stablemax(logits, axis: int = -1):

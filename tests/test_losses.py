@@ -52,3 +52,9 @@ def test_act_loss_per_sequence_normalisation_and_metrics():
 def test_unknown_loss_names_the_field():
   with pytest.raises(ValueError, match="config.train.loss_type"):
     losses.token_loss_fn("hinge")
+
+
+def test_stablemax_gradient_is_finite_at_one():
+  import jax
+  g = jax.grad(lambda x: losses.stablemax_cross_entropy(x, jnp.asarray([0]))[0])(jnp.asarray([[1.0, 1.0, -2.0]]))
+  assert np.all(np.isfinite(g))

@@ -11,7 +11,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
   parser.add_argument("--config", required=True,
                       help="config describing the architecture, e.g. configs/hrm_27m.py:native")
   parser.add_argument("--workdir", required=True, help="output workdir (config.json + checkpoints/)")
-  parser.add_argument("overrides", nargs=argparse.REMAINDER, help="--config.a.b=value overrides")
+  parser.set_defaults(overrides=[])  # --config.a.b=value overrides (collected by hrm_jax/cli.py)
 
 
 def import_checkpoint(checkpoint: str, config, workdir: str) -> int:

@@ -6,7 +6,7 @@ import argparse
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
   parser.add_argument("--config", required=True, help="config file (path[:arg])")
-  parser.add_argument("overrides", nargs=argparse.REMAINDER, help="--config.a.b=value overrides")
+  parser.set_defaults(overrides=[])  # --config.a.b=value overrides (collected by hrm_jax/cli.py)
 
 
 def run(args) -> int:

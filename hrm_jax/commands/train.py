@@ -13,15 +13,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                            "(default: workdirs/<config name>)")
   from hrm_jax.train import distributed
   distributed.add_arguments(parser)
-  parser.add_argument("overrides", nargs=argparse.REMAINDER,
-                      help="--config.a.b=value overrides, e.g. --config.train.num_steps=50")
+  parser.set_defaults(overrides=[])  # --config.a.b=value overrides (collected by hrm_jax/cli.py)
 
 
 def sample_and_score(model, params, config):
   """Greedy generations for held-out problems: (prompt, completion) pairs and generation exact match."""
   from hrm_jax.data_pipelines import input_pipeline
   from hrm_jax.inference import sampler
-  from hrm_jax.tokenizer import load_tokenizer
+  from hrm_jax.tokenizer import LANGUAGES, TASKS, load_tokenizer
 
   tok = load_tokenizer()
   records = input_pipeline.load_records(config.data, "eval")[: config.train.get("generation_eval_size", 32)]
@@ -38,8 +37,8 @@ def sample_and_score(model, params, config):
       keep.append(r)
   if not prompts:
     return [], None
-  language_ids = [input_pipeline.language_id(r) for r in keep]
-  task_ids = [input_pipeline.task_id(r) for r in keep]
+  language_ids = [LANGUAGES.index(r.get("language", "python")) for r in keep]
+  task_ids = [TASKS.index(r.get("task", "codegen")) for r in keep]
   outs = gen.generate(prompts, language_ids, task_ids)
   texts = [tok.decode(o) for o in outs]
   exact = sum(t.strip() == r["solution"].strip() for t, r in zip(texts, keep)) / len(keep)

@@ -18,6 +18,7 @@ import signal
 import time
 from typing import Any, Callable
 
+from clu import periodic_actions
 import grain
 import jax
 import jax.numpy as jnp
@@ -255,6 +256,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, datasets
   log(f"Compiled the train step in {compile_s:.1f}s{mem_text}")
 
   writer = metrics_lib.create_writer(workdir)
+  # CLU's periodic action writes steps/s to TensorBoard; the console line below adds the metrics and the ETA.
+  report_progress = periodic_actions.ReportProgress(num_train_steps=tc.num_steps, writer=writer, every_secs=60)
   tokens_per_step = tc.batch_size * cfg.seq_len
   progress = metrics_lib.Progress(tc.num_steps, start, tokens_per_step)
   stop_requested = {"signal": None}
@@ -271,6 +274,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, datasets
       batch = sharding.global_batch(mesh, _model_batch(next(train_iter)))
       state, metrics = compiled(state, batch)
       pending.append(metrics)
+      report_progress(step + 1)
       if step == start:
         progress.start(step + 1)
       last = step + 1 == tc.num_steps

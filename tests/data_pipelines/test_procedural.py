@@ -55,21 +55,28 @@ def test_generation_is_deterministic_and_seeded():
   other = P.generate(P.ProceduralConfig(max_ops=3, seed=1), "train", 100)
   assert [r["question_content"] for r in other] != [r["question_content"] for r in P.generate(cfg, "train", 100)]
   tasks = P.ProceduralTasks(cfg, "train")
-  assert tasks[57] == P.generate(cfg, "train", 58)[57]
+  assert tasks[0] == P.generate(cfg, "train", 1)[0]
 
 
 def test_splits_never_overlap_even_in_a_small_task_space():
-  # One language, one op: only a few hundred distinct arith tasks exist, so train draws do hit eval tasks.
-  cfg = P.ProceduralConfig(languages=("python",), families=("arith",), max_ops=1, num_eval=60)
+  # One language, one op: a few hundred distinct arith tasks exist, so train draws do hit eval tasks.
+  cfg = P.ProceduralConfig(languages=("python",), families=("arith",), max_ops=1, max_constant=40, num_eval=60)
   heldout = P.generate(cfg, "eval", 60)
-  tasks = P.ProceduralTasks(cfg, "train")
-  train = tasks.take(2000)
-  assert tasks.redrawn > 0
+  stats = P.GenerationStats()
+  train = P.generate(cfg, "train", 150, stats)
+  assert stats.redrawn_eval > 0 and stats.duplicates > 0
+  assert len({P.content_key(r) for r in train}) == 150 and len({P.content_key(r) for r in heldout}) == 60
   P.assert_disjoint(train, heldout)
   with pytest.raises(AssertionError, match="equals train task"):
     P.assert_disjoint(train + [dict(heldout[0], question_id="x")], heldout)
-  with pytest.raises(IndexError):
-    P.ProceduralTasks(cfg, "eval")[60]
+  with pytest.raises(RuntimeError, match="distinct"):
+    P.generate(P.ProceduralConfig(languages=("python",), families=("arith",), max_ops=1, num_eval=10), "train",
+               1000)
+
+
+def test_default_splits_are_disjoint():
+  cfg = P.ProceduralConfig()
+  P.assert_disjoint(P.generate(cfg, "train", 3000), P.generate(cfg, "eval", cfg.num_eval))
 
 
 def test_default_tasks_are_short():

@@ -1,0 +1,5 @@
+package baseconvert
+
+func Convert(digits []int, fromBase, toBase int) ([]int, error) {
+	panic("Please implement the Convert function")
+}

@@ -1,0 +1,3 @@
+module baseconvert
+
+go 1.18

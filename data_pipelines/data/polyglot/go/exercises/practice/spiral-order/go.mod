@@ -1,0 +1,3 @@
+module spiralorder
+
+go 1.18

@@ -1,0 +1,5 @@
+package spiralorder
+
+func Spiral(matrix [][]int) ([]int, error) {
+	panic("Please implement the Spiral function")
+}

@@ -1,0 +1,2 @@
+record Interval(int start, int end) {
+}

@@ -1,0 +1,2 @@
+def max_depth(text):
+    pass

@@ -1,0 +1,2 @@
+def tally(text):
+    pass

@@ -1,0 +1,1 @@
+"""Execution sandbox: per-language build and test commands, offline toolchains, isolated runs."""
