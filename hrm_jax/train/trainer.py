@@ -36,6 +36,7 @@ from hrm_jax.train import step as step_lib
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"  # one JSON line per logged step (process 0), appended across resumptions
+EVAL_FILE = "eval.json"  # the final evaluation's metrics (process 0)
 
 
 class TrainingError(RuntimeError):
@@ -328,6 +329,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, datasets
     ev = evaluate(model, state.params, datasets.eval(), config, mesh=mesh)
     writer.write_scalars(tc.num_steps, {f"eval/{k}": v for k, v in ev.items()})
     summary["eval"] = ev
+    if distributed.is_main_process():
+      with open(os.path.join(workdir, EVAL_FILE), "w") as f:
+        json.dump(ev, f)
   if sample_fn is not None:
     summary["samples"] = sample_fn(model, {"params": state.params}, config)
   writer.flush()

@@ -12,7 +12,7 @@ import pytest
 
 from hrm_jax import config_loader
 from hrm_jax.train import trainer
-from test_preemption import HRM_JAX, logged, write_config
+from scale_helpers import HRM_JAX, logged, write_config
 
 
 def free_port() -> int:

@@ -2,49 +2,18 @@
 kill -9 loses at most the steps since the last checkpoint, SIGTERM saves at the next step boundary and exits 0,
 resumed runs log bit-identical metrics to an uninterrupted run, and a corrupt latest checkpoint is reported
 and skipped in favour of the previous one."""
-import json
 import os
 import re
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 
-import configs_for_tests as cft
 from hrm_jax import config_loader
 from hrm_jax.train import trainer
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-HRM_JAX = os.path.join(os.path.dirname(sys.executable), "hrm-jax")
-
-CONFIG = '''
-import os, sys
-sys.path.insert(0, {configs!r})
-import common
-from hrm_jax.train import synthetic_data
-
-
-def get_config():
-  import ml_collections
-  config = ml_collections.ConfigDict()
-  config.model = common.code_model(vocab_size=16, seq_len=8, hidden_size=16, num_heads=2, expansion=2.0,
-                                   H_layers=1, L_layers=1, halt_max_steps=2)
-  config.data = synthetic_data.copy_task_config(num_train=32, num_eval=0)
-  config.optimizer = common.optimizer(learning_rate=1e-2, warmup_steps=2, lr_min_ratio=0.1, grad_clip_norm=1.0)
-  config.train = common.train(batch_size=4, eval_batch_size=4, num_steps={num_steps}, log_every=1,
-                              checkpoint_every={checkpoint_every}, keep_checkpoints=2)
-  config.mesh = common.mesh()
-  return config
-'''
-
-
-def write_config(tmp_path, num_steps=400, checkpoint_every=3, name="tiny_copy.py"):
-  path = tmp_path / name
-  path.write_text(CONFIG.format(configs=os.path.join(REPO, "configs"), num_steps=num_steps,
-                                checkpoint_every=checkpoint_every))
-  return str(path)
+from scale_helpers import HRM_JAX, logged, write_config
 
 
 class Trainer:
@@ -81,11 +50,6 @@ class Trainer:
 def checkpoint_steps(workdir):
   d = os.path.join(workdir, "checkpoints")
   return sorted(int(n) for n in os.listdir(d) if n.isdigit()) if os.path.isdir(d) else []
-
-
-def logged(workdir):
-  with open(os.path.join(workdir, trainer.METRICS_FILE)) as f:
-    return [json.loads(line) for line in f]
 
 
 @pytest.mark.slow
