@@ -357,6 +357,7 @@ def format_summary(summary: dict[str, Any]) -> str:
   row("token accuracy", "accuracy")
   row("exact match", "exact_accuracy")
   row("ACT steps (mean)", "steps")
+  row("generation exact", "generation_exact_match")
   lines = ["| metric               |      train |       eval |", "|" + "-" * 22 + "|" + "-" * 12 + "|" + "-" * 12 + "|"]
   lines += rows
   for prompt, completion in summary.get("samples", []):
