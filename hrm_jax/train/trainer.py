@@ -81,13 +81,15 @@ def default_datasets(config: ml_collections.ConfigDict) -> Datasets:
   from hrm_jax.data_pipelines import input_pipeline
 
   def train():
-    ds = input_pipeline.make_dataset(config.data, "train", batch_size=config.train.batch_size,
+    # make_dataset takes the per-process batch: the global batch is split over the processes.
+    ds = input_pipeline.make_dataset(config.data, "train", batch_size=config.train.batch_size // jax.process_count(),
                                      seed=config.train.seed, shard_index=jax.process_index(),
                                      shard_count=jax.process_count(), repeat=True)
     return iter(ds)
 
   def evaluate():
-    ds = input_pipeline.make_dataset(config.data, "eval", batch_size=config.train.eval_batch_size,
+    ds = input_pipeline.make_dataset(config.data, "eval",
+                                     batch_size=config.train.eval_batch_size // jax.process_count(),
                                      seed=config.train.seed, shard_index=jax.process_index(),
                                      shard_count=jax.process_count(), repeat=False)
     return iter(ds)
