@@ -12,5 +12,4 @@ def get_config():
   config = tiny_cpu.get_config()
   config.model.arch = "transformer"
   config.model.halt_max_steps = 1
-  config.mesh = common.mesh()  # all devices data-parallel; e.g. --config.mesh.fsdp=-1 --config.mesh.data=1
   return config
