@@ -26,4 +26,5 @@ def get_config():
   config.train = common.train(batch_size=32, eval_batch_size=64, num_steps=240, log_every=20,
                               checkpoint_every=80, loss_type="stablemax", dynamic_halting=True,
                               sample_max_new_tokens=40)
+  config.mesh = common.mesh()  # all devices data-parallel; e.g. --config.mesh.fsdp=-1 --config.mesh.data=1
   return config
