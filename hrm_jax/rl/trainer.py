@@ -127,6 +127,11 @@ class PromptSource:
   def stage(self, step: int) -> CurriculumStage:
     return [s for s in self.stages if s.start_step <= step][-1]
 
+  def train_records(self, step: int) -> list[dict]:
+    """The problems step `step` draws from (its curriculum stage's)."""
+    stage = self.stage(step)
+    return self._load("train", stage.min_ops, stage.max_ops)[0]
+
   def train_batch(self, step: int, num: int, seed: int):
     """(records, prompts, indices) of step `step`'s problems: a function of (seed, step) only."""
     stage = self.stage(step)
@@ -347,8 +352,7 @@ def train_rl(config: ml_collections.ConfigDict, workdir: str, init_workdir: str 
     return out, time.perf_counter() - t0
 
   def records_of(step: int, rollout: rollout_lib.Rollout) -> list[dict]:
-    stage = prompts.stage(step)
-    records, _ = prompts._load("train", stage.min_ops, stage.max_ops)
+    records = prompts.train_records(step)
     return [records[int(i)] for i in rollout.record_indices]
 
   def run_eval(step: int) -> None:
