@@ -9,7 +9,8 @@ def model(**overrides) -> ml_collections.ConfigDict:
       H_layers=4, L_layers=4, H_cycles=2, L_cycles=2, pos_encodings="rope", rope_theta=10000.0,
       rms_norm_eps=1e-5, puzzle_emb_ndim=0, num_puzzle_identifiers=1, task_conditioning=False,
       num_languages=6, num_tasks=6, attention="bidirectional", q_position="first", halt_max_steps=16,
-      halt_exploration_prob=0.1, grad_steps=2, forward_dtype="float32", quant="none"))
+      halt_exploration_prob=0.1, grad_steps=2, forward_dtype="float32", quant="none", remat_policy="none",
+      scan_layers=False))
   m.update(overrides)
   return m
 
@@ -32,7 +33,7 @@ def train(**overrides) -> ml_collections.ConfigDict:
   t = ml_collections.ConfigDict(dict(
       seed=0, batch_size=768, eval_batch_size=64, num_steps=100_000, log_every=100, eval_every=0,
       checkpoint_every=1000, keep_checkpoints=3, loss_type="stablemax", dynamic_halting=False,
-      eval_halt_max_steps=0, sample_prompts=2, sample_max_new_tokens=64))
+      eval_halt_max_steps=0, sample_prompts=2, sample_max_new_tokens=64, microbatches=1))
   t.update(overrides)
   return t
 
@@ -42,3 +43,9 @@ def data(**overrides) -> ml_collections.ConfigDict:
   d = input_pipeline.default_data_config()
   d.update(overrides)
   return d
+
+
+def mesh(**overrides) -> ml_collections.ConfigDict:
+  """Device mesh (data, fsdp, tensor; -1 = the rest) and logical axis rules: hrm_jax/train/sharding.py."""
+  from hrm_jax.train import sharding
+  return sharding.mesh_config(**overrides)

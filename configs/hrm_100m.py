@@ -17,4 +17,5 @@ def get_config():
   config.optimizer = common.optimizer(learning_rate=3e-4, warmup_steps=2000, weight_decay=0.1,
                                       grad_clip_norm=1.0, lr_min_ratio=0.1)
   config.train = common.train(batch_size=256, num_steps=200_000, log_every=100, checkpoint_every=1000)
+  config.mesh = common.mesh()  # all devices data-parallel; e.g. --config.mesh.fsdp=-1 --config.mesh.data=1
   return config

@@ -21,4 +21,5 @@ def get_config(arg=None):
   config.data = common.data(seq_len=config.model.seq_len)
   config.optimizer = common.optimizer(learning_rate=1e-4, warmup_steps=2000, weight_decay=0.1)
   config.train = common.train(batch_size=768, num_steps=100_000, log_every=100, checkpoint_every=1000)
+  config.mesh = common.mesh()  # all devices data-parallel; e.g. --config.mesh.fsdp=-1 --config.mesh.data=1
   return config

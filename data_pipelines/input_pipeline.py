@@ -18,18 +18,34 @@ Batch fields, S = data_config.seq_len:
     task_id            int32[B]     index in hrm_jax.tokenizer.TASKS
     puzzle_identifiers int32[B]     zeros (the reference HRM's puzzle-embedding slot)
 Examples longer than S are dropped at load time, counted, and reported (logged and in `dataset_report`).
+
+Sources (`data_config.source`, or several through `mixture` / `curriculum`): see SOURCES.
+  mixture     "procedural=0.7,lcb_scenarios=0.3": train examples drawn from each source in these proportions
+              (grain MapDataset.mix over per-source shuffled, repeated datasets); eval concatenates the
+              sources' eval splits.
+  curriculum  "0:procedural=1;400:procedural=0.3,lcb_scenarios=0.7": a schedule of mixtures over training
+              steps; stage k starts at example index step_k * batch_size of this shard (exact without packing).
+              `curriculum = "plan"` uses PLAN_CURRICULUM with `curriculum_total_steps`.
+  length_buckets "32,64": each unpadded batch is cut to the smallest of these lengths (or seq_len) that
+              holds its longest row, so a step compiles for a few shapes only.
+  packing     True: train rows are packed with several examples (grain FirstFitPackIterDataset) and carry
+              segment_ids int32[B, S] (1, 2, ... per example, 0 = padding), positions int32[B, S] (restarting at
+              0 in each segment), language_ids / task_ids int32[B, S] per token; labels never cross a segment.
+              Attention must not cross segments either: see `packing.segment_attention_mask`.
 The train split is shuffled by seed (reshuffled each epoch when repeating); eval keeps record order.
 Sharding takes every shard_count-th example starting at shard_index, before shuffling, so shards are
 disjoint and together cover the split.
 """
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import functools
 import hashlib
 import json
 import logging
 import os
+import sys
 
 from absl import flags
 import grain
@@ -38,10 +54,18 @@ import numpy as np
 
 from hrm_jax.data_pipelines import livecodebench
 from hrm_jax.data_pipelines import procedural
+from hrm_jax.data_pipelines import scenarios
+from hrm_jax.data_pipelines import tool_use
 from hrm_jax.tokenizer import LANGUAGES, TASKS, load_tokenizer
 
 IGNORE_LABEL = -100
-SOURCES = ("procedural", "livecodebench_sample")
+SOURCES = ("procedural", "livecodebench_sample", "lcb_scenarios", "tool_use", "polyglot_edit", "code_corpus")
+# The plan's four curriculum stages (basic syntax -> algorithms -> multi-file -> tool use) as fractions of
+# curriculum_total_steps; stage 3's multi-file data is Polyglot editing (C++ .h + .cpp, Java packages, ...).
+PLAN_CURRICULUM = ((0.0, "procedural=1"),
+                   (0.25, "procedural=0.4,lcb_scenarios=0.6"),
+                   (0.5, "procedural=0.1,lcb_scenarios=0.4,polyglot_edit=0.5"),
+                   (0.75, "procedural=0.1,lcb_scenarios=0.2,polyglot_edit=0.2,tool_use=0.5"))
 SPLITS = ("train", "eval")
 BUNDLED_LCB_SAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "livecodebench_sample.jsonl")
 
@@ -66,6 +90,28 @@ def default_data_config() -> ml_collections.ConfigDict:
   # livecodebench_sample source: the bundled JSONL (or another file in the same schema)
   c.lcb_path = ""                    # "" = data_pipelines/data/livecodebench_sample.jsonl
   c.lcb_eval_fraction = 0.25         # share of problems held out, chosen by a hash of question_id
+  c.lcb_cutoff = ""                  # YYYY-MM-DD: train on problems released on/before it, evaluate on later ones
+  c.lcb_scenarios = "codegen,self_repair,test_output_prediction,code_execution"  # lcb_scenarios source
+  # tool_use source: our trajectory JSONL (data_pipelines/tool_use.py)
+  c.tool_use_path = ""               # "" = data_pipelines/data/tool_use_sample.jsonl
+  # polyglot_edit source: Aider Polyglot exercise trees -> SEARCH/REPLACE and whole-file edit targets
+  c.polyglot_root = ""               # "" = data_pipelines/data/polyglot
+  c.polyglot_eval_fraction = 0.25    # share of exercises held out, chosen by a hash of language/name
+  # code_corpus source: source files chunked into "continue this file" examples (data_pipelines/code_corpus.py)
+  c.code_corpus_dirs = ""            # comma-separated directories; "" = the toolchains' library sources
+  c.code_corpus_max_files = 200      # per language
+  c.code_corpus_chunk_chars = 1000
+  # several sources
+  c.mixture = ""                     # "name=weight,...": overrides `source` for training when set
+  c.curriculum = ""                  # "step:mixture;step:mixture" or "plan"; overrides mixture when set
+  c.curriculum_total_steps = 1000    # for curriculum = "plan"
+  c.packing = False                  # pack several train examples per row (adds segment_ids, positions)
+  c.max_bad_records = 0              # malformed input records tolerated per source before aborting
+  c.augment_copies = 0               # train: add this many augmented copies (renamed locals, reordered
+                                     # definitions; data_pipelines/augment.py) of each LiveCodeBench or Polyglot
+                                     # codegen/edit-whole record whose solution is a whole program
+  c.length_buckets = ""              # e.g. "32,64": unpacked batches are cut to the smallest bucket (or
+                                     # seq_len) that holds their longest row: a few fixed shapes, less padding
   # Grain
   c.worker_count = 0                 # > 0: multiprocess workers (grain mp_prefetch)
   c.read_threads = 1                 # threads of to_iter_dataset's ReadOptions
@@ -78,9 +124,64 @@ def _split_list(value) -> tuple[str, ...]:
   return tuple(v.strip() for v in str(value).split(",") if v.strip())
 
 
+def _check_source(name: str, field: str) -> None:
+  if name not in SOURCES:
+    raise ValueError(f"data.{field}: unknown source {name!r}; expected one of {SOURCES}")
+
+
+def parse_mixture(text: str, field: str = "mixture") -> list[tuple[str, float]]:
+  """"a=0.7,b=0.3" -> [("a", 0.7), ("b", 0.3)]; errors name the config field."""
+  out = []
+  for part in text.split(","):
+    if not part.strip():
+      continue
+    name, sep, weight = part.partition("=")
+    try:
+      w = float(weight) if sep else 1.0
+    except ValueError as e:
+      raise ValueError(f"data.{field}: bad weight in {part!r}") from e
+    _check_source(name.strip(), field)
+    if w < 0:
+      raise ValueError(f"data.{field}: negative weight in {part!r}")
+    if w > 0:
+      out.append((name.strip(), w))
+  if not out:
+    raise ValueError(f"data.{field}: no source with a positive weight in {text!r}")
+  return out
+
+
+def parse_curriculum(cfg: ml_collections.ConfigDict) -> list[tuple[int, list[tuple[str, float]]]]:
+  """[(start_step, mixture)] sorted by step, starting at step 0 (the `curriculum` field)."""
+  text = cfg.curriculum.strip()
+  if text == "plan":
+    stages = [(int(round(f * cfg.curriculum_total_steps)), m) for f, m in PLAN_CURRICULUM]
+  else:
+    stages = []
+    for part in text.split(";"):
+      if not part.strip():
+        continue
+      step, sep, mixture = part.partition(":")
+      if not sep or not step.strip().isdigit():
+        raise ValueError(f"data.curriculum: expected 'step:mixture' parts, got {part!r}")
+      stages.append((int(step), mixture))
+  parsed = [(step, parse_mixture(m, "curriculum")) for step, m in stages]
+  steps = [s for s, _ in parsed]
+  if not parsed or steps[0] != 0 or steps != sorted(set(steps)):
+    raise ValueError(f"data.curriculum: stages must start at step 0 and increase, got steps {steps}")
+  return parsed
+
+
+def train_sources(cfg: ml_collections.ConfigDict) -> list[str]:
+  """Every source the train split draws from (the curriculum's, the mixture's, or `source`)."""
+  if cfg.curriculum.strip():
+    return sorted({name for _, m in parse_curriculum(cfg) for name, _ in m})
+  if cfg.mixture.strip():
+    return [name for name, _ in parse_mixture(cfg.mixture)]
+  return [cfg.source]
+
+
 def _check_config(cfg: ml_collections.ConfigDict, split: str) -> None:
-  if cfg.source not in SOURCES:
-    raise ValueError(f"data.source: unknown source {cfg.source!r}; expected one of {SOURCES}")
+  _check_source(cfg.source, "source")
   if split not in SPLITS:
     raise ValueError(f"split: unknown split {split!r}; expected one of {SPLITS}")
   if cfg.seq_len < 4:
@@ -96,21 +197,91 @@ def procedural_config(cfg: ml_collections.ConfigDict) -> procedural.ProceduralCo
       max_ops=cfg.max_ops, max_constant=cfg.max_constant, num_eval=cfg.num_eval, seed=cfg.seed)
 
 
-def load_records(data_config: ml_collections.ConfigDict, split: str) -> list[dict]:
-  """The records of `split` (LiveCodeBench schema + `language`, `solution`, `task`), in a fixed order."""
-  _check_config(data_config, split)
-  if data_config.source == "procedural":
-    pcfg = procedural_config(data_config)
-    num = data_config.num_train if split == "train" else data_config.num_eval
-    return procedural.generate(pcfg, split, num)
-  path = data_config.lcb_path or BUNDLED_LCB_SAMPLE
-  records = []
-  for problem in livecodebench.read_jsonl(path):
+def _lcb_problems(cfg: ml_collections.ConfigDict, split: str):
+  """The LiveCodeBench problems of a split: by date when lcb_cutoff is set, else by a question_id hash."""
+  path = cfg.lcb_path or BUNDLED_LCB_SAMPLE
+  problems = livecodebench.read_jsonl(path, max_bad=cfg.max_bad_records)
+  if cfg.lcb_cutoff:
+    train, report = scenarios.filter_by_cutoff(problems, cfg.lcb_cutoff)
+    _log.info(report.line())
+    if split == "train":
+      return train
+    removed = set(report.removed)
+    return [p for p in problems if p.question_id in removed]
+  out = []
+  for problem in problems:
     bucket = int(hashlib.sha256(problem.question_id.encode()).hexdigest()[:8], 16) / 16**8
-    in_eval = bucket < data_config.lcb_eval_fraction
-    if in_eval == (split == "eval"):
-      records.append(livecodebench.to_training_record(problem))
+    if (bucket < cfg.lcb_eval_fraction) == (split == "eval"):
+      out.append(problem)
+  return out
+
+
+def load_source_records(data_config: ml_collections.ConfigDict, source: str, split: str) -> list[dict]:
+  """The records of one source's split (LiveCodeBench schema + `language`, `solution`, `task`); train records
+  of AUGMENTABLE_SOURCES gain `augment_copies` augmented variants."""
+  records = _source_records(data_config, source, split)
+  if split == "train" and data_config.augment_copies > 0 and source in AUGMENTABLE_SOURCES:
+    records = records + augmented_copies(records, data_config.augment_copies, data_config.seed)
   return records
+
+
+def _source_records(data_config: ml_collections.ConfigDict, source: str, split: str) -> list[dict]:
+  _check_source(source, "source")
+  if split not in SPLITS:
+    raise ValueError(f"split: unknown split {split!r}; expected one of {SPLITS}")
+  cfg = data_config
+  if source == "procedural":
+    pcfg = procedural_config(cfg)
+    num = cfg.num_train if split == "train" else cfg.num_eval
+    return procedural.generate(pcfg, split, num)
+  if source == "livecodebench_sample":
+    return [livecodebench.to_training_record(p) for p in _lcb_problems(cfg, split)]
+  if source == "lcb_scenarios":
+    return scenarios.scenario_records(_lcb_problems(cfg, split), _split_list(cfg.lcb_scenarios), seed=cfg.seed)
+  if source == "code_corpus":
+    from hrm_jax.data_pipelines import code_corpus
+    report = code_corpus.CorpusReport()
+    files = code_corpus.read_corpus(dirs=_split_list(cfg.code_corpus_dirs) or None,
+                                    languages=_split_list(cfg.languages),
+                                    max_files_per_language=cfg.code_corpus_max_files, report=report)
+    _log.info(report.line())
+    held_out = [f for f in files if int(f.sha256[:8], 16) % 20 == 0]  # 5% of files, by content hash
+    chosen = held_out if split == "eval" else [f for f in files if int(f.sha256[:8], 16) % 20 != 0]
+    return [r for f in chosen for r in code_corpus.to_training_records(f, cfg.code_corpus_chunk_chars)]
+  if source == "polyglot_edit":
+    from hrm_jax.data_pipelines import polyglot  # imports the evaluation harness (sandbox) lazily
+    exercises = polyglot.read_exercises(cfg.polyglot_root or polyglot.BUNDLED_ROOT, max_bad=cfg.max_bad_records)
+    def is_eval(ex):
+      key = f"{ex.language}/{ex.name}".encode()
+      return int(hashlib.sha256(key).hexdigest()[:8], 16) / 16**8 < cfg.polyglot_eval_fraction
+    return [r for ex in exercises if is_eval(ex) == (split == "eval") for r in polyglot.edit_records(ex)]
+  trajectories = tool_use.read_jsonl(cfg.tool_use_path or tool_use.BUNDLED_SAMPLE, max_bad=cfg.max_bad_records)
+  return [r for t in tool_use.split_trajectories(trajectories, split) for r in tool_use.to_training_records(t)]
+
+
+AUGMENTABLE_SOURCES = ("livecodebench_sample", "lcb_scenarios")
+
+
+def augmented_copies(records: list[dict], copies: int, seed: int) -> list[dict]:
+  """`copies` augmented variants of each codegen record (only those whose program changes and still parses)."""
+  from hrm_jax.data_pipelines import augment
+  out = []
+  for r in records:
+    if r["task"] != "codegen":
+      continue
+    seen = {r["solution"]}
+    for k in range(copies):
+      code = augment.augment(r["language"], r["solution"], seed=seed * 1009 + k)
+      if code not in seen:
+        seen.add(code)
+        out.append(dict(r, solution=code, question_id=f"{r['question_id']}/aug{k}"))
+  return out
+
+
+def load_records(data_config: ml_collections.ConfigDict, split: str) -> list[dict]:
+  """The records of `split` of `data_config.source`, in a fixed order."""
+  _check_config(data_config, split)
+  return load_source_records(data_config, data_config.source, split)
 
 
 def record_statement(record: dict) -> str:
@@ -159,17 +330,18 @@ class Examples:
     return len(self.prompt_length)
 
 
-def _config_key(cfg: ml_collections.ConfigDict, split: str) -> str:
-  fields = {k: cfg[k] for k in sorted(cfg.keys()) if k not in ("worker_count", "read_threads")}
-  return json.dumps([fields, split], sort_keys=True, default=str)
+def _config_key(cfg: ml_collections.ConfigDict, source: str, split: str) -> str:
+  fields = {k: cfg[k] for k in sorted(cfg.keys())
+            if k not in ("worker_count", "read_threads", "mixture", "curriculum", "curriculum_total_steps", "packing")}
+  return json.dumps([fields, source, split], sort_keys=True, default=str)
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=32)
 def _tokenize_split(config_key: str) -> Examples:
-  fields, split = json.loads(config_key)
+  fields, source, split = json.loads(config_key)
   cfg = ml_collections.ConfigDict(fields)
   tokenizer = load_tokenizer(cfg.tokenizer_path or None)
-  records = load_records(cfg, split)
+  records = load_source_records(cfg, source, split)
   problem_id, code_id, eos_id = tokenizer.token_id("<|problem|>"), tokenizer.token_id("<|code|>"), tokenizer.eos_id
   statements = tokenizer.encode_batch([record_statement(r) for r in records])
   solutions = tokenizer.encode_batch([r["solution"] for r in records])
@@ -185,7 +357,7 @@ def _tokenize_split(config_key: str) -> Examples:
     language_ids.append(LANGUAGES.index(record["language"]))
     task_ids.append(TASKS.index(record["task"]))
   report = DatasetReport(
-      source=cfg.source, split=split, records=len(records), kept=len(prompt_lengths),
+      source=source, split=split, records=len(records), kept=len(prompt_lengths),
       dropped_too_long=len(records) - len(prompt_lengths), seq_len=cfg.seq_len,
       max_length_seen=max(lengths, default=0), mean_length=float(np.mean(lengths)) if lengths else 0.0)
   (_log.warning if report.dropped_too_long else _log.info)(report.line())
@@ -197,14 +369,14 @@ def _tokenize_split(config_key: str) -> Examples:
       task_id=np.asarray(task_ids, np.int32), report=report)
 
 
-def load_examples(data_config: ml_collections.ConfigDict, split: str) -> Examples:
-  """Tokenized examples of a split (cached per config); `.report` says what was dropped."""
+def load_examples(data_config: ml_collections.ConfigDict, split: str, source: str | None = None) -> Examples:
+  """Tokenized examples of one source's split (cached per config); `.report` says what was dropped."""
   _check_config(data_config, split)
-  return _tokenize_split(_config_key(data_config, split))
+  return _tokenize_split(_config_key(data_config, source or data_config.source, split))
 
 
-def dataset_report(data_config: ml_collections.ConfigDict, split: str) -> DatasetReport:
-  return load_examples(data_config, split).report
+def dataset_report(data_config: ml_collections.ConfigDict, split: str, source: str | None = None) -> DatasetReport:
+  return load_examples(data_config, split, source).report
 
 
 def make_example(tokens: np.ndarray, prompt_length: int, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
@@ -239,6 +411,77 @@ class _ToFixedLength:
     }
 
 
+@dataclasses.dataclass(frozen=True)
+class _ToVariableLength:
+  """Index -> one unpadded example for packing: every field is per token, length n."""
+  examples: Examples
+
+  def __call__(self, index: int) -> dict[str, np.ndarray]:
+    ex = self.examples
+    tokens = ex.tokens[ex.offsets[index]:ex.offsets[index + 1]]
+    n = len(tokens)
+    _, labels = make_example(tokens, int(ex.prompt_length[index]), n)
+    return {
+        "inputs": np.asarray(tokens, np.int32),
+        "labels": labels,
+        "language_ids": np.full(n, ex.language_id[index], np.int32),
+        "task_ids": np.full(n, ex.task_id[index], np.int32),
+    }
+
+
+class _StagedMapDataset(grain.MapDataset):
+  """Index i comes from the stage whose start index is the largest <= i (each stage an infinite dataset)."""
+
+  def __init__(self, stages: list[tuple[int, grain.MapDataset]]):
+    super().__init__([ds for _, ds in stages])
+    self._starts = [start for start, _ in stages]
+    self._stages = [ds for _, ds in stages]
+
+  def __len__(self) -> int:
+    return sys.maxsize
+
+  def __str__(self) -> str:
+    return f"StagedMapDataset(starts={self._starts})"
+
+  def __getitem__(self, index):
+    if isinstance(index, slice):
+      return self.slice(index)
+    k = bisect.bisect_right(self._starts, index) - 1
+    return self._stages[k][index - self._starts[k]]
+
+
+def _rename_packed(element: dict) -> dict:
+  return {
+      "inputs": element["inputs"], "labels": element["labels"],
+      "segment_ids": element["inputs_segment_ids"].astype(np.int32),
+      "positions": element["inputs_positions"].astype(np.int32),
+      "language_ids": element["language_ids"], "task_ids": element["task_ids"],
+  }
+
+
+def parse_buckets(cfg: ml_collections.ConfigDict) -> tuple[int, ...]:
+  """The sorted batch lengths allowed: length_buckets plus seq_len (errors name the field)."""
+  try:
+    buckets = sorted({int(b) for b in _split_list(cfg.length_buckets)} | {cfg.seq_len})
+  except ValueError as e:
+    raise ValueError(f"data.length_buckets must be comma-separated integers, got {cfg.length_buckets!r}") from e
+  if buckets[0] < 2 or buckets[-1] != cfg.seq_len:
+    raise ValueError(f"data.length_buckets must lie in [2, seq_len={cfg.seq_len}], got {cfg.length_buckets!r}")
+  return tuple(buckets)
+
+
+@dataclasses.dataclass(frozen=True)
+class _CutToBucket:
+  """Cuts a padded batch's [B, S] fields to the smallest bucket that holds its longest row."""
+  buckets: tuple[int, ...]
+
+  def __call__(self, batch: dict) -> dict:
+    used = batch["inputs"] != 0
+    longest = int(used.shape[1] - np.argmax(used[:, ::-1], axis=1).min()) if used.any() else 1
+    length = next(b for b in self.buckets if b >= longest)
+    return {k: (v[:, :length] if v.ndim == 2 else v) for k, v in batch.items()}
+
+
 def make_dataset(data_config: ml_collections.ConfigDict, split: str, *, batch_size: int, seed: int,
                  shard_index: int = 0, shard_count: int = 1, repeat: bool) -> grain.IterDataset:
   """Batched examples of `split` (see the module docstring for the fields and layout).
@@ -250,29 +493,64 @@ def make_dataset(data_config: ml_collections.ConfigDict, split: str, *, batch_si
       batch may be smaller (nothing is dropped).
     seed: shuffle seed.
     shard_index, shard_count: this process's shard (e.g. jax.process_index(), jax.process_count()).
-    repeat: repeat forever (training) or make one pass (evaluation).
+    repeat: repeat forever (training) or make one pass (evaluation). Mixtures and curricula need repeat=True.
   """
+  _check_config(data_config, split)
   if not 0 <= shard_index < shard_count:
     raise ValueError(f"shard_index must be in [0, shard_count={shard_count}), got {shard_index}")
   if batch_size < 1:
     raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-  examples = load_examples(data_config, split)
-  if len(examples) < shard_count:
-    raise ValueError(f"{examples.report.line()}: fewer examples than shard_count={shard_count}")
-  ds = grain.MapDataset.range(len(examples))[shard_index::shard_count]
-  if split == "train":
-    ds = ds.shuffle(seed=seed)
-  if repeat:
-    ds = ds.repeat(None)
-  ds = ds.map(_ToFixedLength(examples, data_config.seq_len))
-  it_ds = ds.to_iter_dataset(grain.ReadOptions(num_threads=data_config.read_threads, prefetch_buffer_size=
-                                               max(2 * batch_size, 16) if data_config.read_threads else 0))
-  if data_config.worker_count > 0:
+  cfg = data_config
+  packing = bool(cfg.packing) and split == "train"
+  multi = split == "train" and (cfg.curriculum.strip() or cfg.mixture.strip())
+  if multi and not repeat:
+    raise ValueError("data.mixture / data.curriculum need repeat=True (they draw from repeated sources)")
+  names = train_sources(cfg) if split == "train" else (
+      [n for n, _ in parse_mixture(cfg.mixture)] if cfg.mixture.strip() else [cfg.source])
+
+  def source_dataset(name: str, offset: int) -> grain.MapDataset:
+    examples = load_examples(cfg, split, name)
+    if len(examples) < shard_count:
+      raise ValueError(f"{examples.report.line()}: fewer examples than shard_count={shard_count}")
+    ds = grain.MapDataset.range(len(examples))[shard_index::shard_count]
+    if split == "train":
+      ds = ds.shuffle(seed=(seed + 1_000_003 * offset) % 2**32)
+    if repeat:
+      ds = ds.repeat(None)
+    return ds.map(_ToVariableLength(examples) if packing else _ToFixedLength(examples, cfg.seq_len))
+
+  per_source = {name: source_dataset(name, i) for i, name in enumerate(names)}
+
+  def mixed(mixture: list[tuple[str, float]]) -> grain.MapDataset:
+    if len(mixture) == 1:
+      return per_source[mixture[0][0]]
+    return grain.MapDataset.mix([per_source[n] for n, _ in mixture], [w for _, w in mixture])
+
+  if split == "train" and cfg.curriculum.strip():
+    ds = _StagedMapDataset([(step * batch_size, mixed(m)) for step, m in parse_curriculum(cfg)])
+  elif split == "train" and cfg.mixture.strip():
+    ds = mixed(parse_mixture(cfg.mixture))
+  elif len(names) > 1:
+    ds = grain.MapDataset.concatenate([per_source[n] for n in names])
+  else:
+    ds = per_source[names[0]]
+  it_ds = ds.to_iter_dataset(grain.ReadOptions(num_threads=cfg.read_threads, prefetch_buffer_size=
+                                               max(2 * batch_size, 16) if cfg.read_threads else 0))
+  if cfg.worker_count > 0:
     # grain's workers read absl flags; outside absl.app.run nothing has parsed them (reference/deps.md #5).
     if not flags.FLAGS.is_parsed():
       flags.FLAGS.mark_as_parsed()
     # Workers take elements round-robin and the prefetcher interleaves them back in order, so batching
     # after it gives the same batches for any worker_count.
-    it_ds = it_ds.mp_prefetch(grain.MultiprocessingOptions(num_workers=data_config.worker_count))
+    it_ds = it_ds.mp_prefetch(grain.MultiprocessingOptions(num_workers=cfg.worker_count))
+  if packing:
+    s_len = cfg.seq_len
+    it_ds = grain.experimental.FirstFitPackIterDataset(
+        it_ds, length_struct={"inputs": s_len, "labels": s_len, "language_ids": s_len, "task_ids": s_len},
+        num_packing_bins=batch_size, shuffle_bins=False,
+        padding_struct={"inputs": 0, "labels": IGNORE_LABEL, "language_ids": 0, "task_ids": 0})
+    it_ds = it_ds.map(_rename_packed)
   it_ds = it_ds.batch(batch_size, drop_remainder=False)
+  if cfg.length_buckets.strip() and not packing:
+    it_ds = it_ds.map(_CutToBucket(parse_buckets(cfg)))
   return it_ds

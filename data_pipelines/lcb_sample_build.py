@@ -28,9 +28,9 @@ LICENSE_NOTE = ("Written for hrm-jax and released under Apache-2.0 with the proj
                 "LiveCodeBench's code_generation_lite; the problems are original.")
 
 # Runs in a child process: reads a JSON list of {"code", "tests", "func_name"} jobs on stdin, prints, per job,
-# the list of per-test results (true, or a string saying what went wrong). The import prelude mirrors LiveCodeBench's (B3).
+# the list of per-test results: true, or {"kind": wrong_answer|runtime_error|time_limit, "got"|"error": text}. The import prelude mirrors LiveCodeBench's (B3).
 HARNESS = r'''
-import ast, builtins, io, json, sys
+import ast, builtins, io, json, resource, signal, sys
 from string import *; from re import *; from datetime import *; from collections import *; from heapq import *
 from bisect import *; from copy import *; from math import *; from random import *; from statistics import *
 from itertools import *; from functools import *; from operator import *; from io import *; from json import *
@@ -38,13 +38,20 @@ from typing import *
 import string, re, datetime, collections, heapq, bisect, copy, math, random, statistics, itertools, functools
 import operator, typing
 PRELUDE = dict(globals())
+class TimeLimit(Exception):
+  pass
+def on_alarm(signum, frame):
+  raise TimeLimit()
+signal.signal(signal.SIGALRM, on_alarm)
+resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
 def same_output(got, want):
   g = [l.strip() for l in got.strip().split("\n")]
   w = [l.strip() for l in want.strip().split("\n")]
   return g == w
-def run_job(code, tests, func_name):
+def run_job(code, tests, func_name, stop_at_first_failure):
   results = []
   for t in tests:
+    signal.setitimer(signal.ITIMER_REAL, PER_TEST_SECONDS)
     try:
       if func_name:
         env = dict(PRELUDE)
@@ -55,7 +62,7 @@ def run_job(code, tests, func_name):
         if isinstance(got, tuple):
           got = list(got)
         want = json.loads(t["output"])
-        results.append(True if got == want else f"expected {want!r}, got {got!r}")
+        results.append(True if got == want else {"kind": "wrong_answer", "got": json.dumps(got)})
       else:
         env = dict(PRELUDE, __name__="__main__")
         old_in, old_out = sys.stdin, sys.stdout
@@ -68,23 +75,34 @@ def run_job(code, tests, func_name):
           got = sys.stdout.getvalue()
         finally:
           sys.stdin, sys.stdout = old_in, old_out
-        results.append(True if same_output(got, t["output"]) else f"expected {t['output']!r}, got {got!r}")
+        results.append(True if same_output(got, t["output"]) else {"kind": "wrong_answer", "got": got})
+    except TimeLimit:
+      results.append({"kind": "time_limit", "error": "Time Limit Exceeded"})
+    except MemoryError:
+      results.append({"kind": "runtime_error", "error": "MemoryError: memory limit exceeded"})
     except Exception as e:
-      results.append(f"{type(e).__name__}: {e}")
+      results.append({"kind": "runtime_error", "error": f"{type(e).__name__}: {e}"})
+    finally:
+      signal.setitimer(signal.ITIMER_REAL, 0)
+    if stop_at_first_failure and results[-1] is not True:
+      break
   return results
 jobs = json.loads(sys.stdin.read())
-print(json.dumps([run_job(j['code'], j['tests'], j['func_name']) for j in jobs]))
+PER_TEST_SECONDS = float(sys.argv[1])
+print(json.dumps([run_job(j['code'], j['tests'], j['func_name'], j['stop']) for j in jobs]))
 '''
 
 
-def run_python_tests_batch(jobs: list[dict], timeout: float = 120.0) -> list[list]:
-  """For each job {"code", "tests", "func_name"}: per-test results (True or a failure message).
+def run_python_tests_batch(jobs: list[dict], timeout: float = 120.0, per_test_seconds: float = 2.0) -> list[list]:
+  """For each job {"code", "tests", "func_name"[, "stop_at_first_failure"]}: per-test results, True or a dict
+  {"kind": "wrong_answer" | "runtime_error" | "time_limit", "got" or "error": text}.
 
-  One child Python process runs all jobs. Trusted code only (our own reference solutions): not a sandbox.
+  One child Python process runs all jobs, each test under a `per_test_seconds` alarm ("Time Limit Exceeded")
+  and a 2 GiB address-space limit. Only for our own or mutated reference solutions: it is not a sandbox.
   """
-  payload = json.dumps([{"code": j["code"], "tests": j["tests"], "func_name": j.get("func_name") or ""}
-                        for j in jobs])
-  proc = subprocess.run([sys.executable, "-c", HARNESS], input=payload, capture_output=True, text=True,
+  payload = json.dumps([{"code": j["code"], "tests": j["tests"], "func_name": j.get("func_name") or "",
+                         "stop": bool(j.get("stop_at_first_failure"))} for j in jobs])
+  proc = subprocess.run([sys.executable, "-c", HARNESS, str(per_test_seconds)], input=payload, capture_output=True, text=True,
                         timeout=timeout)
   if proc.returncode != 0:
     raise RuntimeError(f"test harness failed: {proc.stderr[-2000:]}")

@@ -16,6 +16,7 @@ import base64
 import dataclasses
 import io
 import json
+import logging
 import pickle
 import zlib
 from typing import Iterator
@@ -210,6 +211,8 @@ def read_jsonl(path: str, max_bad: int = 0) -> list[LcbProblem]:
   if len(bad) > max_bad:
     shown = "\n  ".join(str(e) for e in bad[:10])
     raise RecordError(f"{path}: {len(bad)} malformed record(s) (threshold {max_bad}):\n  {shown}")
+  for error in bad:
+    logging.getLogger(__name__).warning("skipped (within max_bad=%d): %s", max_bad, error)
   seen = set()
   for p in problems:
     if p.question_id in seen:

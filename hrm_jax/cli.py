@@ -12,7 +12,9 @@ import sys
 
 # name -> (module, one-line help). Keep sorted by name.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "data": ("hrm_jax.commands.data", "inspect or benchmark the data pipelines of a config"),
     "eval": ("hrm_jax.commands.eval", "score a model, a command or the oracle on Polyglot / LiveCodeBench"),
+    "export": ("hrm_jax.commands.export", "export a trained model to StableHLO or TFLite (optionally int8)"),
     "generate": ("hrm_jax.commands.generate", "generate code from a trained causal model"),
     "import-torch": ("hrm_jax.commands.import_torch", "convert a reference (PyTorch) HRM checkpoint"),
     "native": ("hrm_jax.commands.native", "run a checkpoint's native mode (one segment or the ACT loop)"),

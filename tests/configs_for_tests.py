@@ -16,6 +16,7 @@ def tiny_train_config(num_steps=6) -> ml_collections.ConfigDict:
   config.optimizer = common.optimizer(learning_rate=1e-2, warmup_steps=2, lr_min_ratio=0.1, grad_clip_norm=1.0)
   config.train = common.train(batch_size=4, eval_batch_size=4, num_steps=num_steps, log_every=1,
                               checkpoint_every=2, keep_checkpoints=2)
+  config.mesh = common.mesh()
   return config
 
 

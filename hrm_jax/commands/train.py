@@ -11,6 +11,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
   parser.add_argument("--workdir", default=None,
                       help="checkpoints, TensorBoard logs and config; rerun with the same workdir to resume "
                            "(default: workdirs/<config name>)")
+  from hrm_jax.train import distributed
+  distributed.add_arguments(parser)
   parser.set_defaults(overrides=[])  # --config.a.b=value overrides (collected by hrm_jax/cli.py)
 
 
@@ -46,7 +48,13 @@ def sample_and_score(model, params, config):
 
 def run(args) -> int:
   from hrm_jax import config_loader
-  from hrm_jax.train import trainer
+  from hrm_jax.train import distributed, trainer
+
+  try:
+    distributed.initialize(distributed.options_from(args))
+  except ValueError as e:
+    print(f"hrm-jax train: {e}", file=sys.stderr)
+    return 2
 
   try:
     config = config_loader.load(args.config, args.overrides)
@@ -62,7 +70,8 @@ def run(args) -> int:
     return shown
 
   try:
-    summary = trainer.train_and_evaluate(config, workdir, sample_fn=samples)
+    synthetic = config.data.get("source") == "copy_task"  # no records to sample prompts from
+    summary = trainer.train_and_evaluate(config, workdir, sample_fn=None if synthetic else samples)
   except trainer.TrainingError as e:
     print(f"hrm-jax train: {e}", file=sys.stderr)
     return 1
@@ -73,7 +82,7 @@ def run(args) -> int:
     return 0
   if generation.get("exact") is not None:
     summary.setdefault("eval", {})["generation_exact_match"] = generation["exact"]
-  print()
-  print(trainer.format_summary(summary))
-  print(f"\nWorkdir: {os.path.abspath(workdir)} (checkpoints/, tensorboard/, config.json)")
+  distributed.log()
+  distributed.log(trainer.format_summary(summary))
+  distributed.log(f"\nWorkdir: {os.path.abspath(workdir)} (checkpoints/, tensorboard/, config.json, metrics.jsonl)")
   return 0

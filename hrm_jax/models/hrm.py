@@ -75,6 +75,8 @@ class HRMConfig:
   forward_dtype: str = "float32"
   arch: str = "hrm"  # hrm | transformer (pre-norm baseline of matched size: H_layers + L_layers blocks)
   quant: str = "none"  # none | int8 | int4 (AQT, hrm_jax/quant)
+  remat_policy: str = "none"  # jax.checkpoint per module application: layers.REMAT_POLICIES
+  scan_layers: bool = False  # blocks of a module under nn.scan (parameters stacked: layers.scan_layer_params)
 
   @classmethod
   def from_config(cls, config: ml_collections.ConfigDict | Mapping[str, Any]) -> "HRMConfig":
@@ -111,6 +113,8 @@ class HRMConfig:
       bad("grad_steps", "must be >= 1")
     if self.forward_dtype not in ("float32", "bfloat16", "float16"):
       bad("forward_dtype", "expected float32, bfloat16 or float16")
+    if self.remat_policy not in layers.REMAT_POLICIES:
+      bad("remat_policy", f"expected one of {layers.REMAT_POLICIES}")
     if self.quant not in ("none", "int8", "int4"):
       bad("quant", "expected none, int8 or int4")
     for field in ("H_cycles", "L_cycles", "H_layers", "L_layers", "vocab_size", "seq_len"):
@@ -162,27 +166,34 @@ class HRMCore(nn.Module):
     c = self.cfg
     d = c.hidden_size
     embed_std = 1.0 / math.sqrt(d)
-    self.embed_tokens = nn.Embed(c.vocab_size, d, embedding_init=layers.trunc_normal(embed_std),
+    # Every parameter carries logical axis names (mapped to mesh axes by hrm_jax/train/sharding.py).
+    named = nn.with_logical_partitioning
+    self.embed_tokens = nn.Embed(c.vocab_size, d, embedding_init=named(layers.trunc_normal(embed_std),
+                                                                       ("vocab", "embed")),
                                  param_dtype=jnp.float32)
-    self.lm_head = nn.Dense(c.vocab_size, use_bias=False, kernel_init=layers.lecun_trunc_normal,
+    self.lm_head = nn.Dense(c.vocab_size, use_bias=False,
+                            kernel_init=named(layers.lecun_trunc_normal, ("embed", "vocab")),
                             dtype=c.dtype, param_dtype=jnp.float32)
     # Q head: zero weights, bias -5 (spec 1.3): q_halt == q_continue at init, nothing halts early.
-    self.q_head = nn.Dense(2, kernel_init=nn.initializers.zeros, bias_init=nn.initializers.constant(-5.0),
+    self.q_head = nn.Dense(2, kernel_init=named(nn.initializers.zeros, ("embed", None)),
+                           bias_init=named(nn.initializers.constant(-5.0), (None,)),
                            param_dtype=jnp.float32, dtype=jnp.float32)
     if c.puzzle_emb_ndim > 0:
       # Zero-initialised; trained by sign-SGD on the rows in the batch (hrm_jax/train/optimizers.py).
-      self.puzzle_emb = self.param("puzzle_emb", nn.initializers.zeros,
+      self.puzzle_emb = self.param("puzzle_emb", named(nn.initializers.zeros, ("puzzle", None)),
                                    (c.num_puzzle_identifiers, c.puzzle_emb_ndim))
     if c.task_conditioning:
-      self.language_emb = self.param("language_emb", nn.initializers.zeros, (c.num_languages, d))
-      self.task_emb = self.param("task_emb", nn.initializers.zeros, (c.num_tasks, d))
+      self.language_emb = self.param("language_emb", named(nn.initializers.zeros, (None, "embed")),
+                                     (c.num_languages, d))
+      self.task_emb = self.param("task_emb", named(nn.initializers.zeros, (None, "embed")), (c.num_tasks, d))
     if c.pos_encodings == "learned":
-      self.embed_pos = self.param("embed_pos", layers.trunc_normal(embed_std), (c.total_len, d))
+      self.embed_pos = self.param("embed_pos", named(layers.trunc_normal(embed_std), (None, "embed")),
+                                  (c.total_len, d))
     # Fixed initial states (buffers in the reference): the optimizer never updates them (frozen label).
-    self.H_init = self.param("H_init", layers.trunc_normal(1.0), (d,))
-    self.L_init = self.param("L_init", layers.trunc_normal(1.0), (d,))
+    self.H_init = self.param("H_init", named(layers.trunc_normal(1.0), ("norm",)), (d,))
+    self.L_init = self.param("L_init", named(layers.trunc_normal(1.0), ("norm",)), (d,))
     common = dict(hidden_size=d, num_heads=c.num_heads, expansion=c.expansion, rms_norm_eps=c.rms_norm_eps,
-                  dtype=c.dtype, dot_general_cls=self.dot_general_cls)
+                  dtype=c.dtype, dot_general_cls=self.dot_general_cls, scan_layers=c.scan_layers)
     if c.arch == "hrm":
       self.H_level = layers.ReasoningModule(c.H_layers, **common)
       self.L_level = layers.ReasoningModule(c.L_layers, **common)
@@ -207,7 +218,7 @@ class HRMCore(nn.Module):
       e = jnp.concatenate(prefix + [e], axis=1)
     if c.pos_encodings == "learned":
       e = (e + self.embed_pos[: e.shape[1]].astype(c.dtype)) * (1.0 / math.sqrt(2.0))
-    return (math.sqrt(c.hidden_size) * e).astype(c.dtype)
+    return layers.constrain((math.sqrt(c.hidden_size) * e).astype(c.dtype), ("batch", "seq", "embed"))
 
   def embed_step(self, tokens: Array, positions: Array) -> Array:
     """Embedding of new tokens during decoding: tokens/positions int [batch, n] (positions count the
@@ -235,7 +246,7 @@ class HRMCore(nn.Module):
 
   def lm_logits(self, z_H: Array) -> Array:
     """[batch, len, d] -> [batch, len, vocab] in the forward dtype."""
-    return self.lm_head(z_H)
+    return layers.constrain(self.lm_head(z_H), ("batch", "seq", "vocab"))
 
   def q_logits(self, z: Array) -> tuple[Array, Array]:
     """[batch, d] -> (q_halt, q_continue), fp32 [batch] each."""
@@ -325,6 +336,8 @@ def segment(model: HRMCore, params, z_H: Array, z_L: Array, batch: Batch, *,
   k = min(grad_steps, n)
   if probes is None:
     probes = jnp.zeros((n,) + (1,) * x.ndim, x.dtype)
+  remat = ((lambda f: f) if cfg.remat_policy == "none"
+           else lambda f: jax.checkpoint(f, policy=layers.remat_policy(cfg.remat_policy)))
 
   if cfg.arch == "transformer":
     z_H, _ = model.apply(params, x, ctx, method=HRMCore.apply_stack)
@@ -335,10 +348,10 @@ def segment(model: HRMCore, params, z_H: Array, z_L: Array, batch: Batch, *,
         zh, zl = carry
         kind, probe = inp
         def do_L(zh, zl):
-          new, _ = model.apply(p, zl, zh + inj, ctx, method=HRMCore.apply_L)
+          new, _ = remat(lambda p_, z, inj_: model.apply(p_, z, inj_, ctx, method=HRMCore.apply_L))(p, zl, zh + inj)
           return zh, new + probe
         def do_H(zh, zl):
-          new, _ = model.apply(p, zh, zl, ctx, method=HRMCore.apply_H)
+          new, _ = remat(lambda p_, z, inj_: model.apply(p_, z, inj_, ctx, method=HRMCore.apply_H))(p, zh, zl)
           return new + probe, zl
         return jax.lax.switch(kind, (do_L, do_H), zh, zl), None
       zs, _ = jax.lax.scan(body, zs, (kinds_slice, probes_slice))
@@ -392,6 +405,23 @@ class ACTOutputs:
   target_q_continue: Array | None
 
 
+def _exploration_draws(rng: Array, shape: tuple[int, ...], max_steps: int) -> tuple[Array, Array]:
+  """Uniform [0, 1) and a minimum segment count in [2, max_steps], per row.
+
+  `rng` is one key, or one key per row ([batch] keys): then each row's draws depend on its own key only, so
+  splitting the batch into microbatches (gradient accumulation) draws exactly the same values.
+  """
+  typed = jax.dtypes.issubdtype(rng.dtype, jax.dtypes.prng_key)
+  if rng.ndim == (0 if typed else 1):
+    explore_rng, steps_rng = jax.random.split(rng)
+    return (jax.random.uniform(explore_rng, shape),
+            jax.random.randint(steps_rng, shape, 2, max_steps + 1))
+  pairs = jax.vmap(jax.random.split)(rng)
+  uniform = jax.vmap(lambda k: jax.random.uniform(k))(pairs[:, 0])
+  draw = jax.vmap(lambda k: jax.random.randint(k, (), 2, max_steps + 1))(pairs[:, 1])
+  return uniform.reshape(shape), draw.reshape(shape)
+
+
 def act_step(model: HRMCore, params, carry: ACTCarry, batch: Batch, rng: Array | None, *,
              train: bool = True, halt_max_steps: int | None = None) -> tuple[ACTCarry, ACTOutputs]:
   """One ACT call: one segment for every slot (one optimizer step in training).
@@ -400,7 +430,7 @@ def act_step(model: HRMCore, params, carry: ACTCarry, batch: Batch, rng: Array |
   training (and when halt_max_steps > 1) a slot halts when q_halt > q_continue, subject to a random minimum
   number of segments (per sample: probability `halt_exploration_prob`, minimum uniform in
   [2, halt_max_steps]); the continue target is bootstrapped from one more no-gradient segment from the
-  updated carry. Every slot halts at `halt_max_steps`.
+  updated carry. Every slot halts at `halt_max_steps`. `rng`: one key, or one key per row ([batch]).
   """
   cfg = model.cfg
   max_steps = cfg.halt_max_steps if halt_max_steps is None else halt_max_steps
@@ -419,9 +449,9 @@ def act_step(model: HRMCore, params, carry: ACTCarry, batch: Batch, rng: Array |
   target = None
   if train and max_steps > 1:
     halted = halted | (q_halt > q_cont)
-    explore_rng, steps_rng = jax.random.split(rng)
-    explore = jax.random.uniform(explore_rng, q_halt.shape) < cfg.halt_exploration_prob
-    min_steps = explore * jax.random.randint(steps_rng, q_halt.shape, 2, max_steps + 1)
+    explore_u, min_draw = _exploration_draws(rng, q_halt.shape, max_steps)
+    explore = explore_u < cfg.halt_exploration_prob
+    min_steps = explore * min_draw
     halted = halted & (steps >= min_steps)
     _, _, (next_halt, next_cont) = segment(model, jax.lax.stop_gradient(params), z_H, z_L, data)
     target = jax.nn.sigmoid(jnp.where(is_last, next_halt, jnp.maximum(next_halt, next_cont)))
@@ -475,7 +505,15 @@ def init_params(cfg: HRMConfig, rng: Array, batch_size: int = 1, dot_general_cls
   """Initial variables ({"params": ...}) for `cfg`."""
   model = HRMCore(cfg, dot_general_cls=dot_general_cls)
   batch = dummy_batch(cfg, batch_size)
-  return model, model.init(rng, batch)
+  return model, nn.meta.unbox(model.init(rng, batch))
+
+
+def logical_axes(cfg: HRMConfig, dot_general_cls: Any = None):
+  """The logical axis names of every parameter: a tree like init_params' variables whose leaves are
+  `PartitionSpec`s of logical names (for example ("embed", "mlp")); computed without allocating."""
+  model = HRMCore(cfg, dot_general_cls=dot_general_cls)
+  boxed = jax.eval_shape(lambda: model.init(jax.random.key(0), dummy_batch(cfg, 1)))
+  return nn.get_partition_spec(boxed)
 
 
 def dummy_batch(cfg: HRMConfig, batch_size: int) -> dict[str, Array]:

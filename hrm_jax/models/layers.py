@@ -20,6 +20,7 @@ from typing import Any, Callable
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+from jax.ad_checkpoint import checkpoint_name
 
 Array = jax.Array
 DotGeneralCls = Callable[..., Any] | None
@@ -73,12 +74,20 @@ def apply_rope(x: Array, cos: Array, sin: Array) -> Array:
   return out.astype(x.dtype)
 
 
-def _dense(features: int, dtype, dot_general_cls: DotGeneralCls, name: str) -> nn.Dense:
+def constrain(x: Array, axes: tuple[str | None, ...]) -> Array:
+  """Sharding constraint by logical axis names (a no-op unless a mesh and axis rules are set, see
+  hrm_jax/train/sharding.py)."""
+  return nn.with_logical_constraint(x, axes)
+
+
+def _dense(features: int, dtype, dot_general_cls: DotGeneralCls, name: str,
+           axes: tuple[str, str]) -> nn.Dense:
+  """Bias-free projection whose kernel carries the logical axis names `axes` (in, out)."""
   kwargs = {}
   if dot_general_cls is not None:
     kwargs["dot_general_cls"] = dot_general_cls
   return nn.Dense(features, use_bias=False, dtype=dtype, param_dtype=jnp.float32,
-                  kernel_init=lecun_trunc_normal, name=name, **kwargs)
+                  kernel_init=nn.with_logical_partitioning(lecun_trunc_normal, axes), name=name, **kwargs)
 
 
 class Attention(nn.Module):
@@ -105,9 +114,9 @@ class Attention(nn.Module):
     """
     b, s, _ = x.shape
     h, d = self.num_heads, self.head_dim
-    qkv = _dense(3 * h * d, self.dtype, self.dot_general_cls, "qkv_proj")(x)
+    qkv = _dense(3 * h * d, self.dtype, self.dot_general_cls, "qkv_proj", ("embed", "qkv"))(x)
     qkv = qkv.reshape(b, s, 3, h, d)
-    q, k, v = qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2]
+    q, k, v = (constrain(qkv[:, :, i], ("batch", "seq", "heads", "kv")) for i in range(3))
     if cos is not None:
       q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
     new_cache = None
@@ -122,7 +131,8 @@ class Attention(nn.Module):
       scores = jnp.where(mask, scores, jnp.finfo(jnp.float32).min)
     probs = jax.nn.softmax(scores, axis=-1).astype(v.dtype)
     out = jnp.einsum("bhqk,bkhd->bqhd", probs, v).reshape(b, s, h * d)
-    return _dense(x.shape[-1], self.dtype, self.dot_general_cls, "o_proj")(out), new_cache
+    out = _dense(x.shape[-1], self.dtype, self.dot_general_cls, "o_proj", ("heads", "embed"))(out)
+    return constrain(out, ("batch", "seq", "embed")), new_cache
 
 
 class SwiGLU(nn.Module):
@@ -135,9 +145,11 @@ class SwiGLU(nn.Module):
   @nn.compact
   def __call__(self, x: Array) -> Array:
     inter = swiglu_width(self.hidden_size, self.expansion)
-    gate_up = _dense(2 * inter, self.dtype, self.dot_general_cls, "gate_up_proj")(x)
+    gate_up = _dense(2 * inter, self.dtype, self.dot_general_cls, "gate_up_proj", ("embed", "mlp"))(x)
     gate, up = jnp.split(gate_up, 2, axis=-1)
-    return _dense(self.hidden_size, self.dtype, self.dot_general_cls, "down_proj")(nn.silu(gate) * up)
+    hidden = constrain(nn.silu(gate) * up, ("batch", "seq", "mlp"))
+    out = _dense(self.hidden_size, self.dtype, self.dot_general_cls, "down_proj", ("mlp", "embed"))(hidden)
+    return constrain(out, ("batch", "seq", "embed"))
 
 
 class Block(nn.Module):
@@ -168,11 +180,34 @@ class Block(nn.Module):
       a, cache = attn(norm(x), cos, sin, mask, cache, cache_index)
       x = x + a
       x = x + mlp(norm(x))
-    return x, cache
+    return checkpoint_name(x, "block_out"), cache
+
+
+def remat_policy(name: str):
+  """A `jax.checkpoint` policy by name (what the backward pass may keep instead of recomputing).
+
+  none: no rematerialisation (everything the forward made is kept); full: keep nothing (recompute the
+  application); dots: keep matmul outputs; dots_no_batch: keep matmul outputs without batch dimensions
+  (weights-like); block_outputs: keep each block's output (named `block_out`), recompute inside blocks.
+  """
+  policies = jax.checkpoint_policies
+  table = {"full": policies.nothing_saveable, "dots": policies.checkpoint_dots,
+           "dots_no_batch": policies.dots_with_no_batch_dims_saveable,
+           "block_outputs": policies.save_only_these_names("block_out")}
+  if name not in table:
+    raise ValueError(f"config.model.remat_policy={name!r}: expected one of {['none'] + sorted(table)}")
+  return table[name]
+
+
+REMAT_POLICIES = ("none", "full", "dots", "dots_no_batch", "block_outputs")
 
 
 class ReasoningModule(nn.Module):
-  """A stack of blocks; `f(z, injection)` adds the injection once, then runs the blocks (spec 1.6)."""
+  """A stack of blocks; `f(z, injection)` adds the injection once, then runs the blocks (spec 1.6).
+
+  `scan_layers=True` runs the blocks under `nn.scan` (one compiled block, parameters stacked on a leading
+  `layers` axis under the name `layers`; see `scan_layer_params` to convert an unrolled parameter tree).
+  """
   num_layers: int
   hidden_size: int
   num_heads: int
@@ -182,22 +217,42 @@ class ReasoningModule(nn.Module):
   final_norm: bool = False
   dtype: Any = jnp.float32
   dot_general_cls: DotGeneralCls = None
+  scan_layers: bool = False
 
   @nn.compact
   def __call__(self, z, injection, cos, sin, mask, caches=None, cache_index=None):
     """z, injection: [batch, seq, d]; caches: optional (k, v) each [layers, batch, max_len, heads, head_dim]."""
     if injection is not None:
       z = z + injection
-    new_k, new_v = [], []
-    for i in range(self.num_layers):
-      layer_cache = None if caches is None else (caches[0][i], caches[1][i])
-      z, layer_cache = Block(self.hidden_size, self.num_heads, self.expansion, self.rms_norm_eps,
-                             self.post_norm, self.dtype, self.dot_general_cls, name=f"layers_{i}")(
-                                 z, cos, sin, mask, layer_cache, cache_index)
-      if caches is not None:
-        new_k.append(layer_cache[0])
-        new_v.append(layer_cache[1])
+    z = constrain(z, ("batch", "seq", "embed"))
+    block_args = (self.hidden_size, self.num_heads, self.expansion, self.rms_norm_eps, self.post_norm, self.dtype,
+                  self.dot_general_cls)
+    if self.scan_layers:
+      scanned = nn.scan(Block, variable_axes={"params": 0}, split_rngs={"params": True},
+                        in_axes=(nn.broadcast, nn.broadcast, nn.broadcast, 0, nn.broadcast),
+                        length=self.num_layers, metadata_params={nn.PARTITION_NAME: "layers"})
+      z, new_caches = scanned(*block_args, name="layers")(z, cos, sin, mask, caches, cache_index)
+    else:
+      new_k, new_v = [], []
+      for i in range(self.num_layers):
+        layer_cache = None if caches is None else (caches[0][i], caches[1][i])
+        z, layer_cache = Block(*block_args, name=f"layers_{i}")(z, cos, sin, mask, layer_cache, cache_index)
+        if caches is not None:
+          new_k.append(layer_cache[0])
+          new_v.append(layer_cache[1])
+      new_caches = None if caches is None else (jnp.stack(new_k), jnp.stack(new_v))
     if self.final_norm:
       z = rms_norm(z, self.rms_norm_eps)
-    new_caches = None if caches is None else (jnp.stack(new_k), jnp.stack(new_v))
     return z, new_caches
+
+
+def scan_layer_params(params: dict) -> dict:
+  """Converts unrolled block parameters (`layers_0`, `layers_1`, ...) into the `scan_layers` layout
+  (`layers`, every leaf stacked on a new leading axis), recursively; other entries are kept."""
+  if not isinstance(params, dict):
+    return params
+  names = sorted((k for k in params if k.startswith("layers_") and k[7:].isdigit()), key=lambda k: int(k[7:]))
+  out = {k: scan_layer_params(v) for k, v in params.items() if k not in names}
+  if names:
+    out["layers"] = jax.tree.map(lambda *xs: jnp.stack(xs), *[params[k] for k in names])
+  return out

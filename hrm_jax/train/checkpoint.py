@@ -58,9 +58,27 @@ class Checkpointer:
           raise RuntimeError(message) from e
         log.warning("%s; trying an older one", message)
         print(f"WARNING: {message}; trying an older one", flush=True)
+        self._set_aside(candidate)
         continue
       return restored["state"], candidate
     return None
+
+  def _set_aside(self, step: int) -> None:
+    """Renames an unreadable step directory to `<step>.unreadable` (kept for inspection), so that the run
+    can save that step again."""
+    path = os.path.join(self.directory, str(step))
+    if jax.process_index() == 0 and os.path.isdir(path):
+      target = path + ".unreadable"
+      suffix = 0
+      while os.path.exists(target):
+        suffix += 1
+        target = f"{path}.unreadable{suffix}"
+      os.rename(path, target)
+      print(f"WARNING: moved the unreadable checkpoint to {target}", flush=True)
+    if jax.process_count() > 1:
+      from jax.experimental import multihost_utils
+      multihost_utils.sync_global_devices(f"set aside checkpoint {step}")
+    self.manager.reload()
 
   def wait(self) -> None:
     self.manager.wait_until_finished()

@@ -32,19 +32,51 @@ def create_train_state(model: hrm.HRMCore, params, tx: optax.GradientTransformat
                     carry=hrm.initial_carry(model, batch), first_nonfinite_step=jnp.full((), -1, jnp.int32))
 
 
-def train_step(model: hrm.HRMCore, tx: optax.GradientTransformation, loss_type: str, global_batch: int,
-               rng: jax.Array, state: TrainState, batch) -> tuple[TrainState, dict]:
-  """One ACT call + one optimizer update. The dropout/exploration key is derived from the step, so a
-  resumed run draws exactly what an uninterrupted one would."""
-  step_rng = jax.random.fold_in(rng, state.step)
+def _to_microbatches(x: jax.Array, k: int) -> jax.Array:
+  """[batch, ...] -> [k, batch / k, ...], microbatch j = rows j, j + k, ... (each device's rows stay local)."""
+  return x.reshape((x.shape[0] // k, k) + x.shape[1:]).swapaxes(0, 1)
 
-  def loss_fn(params):
-    carry, out = hrm.act_step(model, {"params": params}, state.carry, batch, step_rng, train=True)
+
+def _from_microbatches(x: jax.Array) -> jax.Array:
+  return x.swapaxes(0, 1).reshape((x.shape[0] * x.shape[1],) + x.shape[2:])
+
+
+def train_step(model: hrm.HRMCore, tx: optax.GradientTransformation, loss_type: str, global_batch: int,
+               rng: jax.Array, state: TrainState, batch, microbatches: int = 1) -> tuple[TrainState, dict]:
+  """One ACT call + one optimizer update.
+
+  The exploration keys are derived from the step and the row (one key per batch row), so a resumed run draws
+  exactly what an uninterrupted one would, and `microbatches` > 1 (gradient accumulation: the batch and the
+  carry split into that many parts, gradients summed under a `lax.scan`) gives the same update as one pass.
+  """
+  step_rng = jax.random.fold_in(rng, state.step)
+  rows = batch["inputs"].shape[0]
+  row_keys = jax.random.split(step_rng, rows)
+
+  def loss_fn(params, carry, data, keys):
+    carry, out = hrm.act_step(model, {"params": params}, carry, data, keys, train=True)
     loss, metrics = losses.act_loss(out.logits, carry.data["labels"], out.q_halt_logits, out.q_continue_logits,
                                     out.target_q_continue, carry.halted, carry.steps, loss_type)
     return loss / global_batch, (carry, metrics)
 
-  (loss, (carry, metrics)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+  grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
+  if microbatches == 1:
+    (loss, (carry, metrics)), grads = grad_fn(state.params, state.carry, batch, row_keys)
+  else:
+    if rows % microbatches:
+      raise ValueError(f"config.train.microbatches={microbatches} must divide the batch ({rows} rows)")
+    parts = jax.tree.map(lambda x: _to_microbatches(x, microbatches), (state.carry, dict(batch), row_keys))
+    first = jax.tree.map(lambda x: x[0], parts)
+    shapes = jax.eval_shape(lambda: grad_fn(state.params, *first))
+    (loss_shape, (_, metric_shapes)), grad_shapes = shapes
+    zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), (loss_shape, metric_shapes, grad_shapes))
+
+    def accumulate(totals, part):
+      (l, (c, m)), g = grad_fn(state.params, *part)
+      return jax.tree.map(jnp.add, totals, (l, m, g)), c
+
+    (loss, metrics, grads), carries = jax.lax.scan(accumulate, zeros, parts)
+    carry = jax.tree.map(_from_microbatches, carries)
   grad_norm = optax.global_norm(grads)
   finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm)
   updates, opt_state = tx.update(grads, state.opt_state, state.params)

@@ -18,6 +18,7 @@ import signal
 import time
 from typing import Any, Callable
 
+from clu import periodic_actions
 import grain
 import jax
 import jax.numpy as jnp
@@ -27,11 +28,15 @@ import numpy as np
 from hrm_jax import losses
 from hrm_jax.models import hrm
 from hrm_jax.train import checkpoint as checkpoint_lib
+from hrm_jax.train import distributed
 from hrm_jax.train import metrics as metrics_lib
 from hrm_jax.train import optimizers
+from hrm_jax.train import sharding
 from hrm_jax.train import step as step_lib
 
 CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.jsonl"  # one JSON line per logged step (process 0), appended across resumptions
+EVAL_FILE = "eval.json"  # the final evaluation's metrics (process 0)
 
 
 class TrainingError(RuntimeError):
@@ -59,17 +64,32 @@ def build_model(config: ml_collections.ConfigDict) -> hrm.HRMCore:
 
 
 def default_datasets(config: ml_collections.ConfigDict) -> Datasets:
-  """Datasets from `config.data` through the Grain input pipeline, sharded by process."""
+  """Datasets from `config.data` through the Grain input pipeline, sharded by process.
+
+  `config.data.source == "copy_task"` is the synthetic in-memory task (hrm_jax/train/synthetic_data.py).
+  """
+  if config.data.get("source") == "copy_task":
+    from hrm_jax.train import synthetic_data
+
+    def make(split, batch_size, repeat):
+      return lambda: iter(synthetic_data.make_dataset(config.data, config.model, split, batch_size,
+                                                      config.train.seed, jax.process_index(),
+                                                      jax.process_count(), repeat))
+    has_eval = config.data.get("num_eval", 16) > 0
+    return Datasets(train=make("train", config.train.batch_size, True),
+                    eval=make("eval", config.train.eval_batch_size, False) if has_eval else None)
   from hrm_jax.data_pipelines import input_pipeline
 
   def train():
-    ds = input_pipeline.make_dataset(config.data, "train", batch_size=config.train.batch_size,
+    # make_dataset takes the per-process batch: the global batch is split over the processes.
+    ds = input_pipeline.make_dataset(config.data, "train", batch_size=config.train.batch_size // jax.process_count(),
                                      seed=config.train.seed, shard_index=jax.process_index(),
                                      shard_count=jax.process_count(), repeat=True)
     return iter(ds)
 
   def evaluate():
-    ds = input_pipeline.make_dataset(config.data, "eval", batch_size=config.train.eval_batch_size,
+    ds = input_pipeline.make_dataset(config.data, "eval",
+                                     batch_size=config.train.eval_batch_size // jax.process_count(),
                                      seed=config.train.seed, shard_index=jax.process_index(),
                                      shard_count=jax.process_count(), repeat=False)
     return iter(ds)
@@ -95,17 +115,25 @@ def _model_batch(batch: dict) -> dict:
 
 
 def evaluate(model: hrm.HRMCore, params, batches, config: ml_collections.ConfigDict,
-             eval_fn=None, max_steps: int | None = None) -> dict[str, float]:
-  """Reference-style evaluation over finite `batches`: metrics divided by the number of counted sequences."""
+             eval_fn=None, max_steps: int | None = None,
+             mesh: sharding.MeshContext | None = None) -> dict[str, float]:
+  """Reference-style evaluation over finite `batches`: metrics divided by the number of counted sequences.
+
+  With a `mesh`, each process's batches are its rows of the global eval batch (every process must call)."""
   cfg = model.cfg
   max_steps = max_steps or config.train.get("eval_halt_max_steps", 0) or cfg.halt_max_steps
   if eval_fn is None:
     eval_fn = jax.jit(lambda p, b, m: step_lib.eval_step(model, config.train.loss_type, p, b, m,
                                                           config.train.dynamic_halting))
+  local_size = config.train.eval_batch_size // (jax.process_count() if mesh is not None else 1)
   totals: dict[str, float] = {}
   for batch in batches:
-    batch = _pad_batch(_model_batch(batch), config.train.eval_batch_size)
-    sums = jax.device_get(eval_fn(params, batch, max_steps))
+    batch = _pad_batch(_model_batch(batch), local_size)
+    if mesh is not None:
+      with mesh:
+        sums = jax.device_get(eval_fn(params, sharding.global_batch(mesh, batch), max_steps))
+    else:
+      sums = jax.device_get(eval_fn(params, batch, max_steps))
     for k, v in sums.items():
       totals[k] = totals.get(k, 0.0) + float(v)
   if not totals:
@@ -171,42 +199,68 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, datasets
   datasets = datasets or default_datasets(config)
   if tc.batch_size % jax.process_count():
     raise ValueError(f"config.train.batch_size={tc.batch_size} must divide by the {jax.process_count()} processes")
+  microbatches = int(tc.get("microbatches", 1))
+  if microbatches < 1 or tc.batch_size % microbatches:
+    raise ValueError(f"config.train.microbatches={microbatches} must be >= 1 and divide "
+                     f"config.train.batch_size={tc.batch_size}")
+  mesh = sharding.create_mesh(config.get("mesh"))
+  log = distributed.log
 
   train_iter = datasets.train()
-  first = _model_batch(next(train_iter))
+  with mesh:
+    first = sharding.global_batch(mesh, _model_batch(next(train_iter)))
   rng = jax.random.key(tc.seed)
   init_rng, step_rng = jax.random.split(rng)
-  _, variables = hrm.init_params(cfg, init_rng, dot_general_cls=model.dot_general_cls)
   tx = optimizers.make_optimizer(config.optimizer, tc.num_steps)
-  state = step_lib.create_train_state(model, variables["params"], tx, first)
-  print(f"hrm-jax: {cfg.arch} model, {hrm.count_params(variables):,} parameters "
-        f"(hidden {cfg.hidden_size}, {cfg.H_layers}+{cfg.L_layers} layers, {cfg.H_cycles}x{cfg.L_cycles} cycles, "
-        f"{cfg.attention} attention, halt_max_steps {cfg.halt_max_steps})", flush=True)
+
+  def init_state(key, batch):
+    _, variables = hrm.init_params(cfg, key, dot_general_cls=model.dot_general_cls)
+    return step_lib.create_train_state(model, variables["params"], tx, batch)
+
+  # Shardings from the logical axis names of the parameters (config.mesh.logical_axis_rules); the state is
+  # created directly in its sharded layout.
+  abstract_state = jax.eval_shape(init_state, init_rng, first)
+  param_axes = hrm.logical_axes(cfg, model.dot_general_cls)
+  state_sharding = sharding.state_shardings(abstract_state, param_axes, mesh)
+  batch_sharding = jax.tree.map(lambda x: x.sharding, first)
+  with mesh:
+    state = jax.jit(init_state, out_shardings=state_sharding)(init_rng, first)
+  log(f"hrm-jax: {cfg.arch} model, {hrm.count_params({'params': state.params}):,} parameters "
+      f"(hidden {cfg.hidden_size}, {cfg.H_layers}+{cfg.L_layers} layers, {cfg.H_cycles}x{cfg.L_cycles} cycles, "
+      f"{cfg.attention} attention, halt_max_steps {cfg.halt_max_steps}); mesh {mesh.describe()}, "
+      f"{jax.process_count()} process(es)")
 
   ckpt = checkpoint_lib.Checkpointer(workdir, keep=tc.keep_checkpoints)
   train_iter = datasets.train()  # fresh iterator: its state is what the checkpoint restores
   restored = ckpt.restore(state, train_iter)
   if restored is not None:
     state, start = restored
-    print(f"Resumed from {ckpt.directory} at step {start}", flush=True)
+    log(f"Resumed from {ckpt.directory} at step {start}")
   else:
     start = 0
-  _save_config(workdir, config)
+  if distributed.is_main_process():
+    _save_config(workdir, config)
 
-  train_fn = jax.jit(lambda s, b: step_lib.train_step(model, tx, tc.loss_type, tc.batch_size, step_rng, s, b),
-                     donate_argnums=(0,))
+  replicated = jax.sharding.NamedSharding(mesh.mesh, jax.sharding.PartitionSpec())
+  train_fn = jax.jit(
+      lambda s, b: step_lib.train_step(model, tx, tc.loss_type, tc.batch_size, step_rng, s, b, microbatches),
+      in_shardings=(state_sharding, batch_sharding), out_shardings=(state_sharding, replicated),
+      donate_argnums=(0,))
   t0 = time.perf_counter()
-  compiled = train_fn.lower(state, first).compile()
+  with mesh:
+    compiled = train_fn.lower(state, first).compile()
   compile_s = time.perf_counter() - t0
   memory = compiled.memory_analysis()
   mem_text = ""
   if memory is not None:
     total = sum(getattr(memory, a, 0) or 0 for a in ("temp_size_in_bytes", "argument_size_in_bytes",
                                                      "output_size_in_bytes"))
-    mem_text = f", step memory {total / 2**20:.1f} MiB"
-  print(f"Compiled the train step in {compile_s:.1f}s{mem_text}", flush=True)
+    mem_text = f", step memory {total / 2**20:.1f} MiB per device"
+  log(f"Compiled the train step in {compile_s:.1f}s{mem_text}")
 
   writer = metrics_lib.create_writer(workdir)
+  # CLU's periodic action writes steps/s to TensorBoard; the console line below adds the metrics and the ETA.
+  report_progress = periodic_actions.ReportProgress(num_train_steps=tc.num_steps, writer=writer, every_secs=60)
   tokens_per_step = tc.batch_size * cfg.seq_len
   progress = metrics_lib.Progress(tc.num_steps, start, tokens_per_step)
   stop_requested = {"signal": None}
@@ -220,9 +274,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, datasets
   step = start
   try:
     for step in range(start, tc.num_steps):
-      batch = _model_batch(next(train_iter))
-      state, metrics = train_fn(state, batch)
+      batch = sharding.global_batch(mesh, _model_batch(next(train_iter)))
+      state, metrics = compiled(state, batch)
       pending.append(metrics)
+      report_progress(step + 1)
       if step == start:
         progress.start(step + 1)
       last = step + 1 == tc.num_steps
@@ -243,21 +298,29 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, datasets
         report.update(means)
         writer.write_scalars(step + 1, {f"train/{k}": v for k, v in report.items()})
         history.append({"step": step + 1, **report})
+        if distributed.is_main_process():
+          with open(os.path.join(workdir, METRICS_FILE), "a") as f:
+            f.write(json.dumps({"step": step + 1, **report}) + "\n")
         shown = {k: report[k] for k in ("loss", "lm_loss", "accuracy", "exact_accuracy", "steps") if k in report}
-        print(progress.line(step + 1, shown), flush=True)
+        log(progress.line(step + 1, shown))
       if stop_at_step is not None and step + 1 >= stop_at_step:
         stop_requested["signal"] = stop_requested["signal"] or "stop_at_step"
+      if jax.process_count() > 1:  # a signal seen by any process stops all of them at the same step
+        from jax.experimental import multihost_utils
+        flags = multihost_utils.process_allgather(np.int32(bool(stop_requested["signal"])))
+        if np.any(flags) and not stop_requested["signal"]:
+          stop_requested["signal"] = "peer process"
       if (step + 1) % tc.checkpoint_every == 0 or last or stop_requested["signal"]:
         ckpt.save(step + 1, state, train_iter, force=True)
       if stop_requested["signal"]:
-        print(f"Stopping ({stop_requested['signal']}): saved step {step + 1} to {ckpt.directory}.", flush=True)
+        log(f"Stopping ({stop_requested['signal']}): saved step {step + 1} to {ckpt.directory}.")
         ckpt.close()
         writer.flush()
         return {"stopped_at": step + 1, "history": history}
       if tc.eval_every and (step + 1) % tc.eval_every == 0 and not last and datasets.eval is not None:
-        ev = evaluate(model, state.params, datasets.eval(), config)
+        ev = evaluate(model, state.params, datasets.eval(), config, mesh=mesh)
         writer.write_scalars(step + 1, {f"eval/{k}": v for k, v in ev.items()})
-        print("eval " + " | ".join(f"{k} {v:.4g}" for k, v in ev.items()), flush=True)
+        log("eval " + " | ".join(f"{k} {v:.4g}" for k, v in ev.items()))
   finally:
     if previous_handler is not None:
       signal.signal(signal.SIGTERM, previous_handler)
@@ -265,9 +328,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, datasets
 
   summary: dict[str, Any] = {"history": history, "train": history[-1] if history else {}}
   if datasets.eval is not None:
-    ev = evaluate(model, state.params, datasets.eval(), config)
+    ev = evaluate(model, state.params, datasets.eval(), config, mesh=mesh)
     writer.write_scalars(tc.num_steps, {f"eval/{k}": v for k, v in ev.items()})
     summary["eval"] = ev
+    if distributed.is_main_process():
+      with open(os.path.join(workdir, EVAL_FILE), "w") as f:
+        json.dump(ev, f)
   if sample_fn is not None:
     summary["samples"] = sample_fn(model, {"params": state.params}, config)
   writer.flush()
@@ -293,6 +359,7 @@ def format_summary(summary: dict[str, Any]) -> str:
   row("token accuracy", "accuracy")
   row("exact match", "exact_accuracy")
   row("ACT steps (mean)", "steps")
+  row("generation exact", "generation_exact_match")
   lines = ["| metric               |      train |       eval |", "|" + "-" * 22 + "|" + "-" * 12 + "|" + "-" * 12 + "|"]
   lines += rows
   for prompt, completion in summary.get("samples", []):

@@ -136,3 +136,104 @@ def test_multiprocess_workers_give_the_same_batches():
   again = iter(ip.make_dataset(cfg, "train", batch_size=8, seed=0, repeat=True))
   again.set_state(state)
   assert _rows(_take(again, 2)) == _rows(expected)
+
+
+def test_mixture_follows_its_weights():
+  cfg = _cfg(seq_len=512, mixture="procedural=0.75,tool_use=0.25")
+  it = iter(ip.make_dataset(cfg, "train", batch_size=20, seed=0, repeat=True))
+  task_ids = np.concatenate([next(it)["task_id"] for _ in range(10)])
+  share = float((task_ids == TASKS.index("tool_use")).mean())
+  assert abs(share - 0.25) < 0.03
+  with pytest.raises(ValueError, match="data.mixture"):
+    ip.make_dataset(_cfg(mixture="procedural=1,nope=2"), "train", batch_size=2, seed=0, repeat=True)
+
+
+def test_curriculum_switches_sources_at_the_step_boundary_and_resumes():
+  cfg = _cfg(seq_len=512, curriculum="0:procedural=1;3:tool_use=1")
+  it = iter(ip.make_dataset(cfg, "train", batch_size=4, seed=0, repeat=True))
+  tool = TASKS.index("tool_use")
+  batches = _take(it, 3)
+  assert all((b["task_id"] != tool).all() for b in batches)
+  state = it.get_state()
+  later = _take(it, 2)
+  assert all((b["task_id"] == tool).all() for b in later)
+  again = iter(ip.make_dataset(cfg, "train", batch_size=4, seed=0, repeat=True))
+  again.set_state(state)
+  assert _rows(_take(again, 2)) == _rows(later)
+  plan = _cfg(curriculum="plan", curriculum_total_steps=100)
+  assert [s for s, _ in ip.parse_curriculum(plan)] == [0, 25, 50, 75]
+  with pytest.raises(ValueError, match="data.curriculum"):
+    ip.parse_curriculum(_cfg(curriculum="5:procedural=1"))
+
+
+def test_packing_keeps_segments_apart_and_resumes():
+  from hrm_jax.data_pipelines import packing
+  cfg = _cfg(packing=True)
+  it = iter(ip.make_dataset(cfg, "train", batch_size=4, seed=0, repeat=True))
+  batch = next(it)
+  assert set(batch) == {"inputs", "labels", "segment_ids", "positions", "language_ids", "task_ids"}
+  seg = batch["segment_ids"]
+  assert seg.shape == (4, 128) and seg.max() >= 2  # several examples share a row
+  assert packing.labels_stay_in_segment(batch["labels"], seg, batch["inputs"])
+  mask = packing.segment_attention_mask(seg)
+  b, q, k = np.nonzero(mask)
+  assert (seg[b, q] == seg[b, k]).all() and (k <= q).all() and (seg[b, q] != 0).all()
+  for row in range(4):  # positions restart at 0 in each segment
+    for s in range(1, seg[row].max() + 1):
+      np.testing.assert_array_equal(batch["positions"][row][seg[row] == s], np.arange((seg[row] == s).sum()))
+  state = it.get_state()
+  expected = _take(it, 2)
+  again = iter(ip.make_dataset(cfg, "train", batch_size=4, seed=0, repeat=True))
+  again.set_state(state)
+  for e, g in zip(expected, _take(again, 2)):
+    for key in e:
+      np.testing.assert_array_equal(e[key], g[key])
+
+
+def test_segment_mask_rejects_cross_segment_pairs():
+  from hrm_jax.data_pipelines import packing
+  seg = np.array([[1, 1, 2, 2, 0]])
+  mask = packing.segment_attention_mask(seg)
+  assert mask[0, 1, 0] and not mask[0, 2, 1] and not mask[0, 0, 1] and not mask[0, 4].any()
+  assert not packing.labels_stay_in_segment(np.array([[5, 7, -100, -100, -100]]), seg, np.array([[4, 5, 7, 8, 0]]))
+
+
+_SHARD_SCRIPT = """
+import hashlib, json, sys
+from hrm_jax.data_pipelines import input_pipeline as ip
+cfg = ip.default_data_config(); cfg.num_train = 300; cfg.num_eval = 50
+index, count = int(sys.argv[1]), int(sys.argv[2])
+rows = [hashlib.sha1(row.tobytes()).hexdigest() for b in ip.make_dataset(cfg, "eval", batch_size=8, seed=0,
+        shard_index=index, shard_count=count, repeat=False) for row in b["inputs"]]
+print(json.dumps(rows))
+"""
+
+
+@pytest.mark.slow
+def test_two_processes_partition_the_split():
+  import json
+  import subprocess
+  import sys
+  procs = [subprocess.Popen([sys.executable, "-c", _SHARD_SCRIPT, str(i), "2"], stdout=subprocess.PIPE, text=True)
+           for i in range(2)]
+  shards = [json.loads(p.communicate(timeout=300)[0]) for p in procs]
+  whole = [json.loads(subprocess.run([sys.executable, "-c", _SHARD_SCRIPT, "0", "1"], capture_output=True, text=True,
+                                     timeout=300, check=True).stdout)]
+  assert not set(shards[0]) & set(shards[1])                      # no overlap
+  assert sorted(shards[0] + shards[1]) == sorted(whole[0])          # no loss
+  assert len(whole[0]) == 50
+
+
+def test_length_buckets_give_a_few_fixed_shapes_and_drop_no_tokens():
+  cfg = _cfg(length_buckets="48,64")
+  plain = _take(iter(ip.make_dataset(_cfg(), "train", batch_size=4, seed=0, repeat=True)), 30)
+  bucketed = _take(iter(ip.make_dataset(cfg, "train", batch_size=4, seed=0, repeat=True)), 30)
+  shapes = {b["inputs"].shape[1] for b in bucketed}
+  assert shapes <= {48, 64, 128} and len(shapes) >= 2
+  for p, b in zip(plain, bucketed):
+    n = b["inputs"].shape[1]
+    np.testing.assert_array_equal(p["inputs"][:, :n], b["inputs"])
+    np.testing.assert_array_equal(p["labels"][:, :n], b["labels"])
+    assert (p["inputs"][:, n:] == 0).all() and (p["labels"][:, n:] == -100).all()
+  with pytest.raises(ValueError, match="length_buckets"):
+    ip.parse_buckets(_cfg(length_buckets="64,512"))

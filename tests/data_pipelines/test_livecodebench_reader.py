@@ -136,3 +136,21 @@ def test_sample_through_the_input_pipeline():
   assert batch["inputs"].shape == (4, 1024)
   report = ip.dataset_report(cfg, "train")
   assert report.kept == len(train) and report.dropped_too_long == 0
+
+
+def test_tolerated_bad_records_are_logged_not_silent(tmp_path, caplog):
+  path = _write(tmp_path, [json.dumps(_record()), "{broken"])
+  with caplog.at_level("WARNING"):
+    assert len(lcb.read_jsonl(path, max_bad=1)) == 1
+  assert f"{path}:2" in caplog.text
+
+
+@pytest.mark.slow
+def test_bundled_solutions_pass_in_the_project_sandbox():
+  import pathlib
+
+  from hrm_jax.evals import livecodebench as harness
+  problems = harness.load_problems(pathlib.Path(SAMPLE))
+  grades = harness.grade_programs([(p, p.solution) for p in problems], workers=2)
+  failed = [(p.question_id, g.category, g.metadata) for p, g in zip(problems, grades) if not g.passed]
+  assert len(problems) == 60 and not failed

@@ -1,0 +1,59 @@
+"""`hrm-jax export`: a trained workdir -> a self-contained StableHLO bundle or TFLite files (+ tokenizer)."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+  parser.add_argument("--workdir", required=True, help="training workdir (config.json + checkpoints/)")
+  parser.add_argument("--format", required=True, choices=("stablehlo", "tflite"))
+  parser.add_argument("--quantize", default="none", choices=("none", "int8", "int4"),
+                      help="store weights as integers (tflite: none or int8)")
+  parser.add_argument("--out", required=True, help="output directory")
+  parser.add_argument("--segments", type=int, default=None, help="ACT segment budget (default halt_max_steps)")
+  parser.add_argument("--buckets", default=None, help="stablehlo: comma-separated prefill prompt buckets")
+  parser.add_argument("--step", type=int, default=None, help="checkpoint step (default: the newest)")
+
+
+def load_model(workdir: str, step: int | None = None):
+  """(model, params) of a workdir with an fp32 forward pass (exports run on CPUs)."""
+  from hrm_jax.models import hrm
+  from hrm_jax.train import trainer
+  model, params, _ = trainer.load_for_inference(workdir, step)
+  if model.cfg.forward_dtype != "float32":
+    model = hrm.HRMCore(dataclasses.replace(model.cfg, forward_dtype="float32"),
+                        dot_general_cls=model.dot_general_cls)
+  return model, params
+
+
+def run(args) -> int:
+  from hrm_jax.tokenizer import DEFAULT_VOCAB_FILE, load_tokenizer
+  try:
+    model, params = load_model(args.workdir, args.step)
+  except FileNotFoundError as e:
+    print(f"hrm-jax export: {e}", file=sys.stderr)
+    return 2
+  tok = load_tokenizer()
+  if args.format == "stablehlo":
+    from hrm_jax.export import serving, stablehlo
+    buckets = [int(b) for b in args.buckets.split(",")] if args.buckets else None
+    manifest = stablehlo.export_model(serving.serve(model, params, args.quantize), args.out,
+                                      segments=args.segments, buckets=buckets, tokenizer_file=DEFAULT_VOCAB_FILE)
+    names = sorted(manifest["functions"])
+  else:
+    if args.quantize == "int4":
+      print("hrm-jax export: --format tflite supports --quantize none or int8", file=sys.stderr)
+      return 2
+    from hrm_jax.export import tflite
+    manifest = tflite.export_model(model, params, args.out, quantize=args.quantize, segments=args.segments,
+                                   tokenizer_file=DEFAULT_VOCAB_FILE,
+                                   special_ids={"eos": tok.eos_id, "problem": tok.token_id("<|problem|>"),
+                                                "code": tok.token_id("<|code|>")})
+    names = sorted(manifest["files"])
+  for name in sorted(os.listdir(args.out)):
+    print(f"{os.path.join(args.out, name)}  {os.path.getsize(os.path.join(args.out, name)):,} bytes")
+  print(f"exported {', '.join(names)} ({args.format}, quantize={args.quantize})")
+  return 0

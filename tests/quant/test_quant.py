@@ -1,0 +1,73 @@
+"""AQT quantization: QAT through the trainer at int8/int4, integer freezing, the frozen model == the QAT model."""
+import jax
+import numpy as np
+import pytest
+
+import configs_for_tests as cft
+from conftest import random_batch, tiny_causal_config
+from hrm_jax import quant
+from hrm_jax.models import hrm
+from hrm_jax.train import trainer
+
+
+def segment(model, variables, z_H, z_L, batch):
+  return jax.jit(lambda v, zh, zl, b: hrm.segment(model, v, zh, zl, b))(variables, z_H, z_L, batch)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("bits", ["int8", "int4"])
+def test_qat_trains_through_the_trainer(tmp_path, bits):
+  config = cft.tiny_train_config(num_steps=10)
+  config.model.quant = bits
+  summary = trainer.train_and_evaluate(config, str(tmp_path), cft.copy_task_datasets(config))
+  losses = [h["loss"] for h in summary["history"]]
+  grad_norms = [h["grad_norm"] for h in summary["history"]]
+  assert np.all(np.isfinite(losses)) and np.all(np.isfinite(grad_norms)) and min(grad_norms) > 0
+  assert np.mean(losses[-3:]) < np.mean(losses[:3])
+  model = trainer.build_model(config)
+  assert model.dot_general_cls is not None
+  assert set(summary["params"]) == set(hrm.init_params(model.cfg, jax.random.key(0))[1]["params"])
+
+
+@pytest.mark.parametrize("bits,limit", [("int8", 127), ("int4", 7)])
+def test_freeze_stores_integers_with_per_channel_scales(bits, limit):
+  cfg = tiny_causal_config()
+  _, v = hrm.init_params(cfg, jax.random.key(0))
+  frozen = quant.freeze(v["params"], bits)
+  qkv = frozen["L_level"]["layers_0"]["self_attn"]["qkv_proj"]["kernel"]
+  assert qkv[quant.INT_KEY].dtype == np.int8 and np.abs(qkv[quant.INT_KEY]).max() == limit
+  assert qkv[quant.SCALE_KEY].shape == (1, qkv[quant.INT_KEY].shape[1])
+  emb = frozen["embed_tokens"]["embedding"]
+  assert emb[quant.SCALE_KEY].shape == (cfg.vocab_size, 1)
+  assert isinstance(frozen["q_head"]["kernel"], np.ndarray)  # Q head stays fp32
+  w = np.asarray(v["params"]["L_level"]["layers_0"]["self_attn"]["qkv_proj"]["kernel"])
+  back = np.asarray(quant.dequantize(frozen)["L_level"]["layers_0"]["self_attn"]["qkv_proj"]["kernel"])
+  step = np.abs(w).max(axis=0) / (limit + 0.5)
+  assert np.all(np.abs(back - w) <= step / 2 + 1e-7)
+  assert quant.nbytes(quant.freeze(v["params"], "int8", "all")) < 0.3 * quant.nbytes(v["params"])
+
+
+@pytest.mark.parametrize("bits", ["int8", "int4"])
+def test_frozen_model_matches_the_qat_model(bits):
+  cfg = tiny_causal_config()
+  qat, v = hrm.init_params(cfg, jax.random.key(1), dot_general_cls=quant.dot_general_cls(bits))
+  served = hrm.HRMCore(cfg, dot_general_cls=quant.serving_dot_general_cls(bits))
+  frozen = {"params": quant.dequantize(quant.freeze(v["params"], bits, scope="blocks"))}
+  batch = random_batch(cfg, 2)
+  z = qat.apply(v, 2, cfg.total_len, method=hrm.HRMCore.initial_state)
+  _, logits_qat, (qh_qat, _) = segment(qat, v, *z, batch)
+  _, logits_srv, (qh_srv, _) = segment(served, frozen, *z, batch)
+  # Equal up to fp32 rounding; a rounding step of one activation may flip at a bucket edge (measured <= 1.2e-4).
+  np.testing.assert_allclose(np.asarray(logits_srv), np.asarray(logits_qat), atol=5e-4, rtol=0)
+  np.testing.assert_allclose(np.asarray(qh_srv), np.asarray(qh_qat), atol=5e-4)
+  assert set(v) == {"params"}  # AQT (deterministic rounding) adds no variable collection and needs no rng
+  _, logits_float, _ = segment(hrm.HRMCore(cfg), v, *z, batch)
+  assert np.max(np.abs(np.asarray(logits_float) - np.asarray(logits_qat))) > 1e-3  # AQT really quantizes
+  # re-quantizing a frozen weight would rescale it by (2^(b-1)-1)/(2^(b-1)-0.5): the serving config must not
+  _, logits_requant, _ = segment(qat, frozen, *z, batch)
+  assert np.max(np.abs(np.asarray(logits_requant) - np.asarray(logits_qat))) > 5e-3
+
+
+def test_unknown_quantization_is_named():
+  with pytest.raises(ValueError, match="int3"):
+    quant.dot_general_cls("int3")

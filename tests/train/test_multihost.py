@@ -1,0 +1,80 @@
+"""Two real `hrm-jax train` processes on localhost (CPU, 2 fake devices each) joined by jax.distributed: they
+match the one-process run with the same global batch, and when one is killed the other fails within the
+heartbeat timeout instead of hanging."""
+import json
+import os
+import socket
+import subprocess
+import time
+
+import numpy as np
+import pytest
+
+from hrm_jax import config_loader
+from hrm_jax.train import trainer
+from scale_helpers import HRM_JAX, logged, write_config
+
+
+def free_port() -> int:
+  with socket.socket() as s:
+    s.bind(("localhost", 0))
+    return s.getsockname()[1]
+
+
+def start_pair(config_path, workdir, timeout_s=10):
+  port = free_port()
+  procs = []
+  for pid in range(2):
+    env = dict(os.environ, JAX_PLATFORMS="cpu", XLA_FLAGS="--xla_force_host_platform_device_count=2")
+    log = open(os.path.join(os.path.dirname(workdir), f"proc{pid}.log"), "w")
+    procs.append(subprocess.Popen(
+        [HRM_JAX, "train", "--config", config_path, "--workdir", workdir,
+         "--coordinator-address", f"localhost:{port}", "--num-processes", "2", "--process-id", str(pid),
+         "--distributed-timeout", str(timeout_s), "--config.train.batch_size=8"],
+        stdout=log, stderr=subprocess.STDOUT, env=env))
+  return procs
+
+
+def read(path):
+  with open(path) as f:
+    return f.read()
+
+
+@pytest.mark.slow
+def test_two_processes_match_one_and_fail_cleanly(tmp_path):
+  config_path = write_config(tmp_path, num_steps=4, checkpoint_every=2)
+  workdir = str(tmp_path / "pair" / "run")
+  os.makedirs(os.path.dirname(workdir))
+  procs = start_pair(config_path, workdir)
+  for i, p in enumerate(procs):
+    assert p.wait(timeout=400) == 0, read(tmp_path / "pair" / f"proc{i}.log")[-3000:]
+  log0, log1 = (read(tmp_path / "pair" / f"proc{i}.log") for i in range(2))
+  assert "2 process(es)" in log0 and "data=4" in log0
+  assert "step 4/4" in log0 and "step 4/4" not in log1  # logs are written once
+  assert sorted(int(n) for n in os.listdir(os.path.join(workdir, "checkpoints")) if n.isdigit()) == [2, 4]
+
+  config = config_loader.load(config_path, ["--config.train.batch_size=8"])
+  single = trainer.train_and_evaluate(config, str(tmp_path / "single"))["history"]
+  pair = logged(workdir)
+  assert [r["step"] for r in pair] == [h["step"] for h in single] == [1, 2, 3, 4]
+  for key in ("loss", "lm_loss", "q_halt_loss", "grad_norm"):
+    np.testing.assert_allclose([r[key] for r in pair], [h[key] for h in single], rtol=2e-4, err_msg=key)
+
+  # Kill one process mid-run: the survivor exits with an error within the heartbeat timeout.
+  config_path = write_config(tmp_path, num_steps=100000, checkpoint_every=1000, name="long.py")
+  workdir = str(tmp_path / "killed" / "run")
+  os.makedirs(os.path.dirname(workdir))
+  procs = start_pair(config_path, workdir, timeout_s=10)
+  deadline = time.time() + 300
+  while "step 3/" not in read(tmp_path / "killed" / "proc0.log"):
+    assert time.time() < deadline and procs[0].poll() is None, read(tmp_path / "killed" / "proc0.log")[-3000:]
+    time.sleep(0.5)
+  procs[1].kill()
+  killed_at = time.time()
+  try:
+    code = procs[0].wait(timeout=120)
+  except subprocess.TimeoutExpired:
+    procs[0].kill()
+    raise AssertionError("the surviving process hung after its peer was killed")
+  assert code != 0
+  assert time.time() - killed_at < 120
