@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "setup-toolchains": ("hrm_jax.commands.setup_toolchains",
                          "fetch what the six languages' tests need offline (jars, npm, crates, apt)"),
     "train": ("hrm_jax.commands.train", "supervised training (and evaluation) from a config"),
+    "train-rl": ("hrm_jax.commands.train_rl", "GSPO/GRPO reinforcement learning from execution feedback"),
 }
 
 
