@@ -20,7 +20,7 @@ def get_config():
   # Stage-1 procedural tasks in Python (write f(x) from a one-line arithmetic spec): a task a 2.4M-parameter model
   # measurably learns in a few CPU minutes. All six languages and four families: --config.data.languages=
   # cpp,go,java,javascript,python,rust --config.data.families=arith,string,predict,repair.
-  config.data = common.data(seq_len=seq_len, languages="python", families="arith", num_train=2000)
+  config.data = common.data(seq_len=seq_len, languages="python", families="arith", num_train=1500)
   config.optimizer = common.optimizer(learning_rate=3e-3, warmup_steps=20, weight_decay=0.1,
                                       grad_clip_norm=1.0, lr_min_ratio=0.1)
   config.train = common.train(batch_size=32, eval_batch_size=64, num_steps=240, log_every=20,
