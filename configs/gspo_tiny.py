@@ -22,6 +22,7 @@ def get_config():
                             num_train=1500, num_eval=100)
   # RL fine-tuning: AdamW, no warm-up, a small constant rate (the SFT schedule's Adam-atan2 would take
   # full-size steps whatever the gradient's scale).
+  config.mesh = common.mesh()  # the supervised trainer's layout, e.g. --config.mesh.fsdp=-1 --config.mesh.data=1
   config.optimizer = common.optimizer(name="adamw", learning_rate=3e-5, warmup_steps=1, lr_min_ratio=1.0,
                                       weight_decay=0.0, grad_clip_norm=1.0)
   rl = config.rl = ml_collections.ConfigDict()

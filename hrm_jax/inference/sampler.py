@@ -38,6 +38,9 @@ class SamplingConfig:
   stop_ids: tuple[int, ...] = (1,)  # <|eos|>
   max_segments: int | None = None  # None = the model's halt_max_steps
   dynamic_halting: bool = True  # False: always run max_segments
+  # ACT depth exploration (the reference's training rule, used for RL rollouts): with this probability a row
+  # gets a minimum depth drawn uniformly from 2..max_segments, so depths the Q head would not pick are tried.
+  halt_exploration_prob: float = 0.0
 
 
 def length_buckets(seq_len: int, smallest: int = 16) -> tuple[int, ...]:
@@ -121,10 +124,11 @@ def _store_segment_caches(caches, new, m):
   return jax.tree.map(lambda a, n: a.at[m].set(n), caches, new)
 
 
-def prefill(model: HRMCore, params, batch, caches, max_segments: int, dynamic_halting: bool):
+def prefill(model: HRMCore, params, batch, caches, max_segments: int, dynamic_halting: bool, min_depth=None):
   """Runs segments over the (bucket-padded) prompt until every sequence halts.
 
   batch: `inputs` [batch, bucket] (prompt left-aligned), `prompt_length` [batch] and the conditioning ids.
+  min_depth: optional int32 [batch]: a row's Q head may halt only from this many segments on (exploration).
   Returns (caches, depth int32 [batch], logits [batch, vocab] for the first new token).
   """
   cfg = model.cfg
@@ -152,7 +156,10 @@ def prefill(model: HRMCore, params, batch, caches, max_segments: int, dynamic_ha
     active = ~s["halted"]
     halt_now = (m + 1 >= max_segments)
     if dynamic_halting:
-      halt_now = halt_now | (q_halt > q_cont)
+      q_halts = q_halt > q_cont
+      if min_depth is not None:
+        q_halts = q_halts & (m + 1 >= min_depth)
+      halt_now = halt_now | q_halts
     return dict(m=m + 1, z_H=zh, z_L=zl, caches=_store_segment_caches(s["caches"], seg_caches, m),
                 halted=s["halted"] | (active & halt_now), depth=jnp.where(active, m + 1, s["depth"]),
                 logits=jnp.where(active[:, None], logits, s["logits"]))
@@ -209,6 +216,20 @@ def sample_token(logits: Array, rng: Array, sampling: SamplingConfig) -> Array:
   return jax.random.categorical(rng, logits, axis=-1).astype(jnp.int32)
 
 
+def exploration_min_depth(sampling: SamplingConfig, batch_size: int, segments: int, rng: Array):
+  """int32 [batch] minimum ACT depths for depth exploration, or None when it is off.
+
+  Like the reference's ACT training (sapientinc/HRM `models/hrm/hrm_act_v1.py`): with probability
+  `halt_exploration_prob` a row's minimum depth is uniform in 2..segments, otherwise 1 (the Q head decides).
+  """
+  if sampling.halt_exploration_prob <= 0 or segments < 2 or not sampling.dynamic_halting:
+    return None
+  k_explore, k_depth = jax.random.split(jax.random.fold_in(rng, 0x5EED))
+  explore = jax.random.uniform(k_explore, (batch_size,)) < sampling.halt_exploration_prob
+  depth = jax.random.randint(k_depth, (batch_size,), 2, segments + 1)
+  return jnp.where(explore, depth, 1).astype(jnp.int32)
+
+
 def _generate(model: HRMCore, sampling: SamplingConfig, params, batch, rng):
   """Prefill + a `while_loop` over new tokens. Returns (tokens int32 [batch, max_new], lengths, depth,
   logits fp32 [batch, max_new, vocab] of each step's distribution)."""
@@ -216,7 +237,8 @@ def _generate(model: HRMCore, sampling: SamplingConfig, params, batch, rng):
   b = batch["inputs"].shape[0]
   segments = sampling.max_segments or cfg.halt_max_steps
   caches = init_caches(cfg, b, segments)
-  caches, depth, logits = prefill(model, params, batch, caches, segments, sampling.dynamic_halting)
+  caches, depth, logits = prefill(model, params, batch, caches, segments, sampling.dynamic_halting,
+                                  exploration_min_depth(sampling, b, segments, rng))
   n = sampling.max_new_tokens
   stop_ids = jnp.asarray(sampling.stop_ids, jnp.int32)
   init = dict(t=jnp.zeros((), jnp.int32), logits=logits, caches=caches, done=jnp.zeros((b,), bool),
@@ -294,6 +316,8 @@ class Generator:
       raise ValueError("generation needs a causal model: config.model.attention must be 'causal' or 'prefix_lm'")
     self.model, self.params, self.sampling = model, params, sampling
     self.buckets = tuple(buckets) if buckets else length_buckets(cfg.seq_len)
+    if not use_cache and sampling.halt_exploration_prob > 0:
+      raise ValueError("SamplingConfig.halt_exploration_prob needs the KV-cached generator (use_cache=True)")
     fn = _generate if use_cache else _generate_no_cache
     self._fn = jax.jit(functools.partial(fn, model, sampling))
     self._shapes: set[tuple[int, int]] = set()

@@ -40,6 +40,10 @@ class RolloutConfig:
     max_new_tokens: N, the longest response.
     max_segments: ACT segment budget at sampling and replay (None: the model's halt_max_steps).
     dynamic_halting: the Q head chooses the depth (True) or every row runs `max_segments` (False).
+    halt_exploration_prob: with this probability a row's minimum depth is drawn uniformly from
+      2..max_segments (the reference's ACT exploration), so the Q head sees the returns of depths it would not
+      choose; without it the halt value of an unexplored depth is never trained and halting can collapse to a
+      single depth.
   """
   group_size: int = 4
   temperature: float = 1.0
@@ -48,6 +52,7 @@ class RolloutConfig:
   max_new_tokens: int = 32
   max_segments: int | None = None
   dynamic_halting: bool = True
+  halt_exploration_prob: float = 0.1
 
   def __post_init__(self):
     if self.group_size < 2:
@@ -56,6 +61,8 @@ class RolloutConfig:
       raise ValueError(f"rl.rollout.temperature must be > 0 for RL sampling, got {self.temperature}")
     if not 0 < self.top_p <= 1:
       raise ValueError(f"rl.rollout.top_p must be in (0, 1], got {self.top_p}")
+    if not 0 <= self.halt_exploration_prob <= 1:
+      raise ValueError(f"rl.rollout.halt_exploration_prob must be in [0, 1], got {self.halt_exploration_prob}")
     if self.top_k < 0 or self.max_new_tokens < 1:
       raise ValueError(f"rl.rollout needs top_k >= 0 and max_new_tokens >= 1, got {self.top_k}, "
                        f"{self.max_new_tokens}")
@@ -71,7 +78,8 @@ class RolloutConfig:
   def sampling(self, stop_ids: Sequence[int]) -> sampler.SamplingConfig:
     return sampler.SamplingConfig(max_new_tokens=self.max_new_tokens, temperature=self.temperature,
                                   top_k=self.top_k, top_p=self.top_p, stop_ids=tuple(stop_ids),
-                                  max_segments=self.max_segments, dynamic_halting=self.dynamic_halting)
+                                  max_segments=self.max_segments, dynamic_halting=self.dynamic_halting,
+                                  halt_exploration_prob=self.halt_exploration_prob)
 
 
 def truncated_log_softmax(logits: jax.Array, temperature: float, top_k: int = 0, top_p: float = 1.0

@@ -57,6 +57,7 @@ from hrm_jax.rl import rewards as rewards_lib
 from hrm_jax.rl import rollout as rollout_lib
 from hrm_jax.train import metrics as metrics_lib
 from hrm_jax.train import optimizers
+from hrm_jax.train import sharding
 from hrm_jax.train import trainer as sft_trainer
 
 HISTORY_FILE = "rl_history.json"
@@ -176,8 +177,12 @@ def halting_q_loss(q_halt: jax.Array, q_continue: jax.Array, depth: jax.Array, t
 
 
 def make_update_fn(model: hrm.HRMCore, tx: optax.GradientTransformation, config: ml_collections.ConfigDict,
-                   ref_params=None):
-  """The jitted update on one minibatch: replayed log-probs -> policy loss (+ KL) + Q loss -> optimizer."""
+                   ref_params=None, state_sharding=None, mesh: sharding.MeshContext | None = None):
+  """The jitted update on one minibatch: replayed log-probs -> policy loss (+ KL) + Q loss -> optimizer.
+
+  With `state_sharding` and `mesh` the update is compiled for the state's layout (parameters and optimizer
+  state sharded by their logical axes, as in supervised training) and the minibatch split over the batch axes.
+  """
   rc = rollout_config(config)
   oc = objectives.ObjectiveConfig.from_mapping(config.rl.objective.to_dict())
   max_segments = rc.max_segments or model.cfg.halt_max_steps
@@ -207,7 +212,18 @@ def make_update_fn(model: hrm.HRMCore, tx: optax.GradientTransformation, config:
     metrics = dict(metrics, total_loss=total, grad_norm=grad_norm, finite=finite.astype(jnp.float32))
     return new_state, metrics
 
-  return jax.jit(update, donate_argnums=(0,))
+  if state_sharding is None:
+    return jax.jit(update, donate_argnums=(0,))
+  replicated = jax.sharding.NamedSharding(mesh.mesh, jax.sharding.PartitionSpec())
+  return jax.jit(update, in_shardings=(state_sharding, None), out_shardings=(state_sharding, replicated),
+                 donate_argnums=(0,))
+
+
+def batch_shards(mesh: sharding.MeshContext) -> int:
+  """How many ways the mesh splits the batch axis (a minibatch's rows must divide by it)."""
+  axes = sharding.batch_sharding(mesh).spec[0]
+  names = axes if isinstance(axes, tuple) else (axes,)
+  return int(np.prod([mesh.mesh.shape[a] for a in names if a is not None]))
 
 
 def rollout_config(config: ml_collections.ConfigDict) -> rollout_lib.RolloutConfig:
@@ -306,6 +322,15 @@ def train_rl(config: ml_collections.ConfigDict, workdir: str, init_workdir: str 
   if rows % rl.num_minibatches:
     raise ValueError(f"rl.prompts_per_batch * rl.rollout.group_size = {rows} must divide by "
                      f"rl.num_minibatches={rl.num_minibatches}")
+  if jax.process_count() > 1:
+    raise ValueError("hrm-jax train-rl runs in one process (its local devices form the mesh); multi-process "
+                     "RL is not supported yet: launch it on a single host")
+  mesh = sharding.create_mesh(config.get("mesh"))
+  shards = batch_shards(mesh)
+  if (rows // rl.num_minibatches) % shards:
+    raise ValueError(f"a minibatch of {rows // rl.num_minibatches} rows (rl.prompts_per_batch * "
+                     f"rl.rollout.group_size / rl.num_minibatches) must divide by the {shards} batch shards of the "
+                     f"mesh ({mesh.describe()}); change config.mesh or the RL batch")
 
   if init_workdir is not None:
     _, init_params, _ = sft_trainer.load_for_inference(init_workdir, init_step)
@@ -315,6 +340,13 @@ def train_rl(config: ml_collections.ConfigDict, workdir: str, init_workdir: str 
     params = variables["params"]
   tx = optimizers.make_optimizer(config.optimizer, rl.num_steps * rl.num_minibatches)
   state = RLTrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params))
+  # The same layout as supervised training: parameters and optimizer moments by their logical axes.
+  param_axes = hrm.logical_axes(cfg, model.dot_general_cls)
+  state_sharding = RLTrainState(
+      step=jax.sharding.NamedSharding(mesh.mesh, jax.sharding.PartitionSpec()),
+      params=sharding.like_params_shardings(state.params, param_axes, mesh),
+      opt_state=sharding.like_params_shardings(state.opt_state, param_axes, mesh))
+  state = jax.device_put(state, state_sharding)
   ckpt = RLCheckpointer(workdir, rl.keep_checkpoints)
   restored = ckpt.restore(state)
   history: list[dict] = []
@@ -334,13 +366,13 @@ def train_rl(config: ml_collections.ConfigDict, workdir: str, init_workdir: str 
   os.replace(saved + ".tmp", saved)
 
   ref_params = jax.tree.map(jnp.copy, state.params) if rl.objective.kl_beta > 0 else None
-  update_fn = make_update_fn(model, tx, config, ref_params)
+  update_fn = make_update_fn(model, tx, config, ref_params, state_sharding, mesh)
   rollouts = rollout_lib.RolloutSampler(model, {"params": state.params}, rc, stop_ids)
   writer = metrics_lib.create_writer(workdir)
   max_segments = rc.max_segments or cfg.halt_max_steps
   eval_problems = prompts.eval_problems(rl.eval_size)
   print(f"hrm-jax train-rl: {rl.objective.name}, {rl.num_steps} steps x {rl.prompts_per_batch} prompts x "
-        f"G={rc.group_size}, {rl.num_minibatches} updates per rollout batch, sandbox "
+        f"G={rc.group_size}, {rl.num_minibatches} updates per rollout batch, mesh {mesh.describe()}, sandbox "
         f"{execution.runner.isolation().mode}", flush=True)
 
   def generate(step: int, params) -> tuple[rollout_lib.Rollout, float]:
@@ -392,7 +424,8 @@ def train_rl(config: ml_collections.ConfigDict, workdir: str, init_workdir: str 
         batch = rollout_lib.replay_batch(current, cfg.seq_len, chunk)
         batch["advantages"] = advantages[chunk].astype(np.float32)
         batch["q_target"] = q_target[chunk].astype(np.float32)
-        state, metrics = update_fn(state, batch)
+        with mesh:
+          state, metrics = update_fn(state, sharding.global_batch(mesh, batch))
         step_metrics.append(metrics)
       step_metrics = jax.device_get(step_metrics)
       if not all(m["finite"] for m in step_metrics):

@@ -147,9 +147,9 @@ def _dict_keys(path) -> tuple[str, ...]:
   return tuple(str(k.key) for k in path if isinstance(k, jax.tree_util.DictKey))
 
 
-def state_shardings(state, params_logical_axes, ctx: MeshContext):
-  """Shardings for a TrainState (arrays or shape structs): parameters by their logical axes, optimizer
-  leaves like the parameter whose path ends theirs (same shape), the carry by batch, the rest replicated."""
+def like_params_shardings(tree, params_logical_axes, ctx: MeshContext):
+  """Shardings for parameters and parameter-shaped trees (optimizer moments): a leaf takes the logical axes of
+  the parameter whose path ends its own (and has its rank); any other leaf is replicated."""
   param_specs = {}
   for path, spec in jax.tree_util.tree_flatten_with_path(params_logical_axes["params"],
                                                          is_leaf=lambda x: isinstance(x, P))[0]:
@@ -163,6 +163,13 @@ def state_shardings(state, params_logical_axes, ctx: MeshContext):
       if spec is not None and len(spec) == leaf.ndim:
         return logical_to_sharding(spec, leaf.shape, ctx)
     return replicated
+  return jax.tree_util.tree_map_with_path(param_like, tree)
+
+
+def state_shardings(state, params_logical_axes, ctx: MeshContext):
+  """Shardings for a TrainState (arrays or shape structs): parameters by their logical axes, optimizer
+  leaves like the parameter whose path ends theirs (same shape), the carry by batch, the rest replicated."""
+  replicated = NamedSharding(ctx.mesh, P())
 
   def batch_leading(leaf):
     if leaf.ndim == 0:
@@ -171,8 +178,8 @@ def state_shardings(state, params_logical_axes, ctx: MeshContext):
 
   return state.replace(
       step=replicated, first_nonfinite_step=replicated,
-      params=jax.tree_util.tree_map_with_path(param_like, state.params),
-      opt_state=jax.tree_util.tree_map_with_path(param_like, state.opt_state),
+      params=like_params_shardings(state.params, params_logical_axes, ctx),
+      opt_state=like_params_shardings(state.opt_state, params_logical_axes, ctx),
       carry=jax.tree.map(batch_leading, state.carry))
 
 

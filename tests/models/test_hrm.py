@@ -323,3 +323,19 @@ def test_forward_at_depth_replays_the_sampled_depth():
   grads = jax.grad(lambda v: jnp.sum(hrm.forward_at_depth(model, v, batch, jnp.asarray([1, 3]), 3)[0] ** 2))(
       variables)
   assert float(jnp.abs(grads["params"]["lm_head"]["kernel"]).max()) > 0
+
+
+def test_depth_exploration_raises_the_minimum_depth_of_some_rows():
+  cfg = tiny_causal_config(halt_max_steps=4)
+  model, variables = hrm.init_params(cfg, jax.random.key(0))
+  halting = _set_q_bias(variables, 5.0, -5.0)  # the Q head alone would always halt after one segment
+  prompts = [[3, 4, 5]] * 64
+  always = sampler.SamplingConfig(max_new_tokens=2, stop_ids=(-1,), halt_exploration_prob=1.0)
+  depth = np.asarray(sampler.Generator(model, halting, always).generate_arrays(prompts, seed=1)[2])
+  assert depth.min() >= 2 and set(depth.tolist()) == {2, 3, 4}  # uniform over 2..budget
+  some = sampler.SamplingConfig(max_new_tokens=2, stop_ids=(-1,), halt_exploration_prob=0.25)
+  depth = np.asarray(sampler.Generator(model, halting, some).generate_arrays(prompts, seed=1)[2])
+  assert 0.05 < np.mean(depth > 1) < 0.5 and np.any(depth == 1)
+  # greedy and exploration-free sampling are unchanged
+  none = sampler.SamplingConfig(max_new_tokens=2, stop_ids=(-1,))
+  assert set(np.asarray(sampler.Generator(model, halting, none).generate_arrays(prompts)[2]).tolist()) == {1}

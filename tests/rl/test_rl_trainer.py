@@ -91,3 +91,22 @@ def test_curriculum_parsing():
     rl_trainer.parse_curriculum("3:1:1")
   with pytest.raises(ValueError, match="rl.curriculum"):
     rl_trainer.parse_curriculum("0:2")
+
+
+@pytest.mark.slow
+def test_rl_step_on_a_sharded_mesh(tmp_path):
+  """The RL state takes the supervised trainer's layout: on 4 fake devices with data=2, fsdp=2 the embed
+  dimension of every matrix is split 2 ways, and the step runs."""
+  import subprocess
+  worker = os.path.join(os.path.dirname(__file__), "rl_mesh_worker.py")
+  env = dict(os.environ, JAX_PLATFORMS="cpu", XLA_FLAGS="--xla_force_host_platform_device_count=4")
+  out = tmp_path / "mesh.json"
+  proc = subprocess.run([sys.executable, worker, str(out), str(tmp_path), "data=2,fsdp=2"], env=env,
+                        capture_output=True, text=True, timeout=600)
+  assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+  result = json.loads(out.read_text())
+  assert result["devices"] == 4 and result["finite"]
+  qkv = result["params"]["['L_level']['layers_0']['self_attn']['qkv_proj']['kernel']"]
+  assert qkv["global"][0] == 16 and qkv["local"][0] == 8  # (embed, qkv): embed split over fsdp=2
+  assert "Resumed" not in proc.stdout
+
