@@ -1,8 +1,9 @@
 """The main job: a tiny code HRM trained and evaluated on the bundled procedural tasks, on a laptop CPU.
 
 COMMAND:  hrm-jax train --config configs/tiny_cpu.py --workdir /tmp/hrm_tiny
-MACHINE:  2-core x86 CPU, no accelerator, ~1.5 GB RAM.
-RESULT:   3m39s wall, 1.8 GB peak RSS; eval token accuracy 0.84, exact match 0.00 (README "Main job").
+MACHINE:  2-core x86 CPU, no accelerator, ~2 GB RAM.
+RESULT:   4m47s wall; eval token accuracy 0.93, exact match 0.66, generation exact 0.44; greedy held-out pass@1
+          (sandbox) 0.55: 2-op tasks 0.87, 1-op 0.00 (the train split holds 11 1-op tasks) (README "Main job").
 """
 import ml_collections
 
@@ -11,11 +12,12 @@ import common
 
 def get_config():
   config = ml_collections.ConfigDict()
-  seq_len = 80
-  # Two blocks per module, hidden 128, keep a step cheap on 2 cores; the recurrence (2x2 cycles, 2 ACT segments) is the
-  # reference's. expansion 2 instead of 4: SwiGLU width 256 instead of 512 at hidden 128.
+  seq_len = 96
+  # Two blocks per module, hidden 128, keep a step cheap on 2 cores; the recurrence (2x2 cycles, 2 ACT segments) and
+  # the SwiGLU expansion 4 are the reference's. (Expansion 2 trained 1.4x faster but never learnt to copy the
+  # constants in 300 steps: token accuracy 0.86, exact match 0.00, against 0.93 / 0.66 with expansion 4.)
   config.model = common.code_model(
-      hidden_size=128, num_heads=4, expansion=2.0, H_layers=2, L_layers=2, H_cycles=2, L_cycles=2,
+      hidden_size=128, num_heads=4, expansion=4.0, H_layers=2, L_layers=2, H_cycles=2, L_cycles=2,
       seq_len=seq_len, halt_max_steps=2, halt_exploration_prob=0.1)
   # Stage-1 procedural tasks in Python (write f(x) from a one-line arithmetic spec): a task a 2.4M-parameter model
   # measurably learns in a few CPU minutes. All six languages and four families: --config.data.languages=
