@@ -14,6 +14,11 @@ an `ExecutionOutcome` (`rewards.py`) with `outcome_from_run`:
   * `predict` (code execution) tasks are answered in text: the reply is compared with the expected output,
     nothing runs.
 
+A LiveCodeBench record (source `livecodebench_sample`: no `family` field) is graded by the evaluation harness
+(`hrm_jax.evals.livecodebench.grade_programs`: stdin or functional tests in the sandbox, LCB's output matching).
+That harness stops at the first failing test, so a wrong answer scores 0 of the record's tests (no partial
+credit); the reply is the code itself, or the last fenced block when it has one.
+
 The test program's report is printed by the same process as the code under test, so a program could fake it
 (exit 0 before the checks). `rewards.parse_test_report` documents the same limit; for these tasks a policy
 would have to learn to print an exit call in place of the function, which the held-out pass@1 (the same
@@ -143,10 +148,33 @@ def _predict_outcome(record: dict, reply: str) -> rewards.ExecutionOutcome:
   return rewards.ExecutionOutcome(int(ok), 1, True, rewards.STATUS_PASSED if ok else rewards.STATUS_FAILED)
 
 
+_LCB_STATUS = {"time_limit": rewards.STATUS_TIMEOUT, "memory_limit": rewards.STATUS_MEMORY_LIMIT,
+               "wrong_answer": rewards.STATUS_FAILED}
+
+
+def _lcb_outcome(record: dict, reply: str, config: ExecutionConfig) -> rewards.ExecutionOutcome:
+  from hrm_jax.evals import livecodebench as lcb
+  problem = lcb.problem_from_record(record, where=f"record {record.get('question_id')!r}")
+  total = len(problem.tests)
+  code = lcb.extract_code(reply) or reply
+  if not _python_compiles(code):
+    return rewards.ExecutionOutcome(0, total, False, rewards.STATUS_COMPILE_ERROR)
+  (grade,) = lcb.grade_programs([(problem, code)], workers=1, timeout_s=min(lcb.TEST_TIMEOUT_S, config.wall_s))
+  if grade.passed:
+    return rewards.ExecutionOutcome(total, total, True, rewards.STATUS_PASSED)
+  if grade.category == "sandbox_error":
+    raise RuntimeError(f"sandbox error while grading {problem.question_id}: {grade.metadata.get('error')}")
+  if grade.category in ("compile_error", "no_code"):
+    return rewards.ExecutionOutcome(0, total, False, rewards.STATUS_COMPILE_ERROR)
+  return rewards.ExecutionOutcome(0, total, True, _LCB_STATUS.get(grade.category, rewards.STATUS_RUNTIME_ERROR))
+
+
 def execute(record: dict, reply: str, config: ExecutionConfig = ExecutionConfig()) -> rewards.ExecutionOutcome:
   """Runs `reply` as the code of `record` against the record's tests in the sandbox."""
   if record.get("family") == "predict":
     return _predict_outcome(record, reply)
+  if "family" not in record:  # a LiveCodeBench problem
+    return _lcb_outcome(record, reply, config)
   language = record["language"]
   total = num_tests(record)
   filename, source = procedural.build_test_program(record, reply)

@@ -21,11 +21,16 @@ the segment where the sampler halted and its continue logits at the earlier segm
 on) are trained by binary cross-entropy towards R. Halting therefore learns whether stopping here gives a
 passing program, and a penalty > 0 trades depth for reward.
 
-Curriculum (`rl.curriculum`, "start:min_ops:max_ops" stages separated by commas): from step `start` on, prompts
-are the train problems whose procedural difficulty knob `num_ops` lies in [min_ops, max_ops] (the data pipeline
-has no stage schedule of its own yet). The problems are generated once with the data config's knobs, so the
-held-out split stays disjoint from every stage. Prompts of step k are drawn by a generator seeded with
-(seed, k), so they do not depend on history.
+Curriculum, two schedules over RL steps (prompts of step k are drawn by a generator seeded with (seed, k), so they
+do not depend on history):
+  * the data pipeline's (`data.curriculum` "step:mixture;..." or `data.mixture`, `data_pipelines/input_pipeline.py`)
+    decides from which source each prompt comes, with the stage's weights, its steps read as RL steps. RL needs
+    executable tests, so the sources may be `procedural` and `livecodebench_sample` (RL_SOURCES); others are
+    refused with an error naming the field;
+  * `rl.curriculum` ("start:min_ops:max_ops" stages separated by commas) restricts procedural prompts from step
+    `start` on to the problems whose difficulty knob `num_ops` lies in [min_ops, max_ops].
+The problems are generated once with the data config's knobs, so each source's held-out split stays disjoint
+from every stage.
 
 Checkpoints (Orbax, `<workdir>/checkpoints`): the train state (params, optimizer state, step) and, as JSON,
 the rollout state: the next step and the already-generated pending rollout batch, so a resumed run continues
@@ -95,6 +100,28 @@ def parse_curriculum(text: str) -> list[CurriculumStage]:
   return stages
 
 
+# Sources whose records carry executable tests (`execution.execute`), in the order of their index code.
+RL_SOURCES = ("procedural", "livecodebench_sample")
+_INDEX_STRIDE = 1 << 32  # a rollout row's record index: source code * stride + index in that source's problems
+
+
+def source_schedule(data: ml_collections.ConfigDict) -> list[tuple[int, list[tuple[str, float]]]]:
+  """[(start RL step, [(source, weight)])] from `data.curriculum`, else `data.mixture`, else `data.source`;
+  every source must be one of RL_SOURCES."""
+  if str(data.get("curriculum", "")).strip():
+    schedule, field = input_pipeline.parse_curriculum(data), "data.curriculum"
+  elif str(data.get("mixture", "")).strip():
+    schedule, field = [(0, input_pipeline.parse_mixture(data.mixture))], "data.mixture"
+  else:
+    schedule, field = [(0, [(str(data.source), 1.0)])], "data.source"
+  for _, mixture in schedule:
+    for name, _ in mixture:
+      if name not in RL_SOURCES:
+        raise ValueError(f"{field} names source {name!r}, which has no executable tests for RL rewards; RL prompts "
+                         f"can come from {list(RL_SOURCES)}")
+  return schedule
+
+
 class PromptSource:
   """Problems for rollouts (per curriculum stage) and for held-out evaluation, with their encoded prompts."""
 
@@ -104,15 +131,21 @@ class PromptSource:
     self.room = room  # longest prompt that leaves max_new_tokens in seq_len
     self.stages = parse_curriculum(config.rl.curriculum) or [
         CurriculumStage(0, int(config.data.min_ops), int(config.data.max_ops))]
-    self._cache: dict[tuple[str, int, int], tuple[list[dict], list[list[int]]]] = {}
+    self.schedule = source_schedule(config.data)
+    self._cache: dict[tuple[str, str, int, int], tuple[list[dict], list[list[int]]]] = {}
 
-  def _load(self, split: str, min_ops: int, max_ops: int):
-    """The split's problems (generated with the data config's knobs, so train and eval stay disjoint) whose
-    `num_ops` lies in [min_ops, max_ops], and their prompts; prompts that leave no room are dropped."""
-    key = (split, min_ops, max_ops)
+  def _load(self, split: str, min_ops: int, max_ops: int, source: str = "procedural"):
+    """`source`'s problems of the split (generated with the data config's knobs, so train and eval stay
+    disjoint); procedural ones only when `num_ops` lies in [min_ops, max_ops]; prompts that leave no room are
+    dropped."""
+    key = (split, source, min_ops, max_ops)
     if key not in self._cache:
+      data = ml_collections.ConfigDict(self.data.to_dict())
+      data.source = source
+      data.curriculum = ""
+      data.mixture = ""
       records, prompts = [], []
-      for record in input_pipeline.load_records(self.data, split):
+      for record in input_pipeline.load_records(data, split):
         if not min_ops <= int(record.get("num_ops", min_ops)) <= max_ops:
           continue
         prompt = input_pipeline.encode_prompt(self.tokenizer, record)
@@ -120,31 +153,59 @@ class PromptSource:
           records.append(record)
           prompts.append(prompt)
       if not records:
-        raise ValueError(f"no {split} problem with {min_ops}..{max_ops} ops fits config.model.seq_len with "
-                         "rl.rollout.max_new_tokens (check rl.curriculum and config.data)")
+        raise ValueError(f"no {source} {split} problem (procedural: with {min_ops}..{max_ops} ops) fits "
+                         "config.model.seq_len with rl.rollout.max_new_tokens (check rl.curriculum and config.data)")
       self._cache[key] = (records, prompts)
     return self._cache[key]
 
   def stage(self, step: int) -> CurriculumStage:
     return [s for s in self.stages if s.start_step <= step][-1]
 
-  def train_records(self, step: int) -> list[dict]:
-    """The problems step `step` draws from (its curriculum stage's)."""
+  def mixture(self, step: int) -> list[tuple[str, float]]:
+    """The data curriculum's (source, weight) mixture at RL step `step`."""
+    return [m for start, m in self.schedule if start <= step][-1]
+
+  def record(self, step: int, index: int) -> dict:
+    """The problem of a rollout row drawn at step `step` (`index` as `train_batch` returned it)."""
     stage = self.stage(step)
-    return self._load("train", stage.min_ops, stage.max_ops)[0]
+    source = RL_SOURCES[int(index) // _INDEX_STRIDE]
+    return self._load("train", stage.min_ops, stage.max_ops, source)[0][int(index) % _INDEX_STRIDE]
 
   def train_batch(self, step: int, num: int, seed: int):
-    """(records, prompts, indices) of step `step`'s problems: a function of (seed, step) only."""
+    """(records, prompts, indices) of step `step`'s problems: a function of (seed, step) only. Each prompt's
+    source is drawn with the data curriculum's weights at this step, then a problem of that source."""
     stage = self.stage(step)
-    records, prompts = self._load("train", stage.min_ops, stage.max_ops)
+    mixture = self.mixture(step)
     rng = np.random.default_rng([seed, step])
-    indices = rng.choice(len(records), size=num, replace=len(records) < num)
-    return [records[i] for i in indices], [prompts[i] for i in indices], indices
+    if len(mixture) == 1:
+      picks = np.zeros((num,), np.int64)
+    else:
+      weights = np.asarray([w for _, w in mixture], np.float64)
+      picks = rng.choice(len(mixture), size=num, p=weights / weights.sum())
+    indices = np.zeros((num,), np.int64)
+    out_records, out_prompts = [None] * num, [None] * num
+    for j, (source, _) in enumerate(mixture):
+      slots = np.flatnonzero(picks == j)
+      if not len(slots):
+        continue
+      records, prompts = self._load("train", stage.min_ops, stage.max_ops, source)
+      chosen = rng.choice(len(records), size=len(slots), replace=len(records) < len(slots))
+      for slot, i in zip(slots, chosen):
+        out_records[slot], out_prompts[slot] = records[i], prompts[i]
+        indices[slot] = RL_SOURCES.index(source) * _INDEX_STRIDE + int(i)
+    return out_records, out_prompts, indices
 
   def eval_problems(self, num: int):
-    """The first `num` held-out problems of the data config (all difficulties)."""
-    records, prompts = self._load("eval", int(self.data.min_ops), int(self.data.max_ops))
-    return records[:num], prompts[:num]
+    """Up to `num` held-out problems (all difficulties), taken in turn from each source of the schedule."""
+    sources = list(dict.fromkeys(name for _, m in self.schedule for name, _ in m))
+    lists = [self._load("eval", int(self.data.min_ops), int(self.data.max_ops), s) for s in sources]
+    records, prompts = [], []
+    for i in range(max(len(r) for r, _ in lists)):
+      for recs, prs in lists:
+        if i < len(recs) and len(records) < num:
+          records.append(recs[i])
+          prompts.append(prs[i])
+    return records, prompts
 
 
 def _ids(records: Sequence[dict]) -> tuple[list[int], list[int]]:
@@ -384,8 +445,7 @@ def train_rl(config: ml_collections.ConfigDict, workdir: str, init_workdir: str 
     return out, time.perf_counter() - t0
 
   def records_of(step: int, rollout: rollout_lib.Rollout) -> list[dict]:
-    records = prompts.train_records(step)
-    return [records[int(i)] for i in rollout.record_indices]
+    return [prompts.record(step, int(i)) for i in rollout.record_indices]
 
   def run_eval(step: int) -> None:
     result = evaluate_pass_at_1(model, state.params, eval_problems, tokenizer, exec_config, rc.max_new_tokens)
