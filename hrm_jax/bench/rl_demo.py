@@ -153,10 +153,13 @@ def main(argv=None) -> int:
       save()
 
   init = summary["init"]
+  by_ops = sorted(k for k in init if k.startswith("greedy_pass@1_"))  # per procedural difficulty
   lines = [f"Held-out: {init['problems']} problems; greedy pass@1 and sampled pass@1 ({args.samples} draws at "
-           f"T={rc.temperature}). Init: greedy {init['greedy_pass@1']:.3f}, sampled {init['sampled_pass@1']:.3f}.",
-           "", "| objective | seed | greedy pass@1 | gain | sampled pass@1 | gain | final train reward | run s |",
-           "|---|---|---|---|---|---|---|---|"]
+           f"T={rc.temperature}). Init: greedy {init['greedy_pass@1']:.3f}, sampled {init['sampled_pass@1']:.3f}"
+           + "".join(f", greedy {k[len('greedy_pass@1_'):]} {init[k]:.3f}" for k in by_ops) + ".",
+           "", "| objective | seed | greedy pass@1 | gain | sampled pass@1 | gain | "
+           + "".join(f"greedy {k[len('greedy_pass@1_'):]} | " for k in by_ops) + "final train reward | run s |",
+           "|---" * (8 + len(by_ops)) + "|"]
   for objective in objectives:
     gains_g, gains_s = [], []
     for seed in seeds:
@@ -169,10 +172,12 @@ def main(argv=None) -> int:
       gains_s.append(ds)
       last = np.mean([h["reward_mean"] for h in run["history"][-3:]])
       lines.append(f"| {objective} | {seed} | {f['greedy_pass@1']:.3f} | {dg:+.3f} | {f['sampled_pass@1']:.3f} | "
-                   f"{ds:+.3f} | {last:.3f} | {run['run_s']:.0f} |")
+                   f"{ds:+.3f} | " + "".join(f"{f.get(k, float('nan')):.3f} | " for k in by_ops)
+                   + f"{last:.3f} | {run['run_s']:.0f} |")
     if gains_g:
       lines.append(f"| **{objective} mean** | {len(gains_g)} seeds | | **{np.mean(gains_g):+.3f}** "
-                   f"(min {np.min(gains_g):+.3f}) | | **{np.mean(gains_s):+.3f}** (min {np.min(gains_s):+.3f}) | | |")
+                   f"(min {np.min(gains_g):+.3f}) | | **{np.mean(gains_s):+.3f}** (min {np.min(gains_s):+.3f}) | "
+                   + "| " * len(by_ops) + "| |")
   table = "\n".join(lines)
   print(table, flush=True)
   with open(os.path.join(args.out, "table.md"), "w") as f:
