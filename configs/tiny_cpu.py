@@ -2,8 +2,9 @@
 
 COMMAND:  hrm-jax train --config configs/tiny_cpu.py --workdir /tmp/hrm_tiny
 MACHINE:  2-core x86 CPU, no accelerator, ~2 GB RAM.
-RESULT:   4m32s wall, 2.0 GB peak RSS; eval token accuracy 0.93, exact match 0.66, generation exact 0.44; greedy held-out pass@1
-          (sandbox) 0.55: 2-op tasks 0.87, 1-op 0.00 (the train split holds 11 1-op tasks) (README "Main job").
+RESULT:   4m32s wall, 2.0 GB peak RSS; eval token accuracy 0.93, exact match 0.66, generation exact 0.44;
+          greedy held-out pass@1 (sandbox) 0.55: 2-op tasks 0.87, 1-op 0.00 (the train split holds 11 1-op
+          tasks) (README "The main job, measured").
 """
 import ml_collections
 
