@@ -19,7 +19,11 @@ ACT from sequence rewards (`halting_q_loss`): with return `R = passed * (1 - q_c
 (a per-segment discount: the same success found with fewer segments is worth more), the Q head's halt logit at
 the segment where the sampler halted and its continue logits at the earlier segments (where it chose to go
 on) are trained by binary cross-entropy towards R. Halting therefore learns whether stopping here gives a
-passing program, and a penalty > 0 trades depth for reward.
+passing program, and a penalty > 0 trades depth for reward. Rollouts explore depths
+(`rl.rollout.halt_exploration_prob`), so the returns of depths the Q head would not choose are learnt too.
+
+Sharding: the state (parameters, optimizer moments) is laid out on `config.mesh` by the parameters' logical axes,
+as in supervised training, and each minibatch is split over the batch axes; one process (its local devices).
 
 Curriculum, two schedules over RL steps (prompts of step k are drawn by a generator seeded with (seed, k), so they
 do not depend on history):
