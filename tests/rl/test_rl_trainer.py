@@ -110,3 +110,28 @@ def test_rl_step_on_a_sharded_mesh(tmp_path):
   assert qkv["global"][0] == 16 and qkv["local"][0] == 8  # (embed, qkv): embed split over fsdp=2
   assert "Resumed" not in proc.stdout
 
+
+
+def test_train_rl_command(tmp_path, capsys):
+  from hrm_jax import cli
+  config = os.path.join(CONFIGS, "gspo_tiny.py")
+  tiny = ["--config.rl.num_steps=1", "--config.rl.prompts_per_batch=2", "--config.rl.rollout.group_size=2",
+          "--config.rl.num_minibatches=2", "--config.rl.rollout.max_new_tokens=8", "--config.rl.eval_every=1",
+          "--config.rl.eval_size=2", "--config.data.num_train=40", "--config.data.num_eval=10",
+          "--config.data.seq_len=64"]
+  # a new workdir without --init, a bad override and a bad source are named, and nothing is trained
+  assert cli.main(["train-rl", "--config", config, "--workdir", str(tmp_path / "none"), *tiny]) == 2
+  assert "--init WORKDIR_SFT" in capsys.readouterr().err
+  assert cli.main(["train-rl", "--config", config, "--workdir", str(tmp_path / "bad"),
+                   "--config.rl.rollout.group_sise=4"]) == 2
+  assert "group_sise" in capsys.readouterr().err
+  init = str(tmp_path / "sft")
+  _init_workdir(init)
+  assert cli.main(["train-rl", "--config", config, "--init", init, "--workdir", str(tmp_path / "mixed"), *tiny,
+                   "--config.data.mixture=procedural=1,polyglot_edit=1"]) == 2
+  assert "data.mixture names source 'polyglot_edit'" in capsys.readouterr().err
+  workdir = str(tmp_path / "rl")
+  assert cli.main(["train-rl", "--config", config, "--init", init, "--workdir", workdir, *tiny]) == 0
+  out = capsys.readouterr().out
+  assert "rl step 1/1 | reward_mean" in out and "held-out pass@1: step 0" in out
+  assert os.path.exists(os.path.join(workdir, rl_trainer.HISTORY_FILE))
