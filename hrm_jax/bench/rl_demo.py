@@ -23,32 +23,20 @@ import numpy as np
 
 
 def heldout_scores(model, params, records, prompts, tokenizer, exec_config, max_new_tokens: int,
-                   temperature: float, samples: int, seed: int = 1234, chunk: int = 256) -> dict[str, float]:
-  """Greedy pass@1, sampled pass@1 (`samples` draws at `temperature`) and compile rate on held-out problems."""
-  from hrm_jax.inference import sampler
-  from hrm_jax.rl import execution
-  from hrm_jax.rl import rewards as rewards_lib
+                   temperature: float, samples: int, seed: int = 1234) -> dict[str, float]:
+  """Greedy pass@1, sampled pass@1 (`samples` draws at `temperature`) and compile rate on held-out problems,
+  overall and per procedural difficulty (`..._1op`, `..._2op`, ...)."""
   from hrm_jax.rl import trainer as rl_trainer
 
   out = {}
   for name, temp, reps in (("greedy", 0.0, 1), ("sampled", temperature, samples)):
-    gen = sampler.Generator(model, params, sampler.SamplingConfig(
-        max_new_tokens=max_new_tokens, temperature=temp, stop_ids=(tokenizer.eos_id,)))
-    rows = [p for p in prompts for _ in range(reps)]
-    recs = [r for r in records for _ in range(reps)]
-    langs, tasks = rl_trainer._ids(recs)
-    texts = []
-    for start in range(0, len(rows), chunk):
-      end = start + chunk
-      texts += [tokenizer.decode(o) for o in gen.generate(rows[start:end], langs[start:end], tasks[start:end],
-                                                          seed=seed + start)]
-    outcomes = execution.execute_many(list(zip(recs, texts)), exec_config)
-    passed = np.asarray([o.status == rewards_lib.STATUS_PASSED for o in outcomes], np.float64)
+    recs, passed, compiled = rl_trainer.run_problems(model, params, records, prompts, tokenizer, exec_config,
+                                                     max_new_tokens, temp, reps, seed)
     out[f"{name}_pass@1"] = float(passed.mean())
     ops = np.asarray([int(r.get("num_ops", 0)) for r in recs])
     for n in sorted(set(ops.tolist())):  # by procedural difficulty
       out[f"{name}_pass@1_{n}op"] = float(passed[ops == n].mean())
-    out[f"{name}_compile_rate"] = float(np.mean([o.compiled for o in outcomes]))
+    out[f"{name}_compile_rate"] = float(compiled.mean())
   out["problems"] = len(records)
   return out
 
@@ -124,7 +112,7 @@ def main(argv=None) -> int:
       summary = json.load(f)
   if summary.get("init") is None:
     t0 = time.perf_counter()
-    summary["init"] = score(init_params)
+    summary["init"] = score(init_params["params"])
     print(f"init policy: {summary['init']} ({time.perf_counter() - t0:.0f}s)", flush=True)
 
   def save() -> None:
@@ -146,7 +134,7 @@ def main(argv=None) -> int:
       print(f"== {name}: hrm-jax train-rl --config {args.config} --init {args.init} --workdir {workdir}", flush=True)
       result = rl_trainer.train_rl(config, workdir, init_workdir=args.init, init_step=args.init_step)
       run_s = time.perf_counter() - t0
-      final = score({"params": result["params"]})
+      final = score(result["params"])
       summary["runs"][name] = {"history": result["history"], "evals": result["evals"], "final": final,
                                "run_s": run_s}
       print(f"{name}: {run_s:.0f}s, held-out {final}", flush=True)

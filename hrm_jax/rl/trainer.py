@@ -311,19 +311,33 @@ def score_rollout(rollout: rollout_lib.Rollout, records: Sequence[dict], tokeniz
   return {"rewards": totals, "passed": passed, "compiled": compiled, "outcomes": outcomes, "texts": texts}
 
 
+def run_problems(model, params, records, prompts, tokenizer, exec_config, max_new_tokens: int,
+                 temperature: float = 0.0, samples: int = 1, seed: int = 0, chunk: int = 256):
+  """`params`: the "params" collection. Generates `samples` replies per problem (greedy at temperature 0), runs them in the sandbox and returns
+  (records repeated per sample, passed bool [n], compiled bool [n]). Generation goes in chunks of rows."""
+  from hrm_jax.inference import sampler
+  sampling = sampler.SamplingConfig(max_new_tokens=max_new_tokens, temperature=temperature,
+                                    stop_ids=(tokenizer.eos_id,))
+  gen = sampler.Generator(model, {"params": params}, sampling)
+  rows = [p for p in prompts for _ in range(samples)]
+  recs = [r for r in records for _ in range(samples)]
+  langs, tasks = _ids(recs)
+  texts = []
+  for start in range(0, len(rows), chunk):
+    end = start + chunk
+    texts += [tokenizer.decode(o) for o in gen.generate(rows[start:end], langs[start:end], tasks[start:end],
+                                                        seed=seed + start)]
+  outcomes = execution.execute_many(list(zip(recs, texts)), exec_config)
+  passed = np.asarray([o.status == rewards_lib.STATUS_PASSED for o in outcomes])
+  compiled = np.asarray([o.compiled for o in outcomes])
+  return recs, passed, compiled
+
+
 def evaluate_pass_at_1(model, params, problems, tokenizer, exec_config, max_new_tokens: int) -> dict[str, float]:
   """Greedy pass@1 (and compile rate) on held-out problems, executed in the sandbox."""
-  from hrm_jax.inference import sampler
   records, prompts = problems
-  sampling = sampler.SamplingConfig(max_new_tokens=max_new_tokens, temperature=0.0, stop_ids=(tokenizer.eos_id,))
-  gen = sampler.Generator(model, {"params": params}, sampling)
-  langs, tasks = _ids(records)
-  outs = gen.generate(prompts, langs, tasks, seed=0)
-  texts = [tokenizer.decode(o) for o in outs]
-  outcomes = execution.execute_many(list(zip(records, texts)), exec_config)
-  passed = np.mean([o.status == rewards_lib.STATUS_PASSED for o in outcomes])
-  compiled = np.mean([o.compiled for o in outcomes])
-  return {"pass@1": float(passed), "compile_rate": float(compiled), "problems": float(len(records))}
+  _, passed, compiled = run_problems(model, params, records, prompts, tokenizer, exec_config, max_new_tokens)
+  return {"pass@1": float(np.mean(passed)), "compile_rate": float(np.mean(compiled)), "problems": float(len(records))}
 
 
 class RLCheckpointer:
