@@ -9,14 +9,14 @@ config). Each function takes the parameter leaves (a list, in the npz's order) f
 dequantization of integer weights runs inside the exported graph. `hrm_jax/export/stablehlo_runner.py` loads the
 directory with JAX alone (no model code) and generates.
 
-Functions (b = the export batch size, 1 by default; segments = the ACT budget):
-  prefill_<bucket>(params, inputs int32 [b, bucket], prompt_length, language_id, task_id int32 [b])
-      -> logits fp32 [b, vocab], depth int32 [b], k_L, v_L, k_H, v_H      (causal models; one per bucket)
-  decode(params, token, position, depth int32 [b], k_L, v_L, k_H, v_H) -> logits fp32 [b, vocab], caches
-  step(params, token, position, depth int32 [1], caches in serving.step_cache_shapes' layout)
-      -> logits fp32 [1, segments, vocab], q_halt, q_continue fp32 [1, segments], caches  (batch 1 always)
+Functions (b = the export batch size, 1 by default; segments = the ACT budget; caches = the KV caches named in
+the manifest, `serving.cache_names` order, each [b, heads, total_len, head_dim]):
+  prefill_<bucket>(params, inputs int32 [b, bucket], prompt_length, language_id, task_id int32 [b], *caches)
+      -> logits fp32 [b, vocab], depth int32 [b], *caches               (causal models; one per bucket)
+  decode(params, token, position, depth int32 [b], *caches) -> logits fp32 [b, vocab], *caches
   native(params, inputs int32 [b, seq_len], puzzle_identifiers, language_id, task_id, prompt_length int32 [b],
          max_steps int32 []) -> logits fp32 [b, seq_len, vocab], steps int32 [b], q_halt, q_continue
+The caches are donated (`donate_argnums`): a runtime that supports donation updates them in place.
 """
 from __future__ import annotations
 
@@ -49,30 +49,25 @@ def function_signatures(served: serving.Served, batch_size: int, segments: int,
   cfg = served.cfg
   b = batch_size
   i32 = lambda *shape: _spec(shape, jnp.int32)
-  caches = list(serving.cache_shapes(cfg, b, segments).items())
+  caches = serving.cache_specs(cfg, b, segments)
   fns: dict[str, tuple[Callable, list]] = {}
   if cfg.attention != "bidirectional":
     for bucket in buckets:
       fns[f"prefill_{bucket}"] = (
-          functools.partial(serving.prefill, served, segments=segments),
-          [("inputs", i32(b, bucket)), ("prompt_length", i32(b)), ("language_id", i32(b)), ("task_id", i32(b))])
+          functools.partial(serving.prefill, served),
+          [("inputs", i32(b, bucket)), ("prompt_length", i32(b)), ("language_id", i32(b)), ("task_id", i32(b))]
+          + caches)
     token_inputs = [("token", i32(b)), ("position", i32(b)), ("depth", i32(b))]
     fns["decode"] = (functools.partial(serving.decode, served), token_inputs + caches)
-    fns["step"] = (functools.partial(serving.step, served),
-                   [("token", i32(1)), ("position", i32(1)), ("depth", i32(1))]
-                   + list(serving.step_cache_shapes(cfg, segments).items()))
   fns["native"] = (functools.partial(serving.native_forward, served),
                    [("inputs", i32(b, cfg.seq_len)), ("puzzle_identifiers", i32(b)), ("language_id", i32(b)),
                     ("task_id", i32(b)), ("prompt_length", i32(b)), ("max_steps", i32())])
   return fns
 
 
-OUTPUT_NAMES = {
-    "prefill": ["logits", "depth"] + list(serving.CACHE_NAMES),
-    "decode": ["logits"] + list(serving.CACHE_NAMES),
-    "step": ["logits", "q_halt", "q_continue"] + list(serving.CACHE_NAMES),
-    "native": ["logits", "steps", "q_halt", "q_continue"],
-}
+def output_names(kind: str, cache_names: list[str]) -> list[str]:
+  return {"prefill": ["logits", "depth"] + cache_names, "decode": ["logits"] + cache_names,
+          "native": ["logits", "steps", "q_halt", "q_continue"]}[kind]
 
 
 def export_model(served: serving.Served, out_dir: str, *, batch_size: int = 1, segments: int | None = None,
@@ -88,11 +83,17 @@ def export_model(served: serving.Served, out_dir: str, *, batch_size: int = 1, s
   np.savez(os.path.join(out_dir, PARAMS_FILE), **{f"p{i:05d}": np.asarray(x) for i, x in enumerate(leaves)})
   manifest = {"format": "hrm-jax-stablehlo-1", "quantize": served.quantize, "segments": segments,
               "batch_size": batch_size, "buckets": list(buckets) if cfg.attention != "bidirectional" else [],
-              "num_params": len(leaves), "model": dataclasses.asdict(cfg), "functions": {}}
+              "num_params": len(leaves), "model": dataclasses.asdict(cfg), "functions": {},
+              "caches": [{"name": n, "shape": list(s.shape), "dtype": str(s.dtype)}
+                         for n, s in serving.cache_specs(cfg, batch_size, segments)]
+              if cfg.attention != "bidirectional" else []}
+  names = [c["name"] for c in manifest["caches"]]
   for name, (fn, inputs) in function_signatures(served, batch_size, segments, buckets).items():
     def flat_fn(param_leaves, *args, fn=fn):
       return fn(jax.tree.unflatten(treedef, param_leaves), *args)
-    exported = jax_export.export(jax.jit(flat_fn), platforms=tuple(platforms))(
+    first_cache = next((i + 1 for i, (n, _) in enumerate(inputs) if n in names), None)
+    donate = tuple(range(first_cache, len(inputs) + 1)) if first_cache else ()
+    exported = jax_export.export(jax.jit(flat_fn, donate_argnums=donate), platforms=tuple(platforms))(
         leaf_specs, *[spec for _, spec in inputs])
     path = f"{name}.jax_exported"
     with open(os.path.join(out_dir, path), "wb") as f:
@@ -102,7 +103,7 @@ def export_model(served: serving.Served, out_dir: str, *, batch_size: int = 1, s
         "file": path,
         "inputs": [{"name": n, "shape": list(s.shape), "dtype": str(s.dtype)} for n, s in inputs],
         "outputs": [{"name": n, "shape": [int(d) for d in o.shape], "dtype": str(o.dtype)}
-                    for n, o in zip(OUTPUT_NAMES[kind], exported.out_avals)]}
+                    for n, o in zip(output_names(kind, names), exported.out_avals)]}
   if tokenizer_file:
     shutil.copyfile(tokenizer_file, os.path.join(out_dir, "tokenizer.json"))
     manifest["tokenizer"] = "tokenizer.json"

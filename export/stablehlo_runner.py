@@ -2,7 +2,8 @@
 
     from hrm_jax.export import stablehlo_runner
     bundle = stablehlo_runner.load("DIR")
-    logits, depth, *caches = bundle.call("prefill_16", inputs, prompt_length, language_id, task_id)
+    caches = bundle.zero_caches()
+    logits, depth, *caches = bundle.call("prefill_16", inputs, prompt_length, language_id, task_id, *caches)
     ids = bundle.generate_greedy(prompt_ids, max_new_tokens=64, stop_ids=(1,))
 """
 from __future__ import annotations
@@ -29,6 +30,10 @@ class Bundle:
       raise KeyError(f"{name!r} is not in this bundle; it has {sorted(self.functions)}")
     return [np.asarray(x) for x in self.functions[name].call(self.params, *inputs)]
 
+  def zero_caches(self) -> list[np.ndarray]:
+    """Zero KV caches in the order the prefill/decode functions take them."""
+    return [np.zeros(c["shape"], c["dtype"]) for c in self.manifest["caches"]]
+
   def generate_greedy(self, prompt: Sequence[int], max_new_tokens: int, stop_ids: Sequence[int] = (1,),
                       language_id: int = 0, task_id: int = 0) -> list[int]:
     """Greedy generation for one prompt (batch size 1): prefill at the smallest bucket that fits, then decode."""
@@ -41,16 +46,17 @@ class Bundle:
     inputs = np.zeros((1, bucket), np.int32)
     inputs[0, : len(prompt)] = prompt
     one = lambda v: np.asarray([v], np.int32)
-    logits, depth, *caches = self.call(f"prefill_{bucket}", inputs, one(len(prompt)), one(language_id),
-                                       one(task_id))
+    # The caches stay on the device between calls (exported with donation: updated in place).
+    logits, depth, *caches = self.functions[f"prefill_{bucket}"].call(
+        self.params, inputs, one(len(prompt)), one(language_id), one(task_id), *self.zero_caches())
     out: list[int] = []
     for t in range(max_new_tokens):
-      token = int(np.argmax(logits[0]))
+      token = int(np.argmax(np.asarray(logits)[0]))
       if token in stop_ids:
         break
       out.append(token)
       position = min(len(prompt) + t, seq_len - 1)
-      logits, *caches = self.call("decode", one(token), one(position), depth, *caches)
+      logits, *caches = self.functions["decode"].call(self.params, one(token), one(position), depth, *caches)
     return out
 
 

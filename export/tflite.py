@@ -1,25 +1,27 @@
-"""TFLite/LiteRT export through jax2tf and the TFLite converter.
+"""TFLite/LiteRT export through jax2tf and the TFLite converter: one stateful model for phones.
 
-    hrm-jax export --workdir W --format tflite [--quantize int8] --out DIR
+    hrm-jax export --workdir W --format tflite [--quantize int8] [--buckets 64,256] --out DIR
 
-Writes (causal models) `decode.tflite`, the per-token step of `hrm_jax/export/serving.py`, and (every model)
-`native.tflite`, the fixed-length forward with ACT under a while_loop; plus `tokenizer.json` and
-`manifest.json` (input/output order, shapes, dtypes, segments, special token ids). Parameters are constants in
-the file. `hrm_jax/export/litert_runner.py` runs the files with `ai_edge_litert` alone.
+Writes (causal models) `model.tflite`, ONE model with named signatures around the one HRM core
+(`export/serving.py`, `hrm_jax/inference/sampler.py`), whose KV caches live inside the interpreter as TFLite
+resource variables (state shared by the signatures of one interpreter, updated in place):
+  prefill_<bucket>(inputs int32 [1, bucket], prompt_length, language_id, task_id int32 [1])
+      -> logits fp32 [1, vocab] (first new token), depth int32 [1] (the ACT depth the Q head chose)
+  decode(token, position, depth int32 [1]) -> logits fp32 [1, vocab]        (the token after `token`)
+TFLite's IF op fails on the segment conditionals (XNNPACK cannot prepare it; without XNNPACK the outputs were
+wrong), so these graphs run every one of the `segments` segments (`skip_halted=False`: the same outputs; the
+ACT depth still selects which segment's logits are used). Export with `--segments 1` for the fastest phone model.
+An app calls prefill once per prompt and decode once per token (`export/litert_runner.py`, the README's app
+loop), and (every model) `native.tflite`, the fixed-length forward with ACT under a while_loop (inputs,
+puzzle_identifiers, language_id, task_id, prompt_length int32 -> logits [1, seq_len, vocab], steps, q_halt,
+q_continue); plus `tokenizer.json` and `manifest.json` (signatures, shapes, segments, special token ids).
 
-Inputs/outputs of decode.tflite, in this order (b = 1):
-  token, position, depth int32 [1]; k_L, v_L, k_H, v_H fp32 caches
-  -> logits fp32 [1, segments, vocab], q_halt, q_continue fp32 [1, segments], k_L, v_L, k_H, v_H
-native.tflite: inputs, puzzle_identifiers, language_id, task_id, prompt_length (int32), the segment budget is
-the model's halt_max_steps, with dynamic halting -> logits fp32 [1, seq_len, vocab], steps, q_halt, q_continue.
-
-int8 (`--quantize int8`): TFLite's dynamic-range quantization (`optimizations=[tf.lite.Optimize.DEFAULT]`) of the
-fp32 graph stores every matrix multiplied by FULLY_CONNECTED / BATCH_MATMUL as int8 with per-channel scales
-(activations are quantized on the fly by the hybrid kernels). It leaves GATHER tables float, so the decode step
-stores the token embedding itself as int8 rows with fp32 row scales (`serving.with_int8_embedding`), gathered
-and scaled at run time. Measured and rejected: freezing every weight to int8 and dequantizing in the graph
-(int8 constant -> cast -> multiply): the converter folds those constants back into fp32 ones, and the file is
-exactly as large as the fp32 one.
+int8 (`--quantize int8`): TFLite's dynamic-range quantization (`optimizations=[tf.lite.Optimize.DEFAULT]`) stores
+every matrix multiplied by FULLY_CONNECTED / BATCH_MATMUL as int8 with per-channel scales (activations quantized
+on the fly by the hybrid kernels). It leaves GATHER tables float, so the token embedding itself is stored as int8
+rows with fp32 row scales (`int8_embedding`), gathered and scaled at run time. Measured and rejected: freezing
+every weight to int8 and dequantizing in the graph (int8 constant -> cast -> multiply): the converter folds those
+constants back into fp32 ones, and the file is exactly as large as the fp32 one.
 """
 from __future__ import annotations
 
@@ -31,11 +33,13 @@ from typing import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
+from hrm_jax import quant
 from hrm_jax.export import serving
+from hrm_jax.inference import sampler
 
 MANIFEST = "manifest.json"
+FORMAT = "hrm-jax-tflite-2"
 
 
 def _tf():
@@ -43,70 +47,134 @@ def _tf():
   return tf
 
 
-def convert(fn: Callable, specs: Sequence[tuple[str, jax.ShapeDtypeStruct]], optimize: bool = False) -> bytes:
-  """jax2tf -> concrete tf.function -> TFLite flatbuffer (builtin ops only)."""
-  tf = _tf()
-  from jax.experimental import jax2tf
-  tf_fn = tf.function(jax2tf.convert(fn, with_gradient=False), autograph=False,
-                      input_signature=[tf.TensorSpec(s.shape, tf.as_dtype(s.dtype), name=n) for n, s in specs])
-  concrete = tf_fn.get_concrete_function()
-  converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete], tf_fn)
+def _converter(tf, concrete_functions, trackable, optimize: bool):
+  converter = tf.lite.TFLiteConverter.from_concrete_functions(concrete_functions, trackable)
   converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+  converter.experimental_enable_resource_variables = True
   if optimize:
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
   return converter.convert()
 
 
-def _functions(served: serving.Served, segments: int):
-  """name -> (fn(*inputs) with the parameters closed over as constants, [(input name, spec)], output names)."""
+def int8_embedding(served: serving.Served) -> serving.Served:
+  """Only the token embedding stored as int8 (per-row scales); the rest as `served` stores it."""
+  stored = dict(served.stored)
+  table = stored["embed_tokens"]["embedding"]
+  if not quant.is_frozen_leaf(table):
+    q, scale = quant.quantize_array(table, 8, axis=1)
+    stored["embed_tokens"] = {"embedding": {quant.INT_KEY: q, quant.SCALE_KEY: scale}}
+  return serving.Served(served.model, stored, served.quantize)
+
+
+def convert_generation_model(served: serving.Served, segments: int, buckets: Sequence[int],
+                             optimize: bool = False) -> tuple[bytes, dict]:
+  """The stateful prefill/decode model (module doc). Returns (flatbuffer, the manifest's signature entries)."""
+  tf = _tf()
+  from jax.experimental import jax2tf
   cfg = served.cfg
   stored = jax.tree.map(jnp.asarray, served.stored)
-  i32 = lambda *shape: jax.ShapeDtypeStruct(shape, jnp.int32)
-  fns = {}
-  if cfg.attention != "bidirectional":
-    caches = list(serving.step_cache_shapes(cfg, segments).items())
-    fns["decode"] = (lambda *a: serving.step(served, stored, *a),
-                     [("token", i32(1)), ("position", i32(1)), ("depth", i32(1))] + caches,
-                     ["logits", "q_halt", "q_continue"] + list(serving.CACHE_NAMES))
-  fns["native"] = (lambda *a: serving.native_forward_unrolled(served, stored, *a, jnp.int32(cfg.halt_max_steps)),
-                   [("inputs", i32(1, cfg.seq_len)), ("puzzle_identifiers", i32(1)), ("language_id", i32(1)),
-                    ("task_id", i32(1)), ("prompt_length", i32(1))],
-                   ["logits", "steps", "q_halt", "q_continue"])
-  return fns
+  specs = serving.cache_specs(cfg, 1, segments)
+
+  class Generation(tf.Module):
+    """The caches as variables; each signature reads them, runs the JAX function, assigns the new ones."""
+
+    def __init__(self):
+      super().__init__()
+      self.caches = [tf.Variable(tf.zeros(s.shape, tf.as_dtype(s.dtype)), name=n) for n, s in specs]
+
+  module = Generation()
+  signatures: dict[str, tuple[Callable, list, list]] = {}
+  i32 = lambda *shape: tf.TensorSpec(shape, tf.int32)
+
+  def stateful(fn, input_names, input_specs, output_names, name):
+    converted = jax2tf.convert(fn, with_gradient=False)
+
+    def call(*inputs):
+      outs = converted(*inputs, *[v.read_value() for v in module.caches])
+      n = len(output_names)
+      for v, new in zip(module.caches, outs[n:]):
+        v.assign(new)
+      return dict(zip(output_names, outs[:n]))
+    call.__name__ = name  # from_concrete_functions names each signature after its function
+    specs_named = [tf.TensorSpec(sp.shape, sp.dtype, name=nm) for nm, sp in zip(input_names, input_specs)]
+    return tf.function(call, autograph=False, input_signature=specs_named)
+
+  for bucket in buckets:
+    names = ["inputs", "prompt_length", "language_id", "task_id"]
+    fn = lambda *a: serving.prefill(served, stored, *a, skip_halted=False)
+    signatures[f"prefill_{bucket}"] = (stateful(fn, names, [i32(1, bucket), i32(1), i32(1), i32(1)],
+                                                ["logits", "depth"], f"prefill_{bucket}"), names,
+                                       ["logits", "depth"])
+  names = ["token", "position", "depth"]
+  fn = lambda *a: serving.decode(served, stored, *a, skip_halted=False)
+  signatures["decode"] = (stateful(fn, names, [i32(1), i32(1), i32(1)], ["logits"], "decode"), names, ["logits"])
+  module.fns = {k: v[0] for k, v in signatures.items()}  # tracked by the module
+  blob = _converter(tf, [f.get_concrete_function() for f in module.fns.values()], module, optimize)
+  entries = {k: {"inputs": v[1], "outputs": v[2]} for k, v in signatures.items()}
+  return blob, entries
 
 
-def export_model(model, params, out_dir: str, *, quantize: str = "none",
-                 segments: int | None = None, tokenizer_file: str | None = None,
+def convert_native(served: serving.Served, optimize: bool = False) -> bytes:
+  """The fixed-length forward with ACT (dynamic halting, budget halt_max_steps), parameters as constants."""
+  tf = _tf()
+  from jax.experimental import jax2tf
+  cfg = served.cfg
+  stored = jax.tree.map(jnp.asarray, served.stored)
+  fn = lambda *a: serving.native_forward(served, stored, *a, jnp.int32(cfg.halt_max_steps))
+  names = ["inputs", "puzzle_identifiers", "language_id", "task_id", "prompt_length"]
+  shapes = [(1, cfg.seq_len), (1,), (1,), (1,), (1,)]
+  tf_fn = tf.function(jax2tf.convert(fn, with_gradient=False), autograph=False,
+                      input_signature=[tf.TensorSpec(s, tf.int32, name=n) for n, s in zip(names, shapes)])
+  return _converter(tf, [tf_fn.get_concrete_function()], tf_fn, optimize)
+
+
+def export_model(model, params, out_dir: str, *, quantize: str = "none", segments: int | None = None,
+                 buckets: Sequence[int] | None = None, tokenizer_file: str | None = None,
                  functions: Sequence[str] | None = None, special_ids: dict | None = None) -> dict:
-  """Converts the model to .tflite files in `out_dir`; returns the manifest (also written as manifest.json)."""
+  """Converts the model to .tflite files in `out_dir`; returns the manifest (also written as manifest.json).
+
+  functions: which files to write ("model", "native"; default both, "model" only for causal models);
+  buckets: prompt buckets of the prefill signatures (default powers of two up to seq_len, as the sampler's).
+  """
   if quantize not in ("none", "int8"):
     raise ValueError(f"--quantize {quantize!r}: the TFLite export supports none or int8")
   served = serving.serve(model, params, "none")
   optimize = quantize == "int8"
   if optimize:
-    served = serving.with_int8_embedding(served)
+    served = int8_embedding(served)
   cfg = served.cfg
+  if cfg.puzzle_emb_ndim > 0 and cfg.attention != "bidirectional":
+    raise ValueError("the TFLite generation model does not support puzzle prefixes (config.model.puzzle_emb_ndim)")
   segments = serving.num_segments(cfg, segments)
+  buckets = tuple(buckets) if buckets else sampler.length_buckets(cfg.seq_len)
   os.makedirs(out_dir, exist_ok=True)
-  manifest = {"format": "hrm-jax-tflite-1", "quantize": quantize,
+  manifest = {"format": FORMAT, "quantize": quantize,
               "int8": "dynamic-range weights + int8 embedding rows" if optimize else None, "segments": segments,
               "model": dataclasses.asdict(cfg), "special_ids": special_ids or {}, "files": {}}
-  for name, (fn, specs, outputs) in _functions(served, segments).items():
-    if functions and name not in functions:
-      continue
-    blob = convert(fn, specs, optimize)
-    path = f"{name}.tflite"
-    with open(os.path.join(out_dir, path), "wb") as f:
-      f.write(blob)
-    manifest["files"][name] = {"file": path, "bytes": len(blob),
-                               "inputs": [{"name": n, "shape": list(s.shape), "dtype": str(s.dtype)} for n, s in specs],
-                               "outputs": outputs}
+  wanted = set(functions or ("model", "native"))
+  if cfg.attention != "bidirectional" and "model" in wanted:
+    blob, entries = convert_generation_model(served, segments, buckets, optimize)
+    _write(out_dir, "model.tflite", blob)
+    manifest["files"]["model"] = {"file": "model.tflite", "bytes": len(blob), "buckets": list(buckets),
+                                  "signatures": entries,
+                                  "kv_cache_bytes": sampler.cache_bytes(cfg, 1, segments)}
+  if "native" in wanted:
+    blob = convert_native(served, optimize)
+    _write(out_dir, "native.tflite", blob)
+    manifest["files"]["native"] = {"file": "native.tflite", "bytes": len(blob)}
   if tokenizer_file:
     shutil.copyfile(tokenizer_file, os.path.join(out_dir, "tokenizer.json"))
     manifest["tokenizer"] = "tokenizer.json"
   with open(os.path.join(out_dir, MANIFEST), "w") as f:
     json.dump(manifest, f, indent=2)
   return manifest
+
+
+def _write(out_dir: str, name: str, blob: bytes) -> None:
+  tmp = os.path.join(out_dir, name + ".tmp")
+  with open(tmp, "wb") as f:
+    f.write(blob)
+  os.replace(tmp, os.path.join(out_dir, name))  # a crash never leaves a truncated model behind
 
 
 def weight_bytes(path: str) -> dict[str, int]:

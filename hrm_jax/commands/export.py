@@ -14,7 +14,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="store weights as integers (tflite: none or int8)")
   parser.add_argument("--out", required=True, help="output directory")
   parser.add_argument("--segments", type=int, default=None, help="ACT segment budget (default halt_max_steps)")
-  parser.add_argument("--buckets", default=None, help="stablehlo: comma-separated prefill prompt buckets")
+  parser.add_argument("--buckets", default=None, help="comma-separated prefill prompt buckets (default: powers of "
+                      "two up to seq_len)")
   parser.add_argument("--step", type=int, default=None, help="checkpoint step (default: the newest)")
 
 
@@ -37,9 +38,17 @@ def run(args) -> int:
     print(f"hrm-jax export: {e}", file=sys.stderr)
     return 2
   tok = load_tokenizer()
+  try:
+    buckets = [int(b) for b in args.buckets.split(",")] if args.buckets else None
+  except ValueError:
+    print(f"hrm-jax export: --buckets {args.buckets!r}: expected comma-separated integers", file=sys.stderr)
+    return 2
+  if buckets and (min(buckets) < 1 or max(buckets) > model.cfg.seq_len):
+    print(f"hrm-jax export: --buckets {args.buckets!r}: each bucket must be in 1..seq_len={model.cfg.seq_len}",
+          file=sys.stderr)
+    return 2
   if args.format == "stablehlo":
     from hrm_jax.export import serving, stablehlo
-    buckets = [int(b) for b in args.buckets.split(",")] if args.buckets else None
     manifest = stablehlo.export_model(serving.serve(model, params, args.quantize), args.out,
                                       segments=args.segments, buckets=buckets, tokenizer_file=DEFAULT_VOCAB_FILE)
     names = sorted(manifest["functions"])
@@ -49,7 +58,7 @@ def run(args) -> int:
       return 2
     from hrm_jax.export import tflite
     manifest = tflite.export_model(model, params, args.out, quantize=args.quantize, segments=args.segments,
-                                   tokenizer_file=DEFAULT_VOCAB_FILE,
+                                   buckets=buckets, tokenizer_file=DEFAULT_VOCAB_FILE,
                                    special_ids={"eos": tok.eos_id, "problem": tok.token_id("<|problem|>"),
                                                 "code": tok.token_id("<|code|>")})
     names = sorted(manifest["files"])

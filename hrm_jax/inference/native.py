@@ -36,7 +36,7 @@ def _full_batch(cfg: hrm.HRMConfig, batch: dict) -> dict:
 
 @functools.partial(jax.jit, static_argnums=0)
 def _segment(model, params, z_H, z_L, batch):
-  (z_H, z_L), logits, (q_halt, q_cont) = hrm.segment(model, params, z_H, z_L, batch)
+  (z_H, z_L), logits, (q_halt, q_cont) = hrm.forward_segment(model, params, z_H, z_L, batch)
   return {"z_H": z_H, "z_L": z_L, "logits": logits.astype(jnp.float32), "q_halt_logits": q_halt,
           "q_continue_logits": q_cont}
 

@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from hrm_jax.models import hrm
-from hrm_jax.models.hrm import H_KIND, L_KIND, HRMConfig, HRMCore
+from hrm_jax.models.hrm import L_KIND, HRMConfig, HRMCore
 
 Array = jax.Array
 
@@ -59,143 +59,82 @@ def pick_bucket(length: int, buckets: Sequence[int]) -> int:
   raise ValueError(f"prompt of {length} tokens does not fit the model's seq_len={buckets[-1]}")
 
 
-def init_caches(cfg: HRMConfig, batch_size: int, segments: int) -> dict[str, Array]:
-  """Zero KV caches for `segments` segments: {"L": (k, v), "H": (k, v)}."""
-  t = cfg.total_len
-  def make(apps, layers_):
-    shape = (segments, max(apps, 1), layers_, batch_size, t, cfg.num_heads, cfg.head_dim)
-    return (jnp.zeros(shape, cfg.dtype), jnp.zeros(shape, cfg.dtype))
-  if cfg.arch == "transformer":
-    return {"L": make(1, cfg.H_layers + cfg.L_layers), "H": make(0, 1)}
-  return {"L": make(cfg.num_L_applications, cfg.L_layers), "H": make(cfg.num_H_applications, cfg.H_layers)}
+def init_caches(cfg: HRMConfig, batch_size: int, segments: int, dtype=None):
+  """Zero KV caches: a tuple over `segments` segments of `hrm.segment` caches (one entry per application of
+  the schedule, each a tuple over the module's layers of (k, v) [batch, heads, total_len, head_dim]).
+
+  Every (segment, application, layer) owns its buffers, so each is written in place by one
+  `dynamic_update_slice` per call and read as it lies by attention."""
+  dtype = cfg.dtype if dtype is None else dtype
+  shape = (batch_size, cfg.num_heads, cfg.total_len, cfg.head_dim)
+  def module(num_layers):
+    return tuple((jnp.zeros(shape, dtype), jnp.zeros(shape, dtype)) for _ in range(num_layers))
+  def application(kind):
+    if cfg.arch == "transformer":
+      return module(cfg.H_layers + cfg.L_layers)
+    return module(cfg.L_layers if kind == L_KIND else cfg.H_layers)
+  return tuple(tuple(application(kind) for kind in cfg.schedule) for _ in range(segments))
 
 
-def _slot_indices(cfg: HRMConfig) -> np.ndarray:
-  """For each application in the schedule, its index among the applications of its kind."""
-  seen = {L_KIND: 0, H_KIND: 0}
-  slots = []
-  for kind in cfg.schedule:
-    slots.append(seen[kind])
-    seen[kind] += 1
-  return np.asarray(slots, np.int32)
+def cache_bytes(cfg: HRMConfig, batch_size: int, segments: int) -> int:
+  """Bytes of `init_caches`' buffers."""
+  return sum(a.size * a.dtype.itemsize for a in jax.tree.leaves(
+      jax.eval_shape(lambda: init_caches(cfg, batch_size, segments))))
 
 
-def run_segment_cached(model: HRMCore, params, z_H, z_L, x, ctx, caches, cache_index):
-  """One segment's applications on new positions, reading/extending one segment's caches.
-
-  z_H, z_L, x: [batch, n, d] for the n new positions; caches: {"L": (k, v), "H": (k, v)} each
-  [apps, layers, batch, max_len, heads, head_dim]; cache_index: int32 [batch], absolute position of the first
-  new position. Returns (z_H, z_L, caches).
-  """
-  cfg = model.cfg
-  if cfg.arch == "transformer":
-    k, v = caches["L"]
-    z, (k0, v0) = model.apply(params, x, ctx, (k[0], v[0]), cache_index, method=HRMCore.apply_stack)
-    return z, z_L, {"L": (k.at[0].set(k0), v.at[0].set(v0)), "H": caches["H"]}
-
-  def body(carry, inp):
-    zh, zl, c = carry
-    kind, slot = inp
-
-    def do_L(zh, zl, c):
-      k, v = c["L"]
-      new, (k1, v1) = model.apply(params, zl, zh + x, ctx, (k[slot], v[slot]), cache_index,
-                                  method=HRMCore.apply_L)
-      return zh, new, {"L": (k.at[slot].set(k1), v.at[slot].set(v1)), "H": c["H"]}
-
-    def do_H(zh, zl, c):
-      k, v = c["H"]
-      new, (k1, v1) = model.apply(params, zh, zl, ctx, (k[slot], v[slot]), cache_index,
-                                  method=HRMCore.apply_H)
-      return new, zl, {"L": c["L"], "H": (k.at[slot].set(k1), v.at[slot].set(v1))}
-
-    return jax.lax.switch(kind, (do_L, do_H), zh, zl, c), None
-
-  xs = (jnp.asarray(cfg.schedule, jnp.int32), jnp.asarray(_slot_indices(cfg)))
-  (z_H, z_L, caches), _ = jax.lax.scan(body, (z_H, z_L, caches), xs)
-  return z_H, z_L, caches
-
-
-def _segment_caches(caches, m):
-  return jax.tree.map(lambda a: a[m], caches)
-
-
-def _store_segment_caches(caches, new, m):
-  return jax.tree.map(lambda a, n: a.at[m].set(n), caches, new)
-
-
-def prefill(model: HRMCore, params, batch, caches, max_segments: int, dynamic_halting: bool, min_depth=None):
-  """Runs segments over the (bucket-padded) prompt until every sequence halts.
+def prefill(model: HRMCore, params, batch, caches, dynamic_halting: bool = True, min_depth=None,
+            skip_halted: bool = True):
+  """Runs segments over the (bucket-padded) prompt until every sequence halts (`hrm.act_loop`), filling each
+  segment's caches at positions 0..prefix_len + bucket - 1.
 
   batch: `inputs` [batch, bucket] (prompt left-aligned), `prompt_length` [batch] and the conditioning ids.
+  caches: `init_caches` (their number of segments is the budget).
   min_depth: optional int32 [batch]: a row's Q head may halt only from this many segments on (exploration).
-  Returns (caches, depth int32 [batch], logits [batch, vocab] for the first new token).
+  skip_halted: False runs every segment (no `lax.cond`; `hrm.act_loop`).
+  Returns (caches, depth int32 [batch], logits fp32 [batch, vocab] for the first new token).
   """
   cfg = model.cfg
-  b, bucket = batch["inputs"].shape
+  b = batch["inputs"].shape[0]
   x = model.apply(params, batch, method=HRMCore.embed)
-  ctx = hrm.attention_context(cfg, batch, 0, x.shape[1], kv_len=cfg.total_len)
-  z_H, z_L = model.apply(params, b, x.shape[1], method=HRMCore.initial_state)
-  qi = hrm.q_index(cfg, batch)
+  ctx = hrm.attention_context(cfg, batch, 0, x.shape[1])
   rows = jnp.arange(b)
-  zero = jnp.zeros((b,), jnp.int32)
-  init = dict(m=jnp.zeros((), jnp.int32), z_H=z_H, z_L=z_L, caches=caches, halted=jnp.zeros((b,), bool),
-              depth=zero, logits=jnp.zeros((b, cfg.vocab_size), jnp.float32))
+  qi = hrm.q_index(cfg, batch)
+  # The first answer token is predicted at the last prompt token (sequence index prompt_length - 1).
+  last = cfg.prefix_len + batch["prompt_length"].astype(jnp.int32) - 1
 
-  def cond(s):
-    return (s["m"] < max_segments) & ~jnp.all(s["halted"])
+  def readout(z_H):
+    q_halt, q_cont = model.apply(params, z_H[rows, qi], method=HRMCore.q_logits)
+    logits = model.apply(params, z_H[rows, last], method=HRMCore.lm_logits).astype(jnp.float32)
+    return {"logits": logits, "q_halt": q_halt, "q_continue": q_cont}
 
-  def body(s):
-    m = s["m"]
-    zh, zl, seg_caches = run_segment_cached(model, params, s["z_H"], s["z_L"], x, ctx,
-                                            _segment_caches(s["caches"], m), zero)
-    q_halt, q_cont = model.apply(params, zh[rows, qi], method=HRMCore.q_logits)
-    # The first answer token is predicted at the last prompt token (sequence index prompt_length - 1).
-    last = cfg.prefix_len + batch["prompt_length"] - 1
-    logits = model.apply(params, zh[rows, last], method=HRMCore.lm_logits).astype(jnp.float32)
-    active = ~s["halted"]
-    halt_now = (m + 1 >= max_segments)
-    if dynamic_halting:
-      q_halts = q_halt > q_cont
-      if min_depth is not None:
-        q_halts = q_halts & (m + 1 >= min_depth)
-      halt_now = halt_now | q_halts
-    return dict(m=m + 1, z_H=zh, z_L=zl, caches=_store_segment_caches(s["caches"], seg_caches, m),
-                halted=s["halted"] | (active & halt_now), depth=jnp.where(active, m + 1, s["depth"]),
-                logits=jnp.where(active[:, None], logits, s["logits"]))
-
-  out = jax.lax.while_loop(cond, body, init)
-  return out["caches"], out["depth"], out["logits"]
+  out = hrm.act_loop(model, params, x, ctx, readout, budget=len(caches), dynamic_halting=dynamic_halting,
+                     min_depth=min_depth, caches=caches, cache_index=0, skip_halted=skip_halted)
+  return out["caches"], out["steps"], out["logits"]
 
 
-def decode_step(model: HRMCore, params, tokens, positions, caches, depth):
+def decode_step(model: HRMCore, params, tokens, positions, caches, depth, kv_len: int | None = None,
+                skip_halted: bool = True):
   """Logits for the token after `tokens`.
 
   tokens: int32 [batch] new tokens at sequence index `positions` [batch]; depth: int32 [batch] segments per
-  sequence. Returns (logits fp32 [batch, vocab], caches).
+  sequence (segments past the deepest row's are skipped); kv_len: attend over the first kv_len cache positions
+  only (static; every position so far must be below it; default the whole cache); skip_halted: as `prefill`.
+  Returns (logits fp32 [batch, vocab], caches).
   """
   cfg = model.cfg
-  b = tokens.shape[0]
   abs_pos = (cfg.prefix_len + positions).astype(jnp.int32)
   x = model.apply(params, tokens[:, None], abs_pos[:, None], method=HRMCore.embed_step)
-  ctx = {"cos": None, "sin": None,
-         "mask": (jnp.arange(cfg.total_len)[None, :] <= abs_pos[:, None])[:, None, None, :]}
-  if cfg.pos_encodings == "rope":
-    from hrm_jax.models import layers
-    ctx["cos"], ctx["sin"] = layers.rope_tables(abs_pos[:, None], cfg.head_dim, cfg.rope_theta)
-  z_H, z_L = model.apply(params, b, 1, method=HRMCore.initial_state)
-  init = dict(m=jnp.zeros((), jnp.int32), z_H=z_H, z_L=z_L, caches=caches, out=jnp.zeros_like(z_H))
+  kv_len = cfg.total_len if kv_len is None else kv_len
+  # New tokens follow the prompt, so in every attention mode they see all earlier positions (causal mask).
+  ctx = hrm.attention_context(dataclasses.replace(cfg, attention="causal"), {"inputs": tokens[:, None]}, 0, 1,
+                              kv_len=kv_len, positions=abs_pos[:, None])
 
-  def body(s):
-    m = s["m"]
-    zh, zl, seg_caches = run_segment_cached(model, params, s["z_H"], s["z_L"], x, ctx,
-                                            _segment_caches(s["caches"], m), abs_pos)
-    return dict(m=m + 1, z_H=zh, z_L=zl, caches=_store_segment_caches(s["caches"], seg_caches, m),
-                out=jnp.where((m == depth - 1)[:, None, None], zh, s["out"]))
+  def readout(z_H):
+    return {"logits": model.apply(params, z_H[:, 0], method=HRMCore.lm_logits).astype(jnp.float32)}
 
-  out = jax.lax.while_loop(lambda s: s["m"] < jnp.max(depth), body, init)
-  logits = model.apply(params, out["out"][:, 0], method=HRMCore.lm_logits).astype(jnp.float32)
-  return logits, out["caches"]
+  out = hrm.act_loop(model, params, x, ctx, readout, budget=len(caches), depth=depth, caches=caches,
+                     cache_index=abs_pos, skip_halted=skip_halted)
+  return out["logits"], out["caches"]
 
 
 def sample_token(logits: Array, rng: Array, sampling: SamplingConfig) -> Array:
@@ -237,7 +176,7 @@ def _generate(model: HRMCore, sampling: SamplingConfig, params, batch, rng):
   b = batch["inputs"].shape[0]
   segments = sampling.max_segments or cfg.halt_max_steps
   caches = init_caches(cfg, b, segments)
-  caches, depth, logits = prefill(model, params, batch, caches, segments, sampling.dynamic_halting,
+  caches, depth, logits = prefill(model, params, batch, caches, sampling.dynamic_halting,
                                   exploration_min_depth(sampling, b, segments, rng))
   n = sampling.max_new_tokens
   stop_ids = jnp.asarray(sampling.stop_ids, jnp.int32)
@@ -367,9 +306,10 @@ def stream(model: HRMCore, params, prompt: Sequence[int], sampling: SamplingConf
   gen = Generator(model, params, sampling)
   batch = gen.make_batch([prompt], [language_id], [task_id])
   segments = sampling.max_segments or model.cfg.halt_max_steps
-  prefill_fn = jax.jit(lambda p, b: prefill(model, p, b, init_caches(model.cfg, 1, segments), segments,
+  prefill_fn = jax.jit(lambda p, b: prefill(model, p, b, init_caches(model.cfg, 1, segments),
                                             sampling.dynamic_halting))
-  step_fn = jax.jit(lambda p, tok, pos, c, d: decode_step(model, p, tok, pos, c, d))
+  # The caches are donated: each step updates them in place instead of allocating new ones.
+  step_fn = jax.jit(lambda p, tok, pos, c, d: decode_step(model, p, tok, pos, c, d), donate_argnums=3)
   caches, depth, logits = prefill_fn(params, batch)
   rng = jax.random.key(seed)
   for t in range(sampling.max_new_tokens):

@@ -5,13 +5,18 @@ specified in `shared/reference/hrm-spec.md`), written functionally:
 
   * `HRMCore` (Flax linen) holds the parameters: token embedding, the prefix embeddings (puzzle / language /
     task), the H and L stacks, the LM head and the Q (halting) head, and the fixed initial states H_init/L_init.
-  * `segment()` is one reference forward pass: H_cycles x L_cycles applications of L and H_cycles of H, run by a
-    `lax.scan` over the application schedule; all but the last `grad_steps` applications run on stop-gradient
-    parameters and inputs (the reference's one-step gradient is `grad_steps=2`: the last L and the last H).
+  * `segment()` is THE recurrence, one reference forward pass: the static schedule of H_cycles x L_cycles
+    applications of L and H_cycles of H, unrolled, with an optional explicit KV cache per application (as
+    gemma's `Transformer.__call__` takes an optional cache); all but the last `grad_steps` applications run on
+    stop-gradient parameters and inputs (the reference's one-step gradient is `grad_steps=2`: the last L and the
+    last H). Training, evaluation, prefill, decode, RL replay and the exports all call it.
+  * `forward_segment()` is one segment over whole sequences with the LM and Q heads (the reference's forward).
+  * `act_loop()` is the ACT loop, written once: segments until every row halts (Q head, budget or a given
+    depth), as a `lax.while_loop` or unrolled with `lax.cond` when each segment owns cache buffers.
   * `act_step()` is one ACT call (spec 2.2): reset and data swap for halted slots, one segment, halting with
     exploration, and the bootstrapped target for the continue Q-value from the updated carry.
-  * `act_evaluate()` runs whole ACT rollouts under one `lax.while_loop`: the reference's fixed number of segments
-    or dynamic halting, with the segment budget a runtime argument (raise it at test time without recompiling).
+  * `act_evaluate()` runs whole ACT rollouts (`act_loop` under one `lax.while_loop`): the reference's fixed
+    number of segments or dynamic halting, with the segment budget a runtime argument.
 
 Modes (config `attention`):
   * `bidirectional`: the reference's native mode (fixed-length transduction, no mask).
@@ -138,6 +143,11 @@ class HRMConfig:
     return jnp.dtype(self.forward_dtype)
 
   @property
+  def act_bits(self) -> int:
+    """Bits of the activations multiplied by frozen integer weights (int4 QAT trains at 4, the rest use 8)."""
+    return 4 if self.quant == "int4" else 8
+
+  @property
   def head_dim(self) -> int:
     return self.hidden_size // self.num_heads
 
@@ -168,12 +178,9 @@ class HRMCore(nn.Module):
     embed_std = 1.0 / math.sqrt(d)
     # Every parameter carries logical axis names (mapped to mesh axes by hrm_jax/train/sharding.py).
     named = nn.with_logical_partitioning
-    self.embed_tokens = nn.Embed(c.vocab_size, d, embedding_init=named(layers.trunc_normal(embed_std),
-                                                                       ("vocab", "embed")),
-                                 param_dtype=jnp.float32)
-    self.lm_head = nn.Dense(c.vocab_size, use_bias=False,
-                            kernel_init=named(layers.lecun_trunc_normal, ("embed", "vocab")),
-                            dtype=c.dtype, param_dtype=jnp.float32)
+    # Embed/Linear are nn.Embed/nn.Dense's parameters, also readable as frozen integers (serving, hrm_jax/quant).
+    self.embed_tokens = layers.Embed(c.vocab_size, d, named(layers.trunc_normal(embed_std), ("vocab", "embed")))
+    self.lm_head = layers.Linear(c.vocab_size, ("embed", "vocab"), dtype=c.dtype, act_bits=c.act_bits)
     # Q head: zero weights, bias -5 (spec 1.3): q_halt == q_continue at init, nothing halts early.
     self.q_head = nn.Dense(2, kernel_init=named(nn.initializers.zeros, ("embed", None)),
                            bias_init=named(nn.initializers.constant(-5.0), (None,)),
@@ -193,7 +200,8 @@ class HRMCore(nn.Module):
     self.H_init = self.param("H_init", named(layers.trunc_normal(1.0), ("norm",)), (d,))
     self.L_init = self.param("L_init", named(layers.trunc_normal(1.0), ("norm",)), (d,))
     common = dict(hidden_size=d, num_heads=c.num_heads, expansion=c.expansion, rms_norm_eps=c.rms_norm_eps,
-                  dtype=c.dtype, dot_general_cls=self.dot_general_cls, scan_layers=c.scan_layers)
+                  dtype=c.dtype, dot_general_cls=self.dot_general_cls, scan_layers=c.scan_layers,
+                  act_bits=c.act_bits)
     if c.arch == "hrm":
       self.H_level = layers.ReasoningModule(c.H_layers, **common)
       self.L_level = layers.ReasoningModule(c.L_layers, **common)
@@ -267,32 +275,34 @@ class HRMCore(nn.Module):
 
 
 def attention_context(cfg: HRMConfig, batch: Batch, start: Array | int, length: int,
-                      kv_len: int | None = None) -> dict[str, Array | None]:
+                      kv_len: int | None = None, positions: Array | None = None) -> dict[str, Array | None]:
   """RoPE tables and the attention mask for `length` positions starting at absolute position `start`.
 
   Positions count the prefix tokens (prefix at 0..P-1, token t at P+t), as the reference does. The mask is
   bool [batch, 1, length, kv_len] (None = attend everywhere): causal, or prefix-LM (bidirectional over the
   prefix and the prompt, `batch["prompt_length"]` tokens), intersected with `batch["segment_ids"]` when
-  sequences are packed (prefix tokens are visible to every segment).
+  sequences are packed (prefix tokens are visible to every segment). `positions` (int32 [batch, length])
+  replaces `start` when rows are at different positions (decoding: new tokens always come after the prompt,
+  so there the mask is causal).
   """
   b = batch["inputs"].shape[0]
   kv_len = length if kv_len is None else kv_len
-  q_pos = start + jnp.arange(length, dtype=jnp.int32)
-  positions = jnp.broadcast_to(q_pos, (b, length))
+  if positions is None:
+    positions = jnp.broadcast_to(start + jnp.arange(length, dtype=jnp.int32), (b, length))
+  positions = positions.astype(jnp.int32)
   ctx: dict[str, Array | None] = {"cos": None, "sin": None, "mask": None}
   if cfg.pos_encodings == "rope":
     ctx["cos"], ctx["sin"] = layers.rope_tables(positions, cfg.head_dim, cfg.rope_theta)
   if cfg.attention == "bidirectional" and "segment_ids" not in batch:
     return ctx
   k_pos = jnp.arange(kv_len, dtype=jnp.int32)
+  q_pos = positions[:, None, :, None]  # [b, 1, length, 1]
   mask = jnp.ones((b, 1, length, kv_len), bool)
   if cfg.attention != "bidirectional":
-    mask = mask & (k_pos[None, None, None, :] <= q_pos[None, None, :, None])
+    mask = mask & (k_pos[None, None, None, :] <= q_pos)
   if cfg.attention == "prefix_lm":
-    visible = cfg.prefix_len + batch["prompt_length"].astype(jnp.int32)  # [b]
-    prompt_k = k_pos[None, :] < visible[:, None]
-    prompt_q = q_pos[None, :] < visible[:, None]
-    mask = mask | (prompt_k[:, None, None, :] & prompt_q[:, None, :, None])
+    visible = (cfg.prefix_len + batch["prompt_length"].astype(jnp.int32))[:, None, None, None]
+    mask = mask | ((k_pos[None, None, None, :] < visible) & (q_pos < visible))
   if "segment_ids" in batch:
     p = cfg.prefix_len
     seg = jnp.pad(batch["segment_ids"].astype(jnp.int32), ((0, 0), (p, 0)), constant_values=-1)
@@ -312,61 +322,176 @@ def q_index(cfg: HRMConfig, batch: Batch) -> Array:
   return cfg.prefix_len + jnp.maximum(batch["prompt_length"].astype(jnp.int32), 1) - 1
 
 
-def segment(model: HRMCore, params, z_H: Array, z_L: Array, batch: Batch, *,
-            grad_steps: int | None = None, probes: Array | None = None):
-  """One HRM segment (spec 1.7) from the carry (z_H, z_L).
+# --------------------------------------------------------------------------------------------------------------
+# The core: one segment, with an optional explicit KV cache per module application.
+# --------------------------------------------------------------------------------------------------------------
+
+def segment(model: HRMCore, params, z_H: Array, z_L: Array, x: Array, ctx: Mapping[str, Array | None],
+            caches=None, *, cache_index: Array | int = 0, grad_steps: int | None = None,
+            probes: Array | None = None):
+  """One HRM segment (spec 1.7): the H_cycles x L_cycles application schedule from the carry (z_H, z_L).
+
+  The ONE implementation of the recurrence: training (`forward_segment`, `act_step`), evaluation
+  (`act_evaluate`), prefill and decode (hrm_jax/inference/sampler.py), RL replay (`forward_at_depth`) and both
+  exports call it. The schedule is static, so it is unrolled: application i is L (z_L <- L(z_L, z_H + x)) or
+  H (z_H <- H(z_H, z_L)) known at trace time, and with `caches` it reads and writes its own cache buffers in
+  place (no switch over kinds, no slicing of a stacked cache).
 
   Args:
-    params: the model's variables ({"params": ...}).
-    z_H, z_L: [batch, T, d] carry (T = prefix_len + seq_len).
-    batch: dict with `inputs` [batch, seq] and the conditioning fields.
-    grad_steps: module applications that carry gradients (default: the config's); the earlier ones see
-      stop-gradient parameters, inputs and carry, so no residuals are kept for them.
-    probes: optional [num_applications, batch, T, d] added to each application's output. Zero probes change
-      nothing; their gradients show which applications the loss can reach (used by the tests).
+    params: the model's variables ({"params": ...}); a served model's may hold frozen integer weights.
+    z_H, z_L: [batch, n, d] carry for the n positions computed (the whole sequence, or new tokens).
+    x: [batch, n, d] input embedding of those positions (`HRMCore.embed` / `embed_step`).
+    ctx: `attention_context` for those positions (RoPE tables, mask over the kv_len keys).
+    caches: None (no cache: attention over the n positions), or one entry per application of the schedule,
+      each a tuple over the module's layers of (k, v) [batch, heads, max_len, head_dim]; the new positions'
+      keys/values are written at `cache_index` (int, or int32 [batch]) and attention reads the cache.
+    grad_steps: applications that carry gradients (default: the config's); the earlier ones see stop-gradient
+      parameters, inputs and carry, so no residuals are kept for them (the reference's one-step gradient is 2:
+      the last L and the last H). The carry always enters through stop_gradient.
+    probes: optional [num_applications, batch, n, d] added to each application's output. Zero probes change
+      nothing; their gradients show which applications the loss can reach (tests).
+  Returns:
+    (z_H, z_L, caches): the new carry ([batch, n, d]) and the updated caches (None without).
+  """
+  cfg = model.cfg
+  n_apps = len(cfg.schedule)
+  k = min(cfg.grad_steps if grad_steps is None else grad_steps, n_apps)
+  sg = jax.lax.stop_gradient
+  remat = ((lambda f: f) if cfg.remat_policy == "none"
+           else lambda f: jax.checkpoint(f, policy=layers.remat_policy(cfg.remat_policy)))
+  params_ng, x_ng = sg(params), sg(x)
+  z_H, z_L = sg(z_H), sg(z_L)
+  new_caches = []
+  for i, kind in enumerate(cfg.schedule):
+    graded = i >= n_apps - k
+    if i == n_apps - k:
+      z_H, z_L = sg(z_H), sg(z_L)  # nothing flows back into the no-gradient prefix
+    p, xi = (params, x) if graded else (params_ng, x_ng)
+    cache = None if caches is None else caches[i]
+    if cfg.arch == "transformer":
+      apply = remat(lambda p_, z, c: model.apply(p_, z, ctx, c, cache_index, method=HRMCore.apply_stack))
+      z_H, cache = apply(p, xi, cache)
+    elif kind == L_KIND:
+      apply = remat(lambda p_, z, inj, c: model.apply(p_, z, inj, ctx, c, cache_index, method=HRMCore.apply_L))
+      z_L, cache = apply(p, z_L, z_H + xi, cache)
+    else:
+      apply = remat(lambda p_, z, inj, c: model.apply(p_, z, inj, ctx, c, cache_index, method=HRMCore.apply_H))
+      z_H, cache = apply(p, z_H, z_L, cache)
+    if probes is not None:
+      if kind == H_KIND or cfg.arch == "transformer":
+        z_H = z_H + probes[i]
+      else:
+        z_L = z_L + probes[i]
+    new_caches.append(cache)
+  return z_H, z_L, (None if caches is None else tuple(new_caches))
+
+
+def heads(model: HRMCore, params, z_H: Array, batch: Batch) -> tuple[Array, tuple[Array, Array]]:
+  """LM logits over the sequence ([batch, seq, vocab]) and the Q head at `q_index` (fp32 [batch] each)."""
+  cfg = model.cfg
+  logits = model.apply(params, z_H[:, cfg.prefix_len:], method=HRMCore.lm_logits)
+  qi = q_index(cfg, batch)
+  q = model.apply(params, z_H[jnp.arange(z_H.shape[0]), qi], method=HRMCore.q_logits)
+  return logits, q
+
+
+def forward_segment(model: HRMCore, params, z_H: Array, z_L: Array, batch: Batch, *,
+                    grad_steps: int | None = None, probes: Array | None = None):
+  """One segment over a whole batch of sequences (the reference's forward, spec 1.7): embed, `segment`, heads.
+
+  Args:
+    z_H, z_L: [batch, T, d] carry (T = prefix_len + seq_len); batch: `inputs` [batch, seq] and the conditioning.
   Returns:
     ((z_H, z_L) new carry, stop-gradiented), logits [batch, seq, vocab], (q_halt, q_continue) fp32 [batch].
   """
-  cfg = model.cfg
-  grad_steps = cfg.grad_steps if grad_steps is None else grad_steps
   x = model.apply(params, batch, method=HRMCore.embed)
-  ctx = attention_context(cfg, batch, 0, x.shape[1])
-  kinds = jnp.asarray(cfg.schedule, jnp.int32)
-  n = len(cfg.schedule)
-  k = min(grad_steps, n)
-  if probes is None:
-    probes = jnp.zeros((n,) + (1,) * x.ndim, x.dtype)
-  remat = ((lambda f: f) if cfg.remat_policy == "none"
-           else lambda f: jax.checkpoint(f, policy=layers.remat_policy(cfg.remat_policy)))
+  ctx = attention_context(model.cfg, batch, 0, x.shape[1])
+  z_H, z_L, _ = segment(model, params, z_H, z_L, x, ctx, grad_steps=grad_steps, probes=probes)
+  logits, q = heads(model, params, z_H, batch)
+  return (jax.lax.stop_gradient(z_H), jax.lax.stop_gradient(z_L)), logits, q
 
-  if cfg.arch == "transformer":
-    z_H, _ = model.apply(params, x, ctx, method=HRMCore.apply_stack)
-    z_H = z_H + probes[0]
-  else:
-    def run(p, inj, zs, kinds_slice, probes_slice):
-      def body(carry, inp):
-        zh, zl = carry
-        kind, probe = inp
-        def do_L(zh, zl):
-          new, _ = remat(lambda p_, z, inj_: model.apply(p_, z, inj_, ctx, method=HRMCore.apply_L))(p, zl, zh + inj)
-          return zh, new + probe
-        def do_H(zh, zl):
-          new, _ = remat(lambda p_, z, inj_: model.apply(p_, z, inj_, ctx, method=HRMCore.apply_H))(p, zh, zl)
-          return new + probe, zl
-        return jax.lax.switch(kind, (do_L, do_H), zh, zl), None
-      zs, _ = jax.lax.scan(body, zs, (kinds_slice, probes_slice))
-      return zs
 
-    zs = (jax.lax.stop_gradient(z_H), jax.lax.stop_gradient(z_L))
-    if n > k:  # the no-gradient prefix
-      zs = run(jax.lax.stop_gradient(params), jax.lax.stop_gradient(x), zs, kinds[: n - k], probes[: n - k])
-      zs = (jax.lax.stop_gradient(zs[0]), jax.lax.stop_gradient(zs[1]))
-    z_H, z_L = run(params, x, zs, kinds[n - k:], probes[n - k:])
+def act_loop(model: HRMCore, params, x: Array, ctx, readout, *, budget: Array | int, segments: int | None = None,
+             depth: Array | None = None, dynamic_halting: bool = True, min_depth: Array | None = None,
+             caches=None, cache_index: Array | int = 0, unroll: bool = False, skip_halted: bool = True):
+  """The ACT loop, written once: segments from H_init/L_init until every row halts.
 
-  logits = model.apply(params, z_H[:, cfg.prefix_len:], method=HRMCore.lm_logits)
-  qi = q_index(cfg, batch)
-  q_halt, q_cont = model.apply(params, z_H[jnp.arange(z_H.shape[0]), qi], method=HRMCore.q_logits)
-  return (jax.lax.stop_gradient(z_H), jax.lax.stop_gradient(z_L)), logits, (q_halt, q_cont)
+  A row halts after `depth[b]` segments when `depth` is given (decoding and RL replay: the depth was chosen
+  earlier); otherwise at the first segment whose q_halt > q_continue (with `dynamic_halting`, and not before
+  `min_depth[b]` segments: depth exploration), and always at `budget`. Each row keeps the `readout` of its
+  halting segment. Two ways to run, the same rule:
+    * `lax.while_loop` (default): `budget` may be traced (raise it at test time without recompiling);
+    * unrolled over `segments` static segments, each after the first under `lax.cond` (skipped once every row
+      has halted): needed when each segment owns cache buffers (`caches`: a tuple with one `segment` cache per
+      segment, updated in place) and for reverse-mode differentiation (`unroll=True`). `skip_halted=False`
+      runs every segment without `lax.cond` (same outputs; for converters whose conditionals fail: TFLite's).
+
+  Args:
+    x, ctx: input embedding [batch, n, d] and attention context of the n positions computed.
+    readout: fn(z_H [batch, n, d]) -> dict of [batch, ...] outputs; with dynamic halting it must hold `q_halt`
+      and `q_continue` (fp32 [batch]).
+  Returns:
+    dict: the readout's outputs at each row's halting segment, `steps` int32 [batch] (the depth each row ran),
+    `segments_run`, `caches` (when given) and, unrolled, `q_halt_trace` / `q_continue_trace` fp32
+    [batch, segments] (the Q head after every segment, zeros where skipped) when the readout has them.
+  """
+  cfg = model.cfg
+  b = x.shape[0]
+  z_H, z_L = model.apply(params, b, x.shape[1], method=HRMCore.initial_state)
+  budget = jnp.asarray(budget, jnp.int32)
+  outputs = jax.eval_shape(readout, z_H)
+  has_q = "q_halt" in outputs
+  state = dict(z_H=z_H, z_L=z_L, steps=jnp.zeros((b,), jnp.int32), halted=jnp.zeros((b,), bool),
+               segments_run=jnp.zeros((), jnp.int32),
+               out=jax.tree.map(lambda o: jnp.zeros(o.shape, o.dtype), outputs))
+
+  def one_segment(s, seg_caches):
+    zh, zl, seg_caches = segment(model, params, s["z_H"], s["z_L"], x, ctx, seg_caches, cache_index=cache_index)
+    out = readout(zh)
+    active = ~s["halted"]
+    steps = s["steps"] + active.astype(jnp.int32)
+    halt_now = steps >= budget
+    if depth is not None:
+      halt_now = halt_now | (steps >= depth)
+    elif dynamic_halting:
+      q_halts = out["q_halt"] > out["q_continue"]
+      if min_depth is not None:
+        q_halts = q_halts & (steps >= min_depth)
+      halt_now = halt_now | q_halts
+    new = dict(z_H=zh, z_L=zl, steps=steps, halted=s["halted"] | (active & halt_now),
+               segments_run=s["segments_run"] + 1,
+               out=jax.tree.map(lambda a, o: _where_rows(active, a.astype(o.dtype), o), out, s["out"]))
+    return new, seg_caches, out
+
+  if caches is None and not unroll:
+    def body(s):
+      return one_segment(s, None)[0]
+    state = jax.lax.while_loop(lambda s: (s["segments_run"] < budget) & ~jnp.all(s["halted"]), body, state)
+    return dict(state["out"], steps=state["steps"], segments_run=state["segments_run"])
+
+  segments = len(caches) if caches is not None else segments
+
+  def skip(s, c):
+    return s, c, jax.tree.map(lambda o: jnp.zeros(o.shape, o.dtype), outputs)
+
+  new_caches, q_trace = [], []
+  for m in range(segments):
+    seg_caches = None if caches is None else caches[m]
+    if m == 0 or not skip_halted:
+      state, seg_caches, out = one_segment(state, seg_caches)
+    else:
+      state, seg_caches, out = jax.lax.cond((state["segments_run"] < budget) & ~jnp.all(state["halted"]),
+                                            one_segment, skip, state, seg_caches)
+    new_caches.append(seg_caches)
+    if has_q:
+      q_trace.append((out["q_halt"], out["q_continue"]))
+  result = dict(state["out"], steps=state["steps"], segments_run=state["segments_run"])
+  if caches is not None:
+    result["caches"] = tuple(new_caches)
+  if has_q:
+    result["q_halt_trace"] = jnp.stack([q[0] for q in q_trace], axis=1)
+    result["q_continue_trace"] = jnp.stack([q[1] for q in q_trace], axis=1)
+  return result
 
 
 @flax.struct.dataclass
@@ -442,7 +567,7 @@ def act_step(model: HRMCore, params, carry: ACTCarry, batch: Batch, rng: Array |
   steps = jnp.where(halted, 0, carry.steps)
   data = {k: _where_rows(halted, batch[k], carry.data[k]) for k in carry.data}
 
-  (z_H, z_L), logits, (q_halt, q_cont) = segment(model, params, z_H, z_L, data)
+  (z_H, z_L), logits, (q_halt, q_cont) = forward_segment(model, params, z_H, z_L, data)
   steps = steps + 1
   is_last = steps >= max_steps
   halted = is_last
@@ -453,7 +578,7 @@ def act_step(model: HRMCore, params, carry: ACTCarry, batch: Batch, rng: Array |
     explore = explore_u < cfg.halt_exploration_prob
     min_steps = explore * min_draw
     halted = halted & (steps >= min_steps)
-    _, _, (next_halt, next_cont) = segment(model, jax.lax.stop_gradient(params), z_H, z_L, data)
+    _, _, (next_halt, next_cont) = forward_segment(model, jax.lax.stop_gradient(params), z_H, z_L, data)
     target = jax.nn.sigmoid(jnp.where(is_last, next_halt, jnp.maximum(next_halt, next_cont)))
     target = jax.lax.stop_gradient(target)
   new_carry = ACTCarry(z_H=z_H, z_L=z_L, steps=steps, halted=halted, data=data)
@@ -461,7 +586,7 @@ def act_step(model: HRMCore, params, carry: ACTCarry, batch: Batch, rng: Array |
 
 
 def act_evaluate(model: HRMCore, params, batch: Batch, max_steps: Array | int, *, dynamic_halting: bool):
-  """Whole ACT rollouts for a batch under one `lax.while_loop` (no Python loop over segments).
+  """Whole ACT rollouts for a batch under one `lax.while_loop` (`act_loop`; no Python loop over segments).
 
   Args:
     max_steps: segment budget; may be a traced scalar (raising it at test time does not recompile).
@@ -472,33 +597,16 @@ def act_evaluate(model: HRMCore, params, batch: Batch, max_steps: Array | int, *
     `q_continue_logits`, `steps` int32 [batch] and `segments_run` (the loop's trip count).
   """
   cfg = model.cfg
-  b = batch["inputs"].shape[0]
-  z_H, z_L = model.apply(params, b, cfg.total_len, method=HRMCore.initial_state)
-  max_steps = jnp.asarray(max_steps, jnp.int32)
-  init = dict(z_H=z_H, z_L=z_L, steps=jnp.zeros((b,), jnp.int32), halted=jnp.zeros((b,), bool),
-              logits=jnp.zeros((b, cfg.seq_len, cfg.vocab_size), cfg.dtype),
-              q_halt_logits=jnp.zeros((b,), jnp.float32), q_continue_logits=jnp.zeros((b,), jnp.float32),
-              segments_run=jnp.zeros((), jnp.int32))
+  x = model.apply(params, batch, method=HRMCore.embed)
+  ctx = attention_context(cfg, batch, 0, x.shape[1])
 
-  def cond(s):
-    return (s["segments_run"] < max_steps) & ~jnp.all(s["halted"])
+  def readout(z_H):
+    logits, (q_halt, q_cont) = heads(model, params, z_H, batch)
+    return {"logits": logits.astype(cfg.dtype), "q_halt": q_halt, "q_continue": q_cont}
 
-  def body(s):
-    (zh, zl), logits, (qh, qc) = segment(model, params, s["z_H"], s["z_L"], batch)
-    active = ~s["halted"]
-    steps = s["steps"] + active.astype(jnp.int32)
-    halt_now = steps >= max_steps
-    if dynamic_halting:
-      halt_now = halt_now | (qh > qc)
-    return dict(z_H=_where_rows(active, zh, s["z_H"]), z_L=_where_rows(active, zl, s["z_L"]), steps=steps,
-                halted=s["halted"] | (active & halt_now),
-                logits=_where_rows(active, logits.astype(cfg.dtype), s["logits"]),
-                q_halt_logits=jnp.where(active, qh, s["q_halt_logits"]),
-                q_continue_logits=jnp.where(active, qc, s["q_continue_logits"]),
-                segments_run=s["segments_run"] + 1)
-
-  out = jax.lax.while_loop(cond, body, init)
-  return {k: out[k] for k in ("logits", "q_halt_logits", "q_continue_logits", "steps", "segments_run")}
+  out = act_loop(model, params, x, ctx, readout, budget=max_steps, dynamic_halting=dynamic_halting)
+  return {"logits": out["logits"], "q_halt_logits": out["q_halt"], "q_continue_logits": out["q_continue"],
+          "steps": out["steps"], "segments_run": out["segments_run"]}
 
 
 def init_params(cfg: HRMConfig, rng: Array, batch_size: int = 1, dot_general_cls: Any = None):
@@ -545,27 +653,25 @@ def count_params(params) -> int:
 def forward_at_depth(model: HRMCore, params, batch: Batch, depth: Array, max_segments: int):
   """Teacher-forced logits of each sequence at a given ACT depth, differentiable (for RL replay).
 
-  Runs `max_segments` segments under `lax.scan` (the segment count is static, so reverse-mode works) and keeps,
-  for sequence b, the output of segment depth[b]; each segment carries gradients through its last
-  `grad_steps` applications only, the carry between segments is stop-gradiented (as in ACT training).
+  `act_loop` unrolled over `max_segments` (static, so reverse-mode works; segments past every row's depth are
+  skipped) keeping, for sequence b, the output of segment depth[b]; each segment carries gradients through its
+  last `grad_steps` applications only, the carry between segments is stop-gradiented (as in ACT training).
 
   Args:
     depth: int32 [batch], 1..max_segments: the depth recorded when the sequence was sampled.
   Returns:
     logits [batch, seq, vocab] at the recorded depth and (q_halt, q_continue) fp32 [batch, max_segments] of
-    every segment (the Q head's values along the rollout).
+    every segment up to the deepest row's depth (the Q head's values along the rollout; zeros after).
   """
   cfg = model.cfg
-  b = batch["inputs"].shape[0]
-  z_H, z_L = model.apply(params, b, cfg.total_len, method=HRMCore.initial_state)
+  x = model.apply(params, batch, method=HRMCore.embed)
+  ctx = attention_context(cfg, batch, 0, x.shape[1])
   depth = jnp.clip(depth.astype(jnp.int32), 1, max_segments)
 
-  def body(carry, m):
-    zh, zl, chosen = carry
-    (zh, zl), logits, (q_halt, q_cont) = segment(model, params, zh, zl, batch)
-    chosen = _where_rows(m == depth - 1, logits, chosen)
-    return (zh, zl, chosen), (q_halt, q_cont)
+  def readout(z_H):
+    logits, (q_halt, q_cont) = heads(model, params, z_H, batch)
+    return {"logits": logits, "q_halt": q_halt, "q_continue": q_cont}
 
-  init_logits = jnp.zeros((b, cfg.seq_len, cfg.vocab_size), cfg.dtype)
-  (_, _, logits), (q_halt, q_cont) = jax.lax.scan(body, (z_H, z_L, init_logits), jnp.arange(max_segments))
-  return logits, (q_halt.T, q_cont.T)
+  out = act_loop(model, params, x, ctx, readout, budget=max_segments, segments=max_segments, depth=depth,
+                 unroll=True)
+  return out["logits"], (out["q_halt_trace"], out["q_continue_trace"])

@@ -80,14 +80,78 @@ def constrain(x: Array, axes: tuple[str | None, ...]) -> Array:
   return nn.with_logical_constraint(x, axes)
 
 
+def int_matmul(x: Array, int_values: Array, scale: Array, act_bits: int = 8) -> Array:
+  """x @ (int_values * scale) computed as an integer matmul: [..., in] x int8 [in, out] -> fp32 [..., out].
+
+  The weights stay integers in memory and in the dot (a served model reads 1 byte per weight, not 4): each row of
+  x is quantized to `act_bits` symmetric integers with its own scale, multiplied by the integer weights with int32
+  accumulation, and rescaled by both scales. The numerics are AQT's for symmetric ints (IntSymmetric: scale =
+  max|x| / (2^(bits-1) - 0.5), round half to even, clip to +-(2^(bits-1) - 1); hrm_jax/quant), so a frozen
+  QAT model computes what it computed in training. scale: fp32 [1, out] (one per output column).
+  """
+  k = x.shape[-1]
+  rows = x.reshape(-1, k).astype(jnp.float32)
+  m = rows.shape[0]
+  bound = 2.0 ** (act_bits - 1) - 0.5
+  absmax = jnp.max(jnp.abs(rows), axis=-1, keepdims=True)
+  x_scale = jnp.where(absmax == 0, 1.0, absmax / bound)
+  clip = 2.0 ** (act_bits - 1) - 1
+  x_int = jnp.clip(jnp.round(rows / x_scale), -clip, clip).astype(jnp.int8)
+  if m == 1:
+    # XLA:CPU's int8 matrix-vector product is ~20x slower than its 2-row matrix product (measured on the 2-core
+    # CPU: 0.9 vs 17 GB/s of weights); a zero second row takes the fast path.
+    x_int = jnp.pad(x_int, ((0, 1), (0, 0)))
+  acc = jax.lax.dot_general(x_int, int_values, (((1,), (0,)), ((), ())), preferred_element_type=jnp.int32)[:m]
+  out = acc.astype(jnp.float32) * x_scale * scale.astype(jnp.float32)
+  return out.reshape(x.shape[:-1] + (int_values.shape[-1],))
+
+
+def is_int_weight(leaf) -> bool:
+  """A served integer weight: {"int_values": int8, "scale": fp32} (hrm_jax/quant.freeze)."""
+  return isinstance(leaf, dict) and set(leaf) == {"int_values", "scale"}
+
+
+class Linear(nn.Module):
+  """Bias-free x @ kernel (kernel fp32 [in, out] with logical axes `axes`), as `nn.Dense` computes it, with AQT
+  through `dot_general_cls`. In a served model the kernel may be a frozen integer weight (`is_int_weight`):
+  then the product runs on integers (`int_matmul`, activations at `act_bits`)."""
+  features: int
+  axes: tuple[str | None, str | None]
+  dtype: Any = jnp.float32
+  dot_general_cls: DotGeneralCls = None
+  act_bits: int = 8
+
+  @nn.compact
+  def __call__(self, x: Array) -> Array:
+    kernel = self.param("kernel", nn.with_logical_partitioning(lecun_trunc_normal, self.axes),
+                        (x.shape[-1], self.features), jnp.float32)
+    if is_int_weight(kernel):
+      return int_matmul(x, kernel["int_values"], kernel["scale"], self.act_bits).astype(self.dtype)
+    x, kernel = x.astype(self.dtype), kernel.astype(self.dtype)
+    dot_general = self.dot_general_cls() if self.dot_general_cls is not None else jax.lax.dot_general
+    return dot_general(x, kernel, (((x.ndim - 1,), (0,)), ((), ())), precision=None)
+
+
+class Embed(nn.Module):
+  """Token embedding table [vocab, d] (`nn.Embed`'s parameter); a frozen int8 table is gathered as integer rows
+  and scaled per row (hrm_jax/quant stores one scale per row)."""
+  num_embeddings: int
+  features: int
+  embedding_init: Callable[..., Array]
+
+  @nn.compact
+  def __call__(self, ids: Array) -> Array:
+    table = self.param("embedding", self.embedding_init, (self.num_embeddings, self.features), jnp.float32)
+    if is_int_weight(table):
+      rows = jnp.take(table["int_values"], ids, axis=0).astype(jnp.float32)
+      return rows * jnp.take(table["scale"], ids, axis=0)
+    return jnp.take(table, ids, axis=0)
+
+
 def _dense(features: int, dtype, dot_general_cls: DotGeneralCls, name: str,
-           axes: tuple[str, str]) -> nn.Dense:
+           axes: tuple[str, str], act_bits: int = 8) -> Linear:
   """Bias-free projection whose kernel carries the logical axis names `axes` (in, out)."""
-  kwargs = {}
-  if dot_general_cls is not None:
-    kwargs["dot_general_cls"] = dot_general_cls
-  return nn.Dense(features, use_bias=False, dtype=dtype, param_dtype=jnp.float32,
-                  kernel_init=nn.with_logical_partitioning(lecun_trunc_normal, axes), name=name, **kwargs)
+  return Linear(features, axes, dtype, dot_general_cls, act_bits, name=name)
 
 
 class Attention(nn.Module):
@@ -96,42 +160,62 @@ class Attention(nn.Module):
   head_dim: int
   dtype: Any = jnp.float32
   dot_general_cls: DotGeneralCls = None
+  act_bits: int = 8
 
   @nn.compact
   def __call__(self, x: Array, cos: Array | None, sin: Array | None, mask: Array | None,
-               cache: tuple[Array, Array] | None = None, cache_index: Array | None = None):
+               cache: tuple[Array, Array] | None = None, cache_index: Array | int | None = None):
     """Attend.
 
     Args:
       x: [batch, seq, d_model] queries' inputs.
       cos, sin: [batch, seq, head_dim] rotary tables for x's positions, or None (learned positions).
       mask: bool [batch, 1, seq, kv_len] (True = may attend) or None for full attention.
-      cache: optional (k, v), each [batch, max_len, heads, head_dim]; the new keys/values are written at
-        `cache_index` and attention runs over the whole cache (mask must hide unwritten slots).
-      cache_index: int scalar or int32 [batch]: where x's first position goes in each sequence's cache.
+      cache: optional (k, v), each [batch, heads, max_len, head_dim] (heads before positions, so that both
+        attention products read the cache as it lies). The new keys/values are written in place at
+        `cache_index` (one `dynamic_update_slice`), then attention runs over the first kv_len = mask.shape[-1]
+        positions of the cache (the mask hides unwritten slots).
+      cache_index: int scalar (every row) or int32 [batch]: where x's first position goes in the cache.
     Returns:
       ([batch, seq, d_model], updated cache or None)
     """
     b, s, _ = x.shape
     h, d = self.num_heads, self.head_dim
-    qkv = _dense(3 * h * d, self.dtype, self.dot_general_cls, "qkv_proj", ("embed", "qkv"))(x)
+    dense = functools.partial(_dense, dtype=self.dtype, dot_general_cls=self.dot_general_cls, act_bits=self.act_bits)
+    qkv = dense(3 * h * d, name="qkv_proj", axes=("embed", "qkv"))(x)
     qkv = qkv.reshape(b, s, 3, h, d)
     q, k, v = (constrain(qkv[:, :, i], ("batch", "seq", "heads", "kv")) for i in range(3))
     if cos is not None:
       q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
-    new_cache = None
-    if cache is not None:
+    if cache is None:
+      new_cache = None
+      scores = jnp.einsum("bqhd,bkhd->bhqk", q, k, preferred_element_type=jnp.float32) / math.sqrt(d)
+    else:
       k_cache, v_cache = cache
-      write = jax.vmap(lambda c, new, i: jax.lax.dynamic_update_slice(c, new.astype(c.dtype), (i, 0, 0)))
-      index = jnp.broadcast_to(jnp.asarray(cache_index, jnp.int32), (b,))
-      k, v = write(k_cache, k, index), write(v_cache, v, index)
-      new_cache = (k, v)
-    scores = jnp.einsum("bqhd,bkhd->bhqk", q, k, preferred_element_type=jnp.float32) / math.sqrt(d)
+      k_new = k.transpose(0, 2, 1, 3).astype(k_cache.dtype)  # [b, h, s, d]
+      v_new = v.transpose(0, 2, 1, 3).astype(v_cache.dtype)
+      index = jnp.asarray(cache_index, jnp.int32)
+      if index.ndim == 0:
+        write = lambda c, new: jax.lax.dynamic_update_slice(c, new, (0, 0, index, 0))
+      else:
+        row_write = jax.vmap(lambda c, new, i: jax.lax.dynamic_update_slice(c, new, (0, i, 0)))
+        write = lambda c, new: row_write(c, new, index)
+      new_cache = (write(k_cache, k_new), write(v_cache, v_new))
+      kv_len = k_cache.shape[2] if mask is None else mask.shape[-1]
+      if isinstance(cache_index, int) and cache_index == 0 and kv_len == s:
+        k, v = k_new, v_new  # a prefill from position 0 attends to exactly what it wrote: no cache read
+      else:
+        k, v = new_cache[0][:, :, :kv_len], new_cache[1][:, :, :kv_len]
+      scores = jnp.einsum("bqhd,bhkd->bhqk", q, k.astype(q.dtype), preferred_element_type=jnp.float32) / math.sqrt(d)
     if mask is not None:
       scores = jnp.where(mask, scores, jnp.finfo(jnp.float32).min)
     probs = jax.nn.softmax(scores, axis=-1).astype(v.dtype)
-    out = jnp.einsum("bhqk,bkhd->bqhd", probs, v).reshape(b, s, h * d)
-    out = _dense(x.shape[-1], self.dtype, self.dot_general_cls, "o_proj", ("heads", "embed"))(out)
+    if cache is None:
+      out = jnp.einsum("bhqk,bkhd->bqhd", probs, v)
+    else:
+      out = jnp.einsum("bhqk,bhkd->bqhd", probs, v)
+    out = out.reshape(b, s, h * d)
+    out = dense(x.shape[-1], name="o_proj", axes=("heads", "embed"))(out)
     return constrain(out, ("batch", "seq", "embed")), new_cache
 
 
@@ -141,14 +225,16 @@ class SwiGLU(nn.Module):
   expansion: float
   dtype: Any = jnp.float32
   dot_general_cls: DotGeneralCls = None
+  act_bits: int = 8
 
   @nn.compact
   def __call__(self, x: Array) -> Array:
     inter = swiglu_width(self.hidden_size, self.expansion)
-    gate_up = _dense(2 * inter, self.dtype, self.dot_general_cls, "gate_up_proj", ("embed", "mlp"))(x)
+    dense = functools.partial(_dense, dtype=self.dtype, dot_general_cls=self.dot_general_cls, act_bits=self.act_bits)
+    gate_up = dense(2 * inter, name="gate_up_proj", axes=("embed", "mlp"))(x)
     gate, up = jnp.split(gate_up, 2, axis=-1)
     hidden = constrain(nn.silu(gate) * up, ("batch", "seq", "mlp"))
-    out = _dense(self.hidden_size, self.dtype, self.dot_general_cls, "down_proj", ("mlp", "embed"))(hidden)
+    out = dense(self.hidden_size, name="down_proj", axes=("mlp", "embed"))(hidden)
     return constrain(out, ("batch", "seq", "embed"))
 
 
@@ -165,12 +251,13 @@ class Block(nn.Module):
   post_norm: bool = True
   dtype: Any = jnp.float32
   dot_general_cls: DotGeneralCls = None
+  act_bits: int = 8
 
   @nn.compact
   def __call__(self, x, cos, sin, mask, cache=None, cache_index=None):
     attn = Attention(self.num_heads, self.hidden_size // self.num_heads, self.dtype, self.dot_general_cls,
-                     name="self_attn")
-    mlp = SwiGLU(self.hidden_size, self.expansion, self.dtype, self.dot_general_cls, name="mlp")
+                     self.act_bits, name="self_attn")
+    mlp = SwiGLU(self.hidden_size, self.expansion, self.dtype, self.dot_general_cls, self.act_bits, name="mlp")
     norm = functools.partial(rms_norm, eps=self.rms_norm_eps)
     if self.post_norm:
       a, cache = attn(x, cos, sin, mask, cache, cache_index)
@@ -218,29 +305,35 @@ class ReasoningModule(nn.Module):
   dtype: Any = jnp.float32
   dot_general_cls: DotGeneralCls = None
   scan_layers: bool = False
+  act_bits: int = 8
 
   @nn.compact
   def __call__(self, z, injection, cos, sin, mask, caches=None, cache_index=None):
-    """z, injection: [batch, seq, d]; caches: optional (k, v) each [layers, batch, max_len, heads, head_dim]."""
+    """z, injection: [batch, seq, d]; caches: optional tuple with one (k, v) per layer, each
+    [batch, heads, max_len, head_dim] (see Attention), returned updated in the same structure."""
     if injection is not None:
       z = z + injection
     z = constrain(z, ("batch", "seq", "embed"))
     block_args = (self.hidden_size, self.num_heads, self.expansion, self.rms_norm_eps, self.post_norm, self.dtype,
-                  self.dot_general_cls)
+                  self.dot_general_cls, self.act_bits)
     if self.scan_layers:
+      if caches is not None:
+        # Scanning would slice every layer's cache out of a stacked buffer and stack it back (two copies of the
+        # whole cache per call); inference unrolls the layers instead (unscan_layer_params).
+        raise ValueError("KV caches need unrolled layers: convert the parameters with layers.unscan_layer_params "
+                         "and set config.model.scan_layers=False for inference")
       scanned = nn.scan(Block, variable_axes={"params": 0}, split_rngs={"params": True},
-                        in_axes=(nn.broadcast, nn.broadcast, nn.broadcast, 0, nn.broadcast),
+                        in_axes=(nn.broadcast, nn.broadcast, nn.broadcast, nn.broadcast, nn.broadcast),
                         length=self.num_layers, metadata_params={nn.PARTITION_NAME: "layers"})
-      z, new_caches = scanned(*block_args, name="layers")(z, cos, sin, mask, caches, cache_index)
+      z, _ = scanned(*block_args, name="layers")(z, cos, sin, mask, None, None)
+      new_caches = None
     else:
-      new_k, new_v = [], []
+      new_caches = []
       for i in range(self.num_layers):
-        layer_cache = None if caches is None else (caches[0][i], caches[1][i])
-        z, layer_cache = Block(*block_args, name=f"layers_{i}")(z, cos, sin, mask, layer_cache, cache_index)
-        if caches is not None:
-          new_k.append(layer_cache[0])
-          new_v.append(layer_cache[1])
-      new_caches = None if caches is None else (jnp.stack(new_k), jnp.stack(new_v))
+        z, layer_cache = Block(*block_args, name=f"layers_{i}")(z, cos, sin, mask,
+                                                                None if caches is None else caches[i], cache_index)
+        new_caches.append(layer_cache)
+      new_caches = None if caches is None else tuple(new_caches)
     if self.final_norm:
       z = rms_norm(z, self.rms_norm_eps)
     return z, new_caches
@@ -255,4 +348,18 @@ def scan_layer_params(params: dict) -> dict:
   out = {k: scan_layer_params(v) for k, v in params.items() if k not in names}
   if names:
     out["layers"] = jax.tree.map(lambda *xs: jnp.stack(xs), *[params[k] for k in names])
+  return out
+
+
+def unscan_layer_params(params: dict) -> dict:
+  """The inverse of `scan_layer_params`: every `layers` entry (leaves stacked on a leading axis) becomes
+  `layers_0`, `layers_1`, ... (used to decode with KV caches, which need unrolled layers)."""
+  if not isinstance(params, dict):
+    return params
+  out = {k: unscan_layer_params(v) for k, v in params.items() if k != "layers"}
+  if "layers" in params:
+    stacked = params["layers"]
+    n = jax.tree.leaves(stacked)[0].shape[0]
+    for i in range(n):
+      out[f"layers_{i}"] = jax.tree.map(lambda x, i=i: x[i], stacked)
   return out

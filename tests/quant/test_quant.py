@@ -11,7 +11,7 @@ from hrm_jax.train import trainer
 
 
 def segment(model, variables, z_H, z_L, batch):
-  return jax.jit(lambda v, zh, zl, b: hrm.segment(model, v, zh, zl, b))(variables, z_H, z_L, batch)
+  return jax.jit(lambda v, zh, zl, b: hrm.forward_segment(model, v, zh, zl, b))(variables, z_H, z_L, batch)
 
 
 @pytest.mark.slow
