@@ -1,17 +1,18 @@
 """Incremental generation from a causal HRM (or the baseline) with one KV cache per module application.
 
-Within a segment every module application is a causal transformer pass, so each (segment, application,
-layer) keeps its own key/value cache (hrm-spec.md section 7.4): L caches are
-[segments, L_applications, L_layers, batch, max_len, heads, head_dim], H caches likewise.
+Within a segment every module application is a causal transformer pass, so each (segment, application, layer)
+keeps its own key/value buffers (hrm-spec.md section 7.4; `init_caches`), written in place by the one core,
+`hrm.segment`, and read as they lie by attention (`layers.cached_attention`).
 
 ACT at inference (see the model section of the README and hrm.py's module doc): prefill runs segments over the
-prompt under a `lax.while_loop` until the Q head at the last prompt token halts (or the segment budget is
-spent); that depth is then used for every generated token. Each decode step runs the new token through the
-chosen number of segments (another `while_loop`), reading and extending that segment's caches.
+prompt (`hrm.act_loop`, each segment under `lax.cond`) until the Q head at the last prompt token halts (or the
+segment budget is spent); that depth is then used for every generated token. Each decode step runs the new token
+through the chosen number of segments, reading and extending those segments' caches.
 
-Shapes are static: prompts are padded to one of a few length buckets, so a session compiles once per
-(batch size, bucket, sampling settings) and the whole token loop is one compiled `while_loop`. `stream()`
-decodes with a jitted single-step function instead, to print tokens as they come.
+Shapes are static: prompts are padded to one of a few length buckets and the caches hold the bucket plus
+`max_new_tokens` positions, so a session compiles once per (batch size, bucket, sampling settings) and the whole
+token loop is one compiled `while_loop` (rows of a batch decode together: RL rollouts, the server). `stream()`
+decodes with a jitted single-step function instead (caches donated), to print tokens as they come.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hrm_jax.models import hrm
+from hrm_jax.models import hrm, layers
 from hrm_jax.models.hrm import L_KIND, HRMConfig, HRMCore
 
 Array = jax.Array
@@ -59,21 +60,29 @@ def pick_bucket(length: int, buckets: Sequence[int]) -> int:
   raise ValueError(f"prompt of {length} tokens does not fit the model's seq_len={buckets[-1]}")
 
 
-def init_caches(cfg: HRMConfig, batch_size: int, segments: int, dtype=None):
+def init_caches(cfg: HRMConfig, batch_size: int, segments: int, max_len: int | None = None, dtype=None):
   """Zero KV caches: a tuple over `segments` segments of `hrm.segment` caches (one entry per application of
-  the schedule, each a tuple over the module's layers of (k, v) [batch, heads, total_len, head_dim]).
+  the schedule, each a tuple over the module's layers of one `layers.init_cache` pair).
 
   Every (segment, application, layer) owns its buffers, so each is written in place by one
-  `dynamic_update_slice` per call and read as it lies by attention."""
+  `dynamic_update_slice` per call and read as it lies by attention. max_len: positions held (prefix included;
+  default the model's total_len): the Generator sizes it to the prompt bucket + max_new_tokens, so attention
+  reads only what a request can fill."""
   dtype = cfg.dtype if dtype is None else dtype
-  shape = (batch_size, cfg.num_heads, cfg.total_len, cfg.head_dim)
+  max_len = cfg.total_len if max_len is None else max_len
   def module(num_layers):
-    return tuple((jnp.zeros(shape, dtype), jnp.zeros(shape, dtype)) for _ in range(num_layers))
+    return tuple(layers.init_cache(batch_size, cfg.num_heads, cfg.head_dim, max_len, dtype)
+                 for _ in range(num_layers))
   def application(kind):
     if cfg.arch == "transformer":
       return module(cfg.H_layers + cfg.L_layers)
     return module(cfg.L_layers if kind == L_KIND else cfg.H_layers)
   return tuple(tuple(application(kind) for kind in cfg.schedule) for _ in range(segments))
+
+
+def cache_length(cfg: HRMConfig, bucket: int, max_new_tokens: int) -> int:
+  """Cache positions a request needs: the prefix, the prompt bucket and the new tokens (at most total_len)."""
+  return min(cfg.total_len, cfg.prefix_len + bucket + max_new_tokens)
 
 
 def cache_bytes(cfg: HRMConfig, batch_size: int, segments: int) -> int:
@@ -112,19 +121,18 @@ def prefill(model: HRMCore, params, batch, caches, dynamic_halting: bool = True,
   return out["caches"], out["steps"], out["logits"]
 
 
-def decode_step(model: HRMCore, params, tokens, positions, caches, depth, kv_len: int | None = None,
-                skip_halted: bool = True):
+def decode_step(model: HRMCore, params, tokens, positions, caches, depth, skip_halted: bool = True):
   """Logits for the token after `tokens`.
 
   tokens: int32 [batch] new tokens at sequence index `positions` [batch]; depth: int32 [batch] segments per
-  sequence (segments past the deepest row's are skipped); kv_len: attend over the first kv_len cache positions
-  only (static; every position so far must be below it; default the whole cache); skip_halted: as `prefill`.
+  sequence (segments past the deepest row's are skipped); skip_halted: as `prefill`. Attention reads each cache
+  whole: its length (`init_caches`' max_len) bounds the positions.
   Returns (logits fp32 [batch, vocab], caches).
   """
   cfg = model.cfg
   abs_pos = (cfg.prefix_len + positions).astype(jnp.int32)
   x = model.apply(params, tokens[:, None], abs_pos[:, None], method=HRMCore.embed_step)
-  kv_len = cfg.total_len if kv_len is None else kv_len
+  kv_len = jax.tree.leaves(caches)[0].shape[-1]
   # New tokens follow the prompt, so in every attention mode they see all earlier positions (causal mask).
   ctx = hrm.attention_context(dataclasses.replace(cfg, attention="causal"), {"inputs": tokens[:, None]}, 0, 1,
                               kv_len=kv_len, positions=abs_pos[:, None])
@@ -175,7 +183,8 @@ def _generate(model: HRMCore, sampling: SamplingConfig, params, batch, rng):
   cfg = model.cfg
   b = batch["inputs"].shape[0]
   segments = sampling.max_segments or cfg.halt_max_steps
-  caches = init_caches(cfg, b, segments)
+  max_len = cache_length(cfg, batch["inputs"].shape[1], sampling.max_new_tokens)
+  caches = init_caches(cfg, b, segments, max_len)
   caches, depth, logits = prefill(model, params, batch, caches, sampling.dynamic_halting,
                                   exploration_min_depth(sampling, b, segments, rng))
   n = sampling.max_new_tokens
@@ -195,7 +204,7 @@ def _generate(model: HRMCore, sampling: SamplingConfig, params, batch, rng):
     all_logits = s["all_logits"].at[:, t].set(s["logits"])
     lengths = s["lengths"] + (~s["done"]).astype(jnp.int32)
     done = s["done"] | jnp.any(token[:, None] == stop_ids[None, :], axis=-1)
-    positions = jnp.minimum(batch["prompt_length"] + t, cfg.seq_len - 1)
+    positions = jnp.minimum(batch["prompt_length"] + t, max_len - cfg.prefix_len - 1)
     logits, caches = decode_step(model, params, token, positions, s["caches"], depth)
     return dict(t=t + 1, logits=logits, caches=caches, done=done, tokens=tokens, lengths=lengths,
                 all_logits=all_logits)
@@ -306,7 +315,8 @@ def stream(model: HRMCore, params, prompt: Sequence[int], sampling: SamplingConf
   gen = Generator(model, params, sampling)
   batch = gen.make_batch([prompt], [language_id], [task_id])
   segments = sampling.max_segments or model.cfg.halt_max_steps
-  prefill_fn = jax.jit(lambda p, b: prefill(model, p, b, init_caches(model.cfg, 1, segments),
+  max_len = cache_length(model.cfg, batch["inputs"].shape[1], sampling.max_new_tokens)
+  prefill_fn = jax.jit(lambda p, b: prefill(model, p, b, init_caches(model.cfg, 1, segments, max_len),
                                             sampling.dynamic_halting))
   # The caches are donated: each step updates them in place instead of allocating new ones.
   step_fn = jax.jit(lambda p, tok, pos, c, d: decode_step(model, p, tok, pos, c, d), donate_argnums=3)
