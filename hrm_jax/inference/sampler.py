@@ -254,7 +254,8 @@ class Generator:
   """Compiles generation once per (batch size, prompt bucket) and decodes token ids.
 
   Usage: `Generator(model, params, sampling).generate(prompts, language_ids, task_ids)` with prompts as lists
-  of token ids. `compilations` counts the distinct compiled shapes.
+  of token ids. `compilations` counts the distinct compiled shapes. A model trained with `scan_layers` decodes
+  with its layers unrolled (KV caches need them): its parameters are converted when set.
   """
 
   def __init__(self, model: HRMCore, params, sampling: SamplingConfig = SamplingConfig(), *,
@@ -262,6 +263,9 @@ class Generator:
     cfg = model.cfg
     if cfg.attention == "bidirectional":
       raise ValueError("generation needs a causal model: config.model.attention must be 'causal' or 'prefix_lm'")
+    self._unscan = cfg.scan_layers
+    if cfg.scan_layers:
+      model = HRMCore(dataclasses.replace(cfg, scan_layers=False), dot_general_cls=model.dot_general_cls)
     self.model, self.params, self.sampling = model, params, sampling
     self.buckets = tuple(buckets) if buckets else length_buckets(cfg.seq_len)
     if not use_cache and sampling.halt_exploration_prob > 0:
@@ -269,6 +273,17 @@ class Generator:
     fn = _generate if use_cache else _generate_no_cache
     self._fn = jax.jit(functools.partial(fn, model, sampling))
     self._shapes: set[tuple[int, int]] = set()
+
+  @property
+  def params(self):
+    return self._params
+
+  @params.setter
+  def params(self, params) -> None:
+    """New parameters (e.g. after an RL update): the jitted generation takes them as an argument, no recompile."""
+    if self._unscan and params is not None:
+      params = {"params": layers.unscan_layer_params(params["params"] if "params" in params else params)}
+    self._params = params
 
   @property
   def compilations(self) -> int:

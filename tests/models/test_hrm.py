@@ -1,4 +1,6 @@
 """The HRM: shapes, the one-step gradient, causal masking, KV-cache decoding and ACT."""
+import dataclasses
+
 import flax.linen
 import chex
 import jax
@@ -211,6 +213,16 @@ def test_causal_act_depth_is_chosen_at_the_last_prompt_token():
   assert list(sampler.Generator(model, continuing, sampling).generate_arrays(prompts)[2]) == [4, 4]
   fixed = sampler.SamplingConfig(max_new_tokens=3, stop_ids=(-1,), dynamic_halting=False, max_segments=2)
   assert list(sampler.Generator(model, halting, fixed).generate_arrays(prompts)[2]) == [2, 2]
+
+
+def test_scan_layers_model_generates_like_the_unrolled_one():
+  cfg = tiny_causal_config(seq_len=24, H_layers=2, L_layers=2)
+  model, variables = hrm.init_params(cfg, jax.random.key(0))
+  scanned = hrm.HRMCore(dataclasses.replace(cfg, scan_layers=True))
+  scanned_vars = {"params": layers.scan_layer_params(variables["params"])}
+  sampling = sampler.SamplingConfig(max_new_tokens=6, stop_ids=(-1,))
+  want = sampler.Generator(model, variables, sampling).generate([[3, 4, 5]], [1], [0])
+  assert sampler.Generator(scanned, scanned_vars, sampling).generate([[3, 4, 5]], [1], [0]) == want
 
 
 def test_generation_compiles_once_per_bucket():
