@@ -111,8 +111,10 @@ def prefill(served: Served, stored, inputs, prompt_length, language_id, task_id,
   return (logits, depth) + tuple(jax.tree.leaves(tree))
 
 
-def decode(served: Served, stored, token, position, depth, *caches, skip_halted: bool = True):
-  """`sampler.decode_step`: (logits fp32 [b, vocab], *caches)."""
+def decode(served: Served, stored, token, position, depth, *caches, skip_halted: bool = False):
+  """`sampler.decode_step`: (logits fp32 [b, vocab], *caches). Every segment of the caches runs (a conditional
+  per segment would copy every cache on every token); the logits are each row's at its `depth`, so export with
+  `--segments` the depth wanted (the budget is the cost per token)."""
   b = token.shape[0]
   segments = len(caches) // (2 * _apps_layers(served.cfg))
   tree = jax.tree.unflatten(_caches_treedef(served.cfg, b, segments), caches)

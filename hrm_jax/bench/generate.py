@@ -20,7 +20,8 @@ read bandwidth (summed), the fp32 and int8 matmul peaks (2048^2 products). Ratio
   decode  = seconds per token / (bytes a token must read / read bandwidth): 1.0 is the limit. Bytes: every
             weight of the applications run (depth x schedule) plus the LM head, at the stored width, and the
             filled part of every K/V cache read (mean over the decode);
-  prefill = model FLOPs of the prompt's segments / (TTFT x the matmul peak of the arithmetic used).
+  prefill = model FLOPs of the prompt's segments / (TTFT x the fp32 matmul peak); int8 rows also against the int8
+            peak (int8 matmuls may exceed the fp32 one).
 """
 from __future__ import annotations
 
@@ -209,7 +210,8 @@ def child_jax(args) -> dict:
     total = _timed(lambda: run(whole), 1 if b > 1 else 2)
     decode_s = max(total - ttft, 1e-9)
     result[f"b{b}"] = {"ttft_s": ttft, "problem_s": total, "decode_tok_s": b * (new_tokens - 1) / decode_s,
-                       "s_per_token": decode_s / (new_tokens - 1), "compile_s": compile_s}
+                       "s_per_token": decode_s / (new_tokens - 1), "compile_s": compile_s,
+                       "peak_rss_gib": peak_rss_gib()}  # high-water mark so far: batch 1 runs first
   return result
 
 
@@ -306,8 +308,8 @@ def run_child(args, backend: str, segments: int, workdir: str) -> dict:
   cmd = [sys.executable, "-m", "hrm_jax.bench.generate", "--child", backend, "--dir", workdir,
          "--config", args.config, "--prompt-len", str(args.prompt_len), "--new-tokens", str(args.new_tokens),
          "--segments-one", str(segments), "--batch-new-tokens", str(args.batch_new_tokens)]
-  if backend.startswith("jax") and segments == min(args.segments_list):
-    cmd += ["--batches", args.batches]
+  batches = args.batches if backend.startswith("jax") and segments == args.segments_list[0] else "1"
+  cmd += ["--batches", batches]
   proc = subprocess.run(cmd, capture_output=True, text=True)
   if proc.returncode:
     tail = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"
@@ -350,7 +352,7 @@ def main(argv=None) -> None:
           flush=True)
     print(f"{args.config}: prompt {args.prompt_len} + {args.new_tokens} new tokens, greedy, every token at the "
           "full segment budget")
-    header = ("| backend | segments | batch | TTFT s | prefill / peak | decode tok/s | s/token / limit | "
+    header = ("| backend | segments | batch | TTFT s | prefill FLOPs / peak | decode tok/s | s/token / limit | "
               "problem s | peak RSS GiB | file MiB |")
     rows = []
     for segments in args.segments_list:
@@ -375,22 +377,27 @@ def main(argv=None) -> None:
             b = int(key[1:])
             if backend == "gpt2_peer":
               prefill_ratio = limit_ratio = float("nan")
+              prefill_text = "-"
               size = r["params"] * 4 / 2**20
             else:
-              peak = limits["matmul_int8_ops"] if backend == "jax_int8" else limits["matmul_fp32_flops"]
-              prefill_ratio = b * prefill_flops(cfg, bucket, segments) / (m["ttft_s"] * peak)
+              work = b * prefill_flops(cfg, bucket, segments) / m["ttft_s"]
+              prefill_ratio = work / limits["matmul_fp32_flops"]
+              prefill_text = f"{prefill_ratio:.0%} of fp32"
+              if backend.endswith("int8"):
+                prefill_text += f", {work / limits['matmul_int8_ops']:.0%} of int8"
               # at batch b, one step reads the weights once and b rows of caches
               limit_s = (decode_bytes_per_token(cfg, width, segments, 0)
                          + b * (decode_bytes_per_token(cfg, width, segments, kv_mean)
                                 - decode_bytes_per_token(cfg, width, segments, 0))) / limits["read_bytes_s"]
               limit_ratio = m["s_per_token"] / limit_s
               size = info.get(f"{backend}_mib", info.get(f"{backend.split('_')[1]}_mib"))
-            row = dict(backend=backend, segments=segments, batch=b, prefill_of_peak=prefill_ratio,
-                       time_over_limit=limit_ratio, peak_rss_gib=r["peak_rss_gib"], file_mib=size, **m)
+            rss = m.get("peak_rss_gib", r["peak_rss_gib"])
+            row = dict(backend=backend, segments=segments, batch=b, prefill_of_fp32_peak=prefill_ratio,
+                       time_over_limit=limit_ratio, file_mib=size, **dict(m, peak_rss_gib=rss))
             rows.append(row)
-            print(f"| {backend} | {segments} | {b} | {m['ttft_s']:.2f} | {prefill_ratio:.0%} | "
+            print(f"| {backend} | {segments} | {b} | {m['ttft_s']:.2f} | {prefill_text} | "
                   f"{m['decode_tok_s']:.1f} | {limit_ratio:.2f}x | {m['problem_s']:.2f} | "
-                  f"{r['peak_rss_gib']:.2f} | {size:.1f} |", flush=True)
+                  f"{rss:.2f} | {size:.1f} |", flush=True)
     report["rows"] = rows
   if not args.no_compile:
     print("compile times (abstract shapes, batch 1, 4 segments):\n| config | params | segments | train step s | "
