@@ -3,7 +3,8 @@
     from hrm_jax import quant
     model = hrm.HRMCore(cfg, dot_general_cls=quant.dot_general_cls("int8"))   # QAT / AQT serving
     frozen = quant.freeze(params, "int8")            # integer weights + fp32 scales (what a served model stores)
-    params = quant.dequantize(frozen)                # back to float inside the jitted function (dequant in graph)
+    logits = hrm.HRMCore(cfg).apply({"params": frozen}, ...)  # multiplied as integers (layers.int_matmul)
+    params = quant.dequantize(frozen)                # back to float
 
 Three flows:
   * QAT: `config.model.quant=int8|int4` makes every projection of the H/L blocks (fused QKV, output, SwiGLU
@@ -12,8 +13,9 @@ Three flows:
   * Freeze: `freeze` stores each matrix as integers with one fp32 scale per output channel, using AQT's own
     numerics for symmetric ints with zero preserved (aqt/jax/v2/numerics/int_numerics.py, `IntSymmetric`:
     scale = max|w| / (2^(bits-1) - 0.5), values rounded half-to-even and clipped to +-(2^(bits-1) - 1)), so the
-    AQT dot_general re-quantizes a dequantized frozen weight to the very same integers: the frozen model
-    computes what the QAT model computes (tests/quant/test_quant.py).
+    AQT dot_general re-quantizes a dequantized frozen weight to the very same integers. The model's layers
+    read a frozen tree as it is and multiply the integers (`layers.int_matmul`, activations quantized with
+    AQT's numerics): the frozen model computes what the QAT model computes (tests/quant/test_quant.py).
   * PTQ: an fp32-trained checkpoint run through the AQT model (`dot_general_cls(bits)`) without training, or
     with weight-only rounding (`fake_quantize`), for comparison with QAT (python -m hrm_jax.bench.quant_quality).
 """
@@ -62,22 +64,6 @@ def dot_general_cls(name: str) -> Callable[..., Any] | None:
   # prng_name=None: rounding is deterministic, so the layer needs no "params" rng at apply time and the
   # model's segment/ACT functions run unchanged (variables stay {"params"} only).
   return functools.partial(aqt_flax.AqtDotGeneral, aqt_config(name), prng_name=None)
-
-
-def serving_dot_general_cls(name: str) -> Callable[..., Any] | None:
-  """The dot_general for a frozen QAT model: activations quantized as in training, weights taken as given.
-
-  A frozen weight is already integer * scale; re-quantizing it would rescale it by (2^(b-1)-1)/(2^(b-1)-0.5)
-  (its abs-max is now the last integer, not the original max), so the serving config leaves the weight side
-  unquantized and computes quant(x) @ (int_values * scale), which equals the QAT forward up to fp32 rounding.
-  """
-  if name == "none":
-    return None
-  from aqt.jax.v2 import aqt_dot_general
-  from aqt.jax.v2.flax import aqt_flax
-  bits = _bits(name)
-  cfg = aqt_dot_general.dot_general_make(lhs_bits=bits, rhs_bits=None, bwd_bits=None)
-  return functools.partial(aqt_flax.AqtDotGeneral, cfg, prng_name=None)
 
 
 def _quant_axis(path: tuple[str, ...], leaf, scope: str) -> int | None:
