@@ -121,12 +121,13 @@ def prefill(model: HRMCore, params, batch, caches, dynamic_halting: bool = True,
   return out["caches"], out["steps"], out["logits"]
 
 
-def decode_step(model: HRMCore, params, tokens, positions, caches, depth, skip_halted: bool = True):
+def decode_step(model: HRMCore, params, tokens, positions, caches, depth, skip_halted: bool = False):
   """Logits for the token after `tokens`.
 
   tokens: int32 [batch] new tokens at sequence index `positions` [batch]; depth: int32 [batch] segments per
-  sequence (segments past the deepest row's are skipped); skip_halted: as `prefill`. Attention reads each cache
-  whole: its length (`init_caches`' max_len) bounds the positions.
+  sequence. Every segment of `caches` runs (pass `caches[:k]` to run k: the tuple slice is free); skip_halted=True
+  skips segments past the deepest row's depth under `lax.cond`, which XLA pays for with a copy of every cache
+  per token. Attention reads each cache whole: its length (`init_caches`' max_len) bounds the positions.
   Returns (logits fp32 [batch, vocab], caches).
   """
   cfg = model.cfg
@@ -209,7 +210,7 @@ def _generate(model: HRMCore, sampling: SamplingConfig, params, batch, rng):
         lengths = s["lengths"] + (~s["done"]).astype(jnp.int32)
         done = s["done"] | jnp.any(token[:, None] == stop_ids[None, :], axis=-1)
         positions = jnp.minimum(batch["prompt_length"] + t, max_len - cfg.prefix_len - 1)
-        logits, new_caches = decode_step(model, params, token, positions, s["caches"], depth, skip_halted=False)
+        logits, new_caches = decode_step(model, params, token, positions, s["caches"], depth)
         return dict(t=t + 1, logits=logits, caches=new_caches, done=done, tokens=tokens, lengths=lengths,
                     all_logits=all_logits)
 
@@ -347,8 +348,7 @@ def stream(model: HRMCore, params, prompt: Sequence[int], sampling: SamplingConf
                                             sampling.dynamic_halting))
   # The caches are donated: each step updates them in place instead of allocating new ones. The step runs the
   # first `depth` segments' caches (read once from the device after the prefill), no conditional per segment.
-  step_fn = jax.jit(lambda p, tok, pos, c, d: decode_step(model, p, tok, pos, c, d, skip_halted=False),
-                    donate_argnums=3)
+  step_fn = jax.jit(lambda p, tok, pos, c, d: decode_step(model, p, tok, pos, c, d), donate_argnums=3)
   caches, depth, logits = prefill_fn(params, batch)
   caches = caches[: int(depth[0])]
   rng = jax.random.key(seed)

@@ -435,7 +435,6 @@ def act_loop(model: HRMCore, params, x: Array, ctx, readout, *, budget: Array | 
     `segments_run`, `caches` (when given) and, unrolled, `q_halt_trace` / `q_continue_trace` fp32
     [batch, segments] (the Q head after every segment, zeros where skipped) when the readout has them.
   """
-  cfg = model.cfg
   b = x.shape[0]
   z_H, z_L = model.apply(params, b, x.shape[1], method=HRMCore.initial_state)
   budget = jnp.asarray(budget, jnp.int32)
