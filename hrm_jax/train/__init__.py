@@ -1,0 +1,1 @@
+"""Supervised training: the loop (trainer), the jitted step (step), sharding, checkpoints, metrics."""
