@@ -14,8 +14,6 @@ import argparse
 import dataclasses
 import os
 
-import jax
-
 ENV_PREFIX = "HRM_"
 
 
@@ -62,6 +60,7 @@ def options_from(args: argparse.Namespace | None = None, environ=None) -> Distri
 
 def initialize(opts: DistributedOptions) -> bool:
   """Calls jax.distributed.initialize when asked to; returns whether it did."""
+  import jax  # here, not at module level: `hrm-jax train --help` must not load JAX
   if not opts.enabled:
     return False
   if jax.config.jax_platforms and "cpu" in jax.config.jax_platforms:
@@ -76,6 +75,7 @@ def initialize(opts: DistributedOptions) -> bool:
 
 
 def is_main_process() -> bool:
+  import jax
   return jax.process_index() == 0
 
 

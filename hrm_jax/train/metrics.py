@@ -1,16 +1,115 @@
-"""Metric writers (CLU: TensorBoard + console) and a progress line with throughput and ETA."""
+"""Metric writers (TensorBoard event files + console) and a progress line with throughput and ETA.
+
+`create_writer` returns CLU's default writer (TensorFlow summaries, asynchronous) when TensorFlow is
+installed, and otherwise `EventFileWriter`: the same `clu.metric_writers.MetricWriter` methods written with
+the `tensorboard` package's own event-file writer, which needs no TensorFlow. Accelerator images often ship
+JAX and TensorBoard without TensorFlow (CLU's `metric_writers` package imports TensorFlow on import, so it
+cannot be used there at all); both writers produce event files that TensorBoard reads the same way.
+"""
 from __future__ import annotations
 
+import os
+import socket
 import time
+from typing import Any, Mapping
 
-from clu import metric_writers
-import jax
+import numpy as np
 
 
-def create_writer(workdir: str) -> metric_writers.MetricWriter:
-  """TensorBoard event files under <workdir>/tensorboard, written by process 0 only."""
-  return metric_writers.create_default_writer(
-      f"{workdir}/tensorboard", just_logging=jax.process_index() > 0, asynchronous=True)
+def tensorflow_available() -> bool:
+  """True when TensorFlow imports (checked without importing it when it is absent)."""
+  import importlib.util
+  try:
+    return importlib.util.find_spec("tensorflow") is not None
+  except (ImportError, ValueError):
+    return False
+
+
+def create_writer(workdir: str, backend: str = "auto"):
+  """A metric writer for `<workdir>/tensorboard`, writing from process 0 only.
+
+  backend: "auto" (CLU's TensorFlow writer when TensorFlow is installed, else `EventFileWriter`), "clu" or
+  "tensorboard".
+  """
+  import jax
+  logdir = os.path.join(workdir, "tensorboard")
+  main = jax.process_index() == 0
+  if backend not in ("auto", "clu", "tensorboard"):
+    raise ValueError(f"metric writer backend {backend!r}: choose auto, clu or tensorboard")
+  if backend == "clu" or (backend == "auto" and tensorflow_available()):
+    try:
+      from clu import metric_writers
+    except ImportError as e:
+      if backend == "clu":
+        raise
+      print(f"TensorBoard: CLU's writer is unavailable ({e}); writing event files without TensorFlow", flush=True)
+    else:
+      return metric_writers.create_default_writer(logdir, just_logging=not main, asynchronous=True)
+  return EventFileWriter(logdir if main else None)
+
+
+class EventFileWriter:
+  """`clu.metric_writers.MetricWriter`'s methods on `tensorboard.summary.writer.event_file_writer`.
+
+  Scalars are written as `simple_value`s, texts with the text plugin's metadata, hyperparameters with the
+  hparams plugin's session summary: what TensorFlow's writer produces for the same calls, as TensorBoard's
+  scalar, text and hparams dashboards read them. `logdir=None` writes nothing (processes other than 0).
+  """
+
+  def __init__(self, logdir: str | None):
+    self._writer = None
+    if logdir is not None:
+      from tensorboard.summary.writer.event_file_writer import EventFileWriter as _Writer
+      os.makedirs(logdir, exist_ok=True)
+      self._writer = _Writer(logdir, filename_suffix=f".{socket.gethostname()}.hrm-jax")
+
+  def _write(self, step: int, values: list) -> None:
+    if self._writer is None or not values:
+      return
+    from tensorboard.compat.proto import event_pb2, summary_pb2
+    summary = summary_pb2.Summary(value=values)
+    self._writer.add_event(event_pb2.Event(wall_time=time.time(), step=int(step), summary=summary))
+
+  def write_scalars(self, step: int, scalars: Mapping[str, Any]) -> None:
+    from tensorboard.compat.proto import summary_pb2
+    self._write(step, [summary_pb2.Summary.Value(tag=k, simple_value=float(np.asarray(v)))
+                       for k, v in scalars.items()])
+
+  def write_texts(self, step: int, texts: Mapping[str, str]) -> None:
+    from tensorboard.compat.proto import summary_pb2
+    from tensorboard.plugins.text import metadata as text_metadata
+    from tensorboard.util import tensor_util
+    values = []
+    for k, v in texts.items():
+      meta = text_metadata.create_summary_metadata(display_name=k, description="")
+      values.append(summary_pb2.Summary.Value(tag=k, metadata=meta, tensor=tensor_util.make_tensor_proto(str(v))))
+    self._write(step, values)
+
+  def write_hparams(self, hparams: Mapping[str, Any]) -> None:
+    if self._writer is None:
+      return
+    from tensorboard.compat.proto import event_pb2
+    from tensorboard.plugins.hparams import summary_v2
+    flat = {k: (v if isinstance(v, (bool, int, float, str)) else str(v)) for k, v in hparams.items()}
+    self._writer.add_event(event_pb2.Event(wall_time=time.time(), step=0, summary=summary_v2.hparams_pb(flat)))
+
+  def write_summaries(self, step: int, values: Mapping[str, Any], metadata=None) -> None:
+    self.write_scalars(step, {k: v for k, v in values.items() if np.ndim(v) == 0})
+
+  def write_images(self, step: int, images: Mapping[str, Any]) -> None:
+    del step, images  # no image summaries are written by this project
+
+  def write_histograms(self, step: int, arrays: Mapping[str, Any], num_buckets=None) -> None:
+    del step, arrays, num_buckets
+
+  def flush(self) -> None:
+    if self._writer is not None:
+      self._writer.flush()
+
+  def close(self) -> None:
+    if self._writer is not None:
+      self._writer.close()
+      self._writer = None
 
 
 def _format_seconds(seconds: float) -> str:
@@ -32,14 +131,23 @@ class Progress:
   def start(self, step: int) -> None:
     self.t0, self.s0 = time.perf_counter(), step
 
+  def rates(self, step: int) -> dict[str, float]:
+    """steps/s (and tokens/s) since `start`, for the metric writer; empty before two timed steps."""
+    if self.t0 is None or step <= self.s0:
+      return {}
+    rate = (step - self.s0) / (time.perf_counter() - self.t0)
+    out = {"steps_per_sec": rate}
+    if self.tokens_per_step:
+      out["tokens_per_sec"] = rate * self.tokens_per_step
+    return out
+
   def line(self, step: int, metrics: dict[str, float]) -> str:
     parts = [f"step {step}/{self.total} ({100.0 * step / max(self.total, 1):.0f}%)"]
     parts += [f"{k} {v:.4g}" for k, v in metrics.items()]
-    if self.t0 is not None and step > self.s0:
-      elapsed = time.perf_counter() - self.t0
-      rate = (step - self.s0) / elapsed
-      parts.append(f"{rate:.2f} steps/s")
-      if self.tokens_per_step:
-        parts.append(f"{rate * self.tokens_per_step:,.0f} tok/s")
-      parts.append(f"ETA {_format_seconds((self.total - step) / max(rate, 1e-9))}")
+    rates = self.rates(step)
+    if rates:
+      parts.append(f"{rates['steps_per_sec']:.2f} steps/s")
+      if "tokens_per_sec" in rates:
+        parts.append(f"{rates['tokens_per_sec']:,.0f} tok/s")
+      parts.append(f"ETA {_format_seconds((self.total - step) / max(rates['steps_per_sec'], 1e-9))}")
     return " | ".join(parts)

@@ -5,9 +5,9 @@
 Each step is one ACT call and one optimizer update, compiled once (`jax.jit` with the state donated); the ACT
 carry stays in the train state across steps, as in the reference. Every `checkpoint_every` steps the state and
 the Grain iterator position are saved together (Orbax, async); a run restarted with the same workdir resumes
-exactly. Metrics go to TensorBoard (CLU writers) and to the console with throughput and ETA. At the end the
-model is evaluated on the held-out split (full ACT rollouts under one while_loop) and a short table is printed
-with a sample generation.
+exactly. Metrics go to TensorBoard (`metrics.create_writer`: CLU's writer, or event files written without
+TensorFlow where it is absent) and to the console with throughput and ETA. At the end the model is evaluated on
+the held-out split (full ACT rollouts under one while_loop) and a short table is printed with a sample generation.
 """
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ import signal
 import time
 from typing import Any, Callable
 
-from clu import periodic_actions
 import grain
 import jax
 import jax.numpy as jnp
@@ -259,8 +258,6 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, datasets
   log(f"Compiled the train step in {compile_s:.1f}s{mem_text}")
 
   writer = metrics_lib.create_writer(workdir)
-  # CLU's periodic action writes steps/s to TensorBoard; the console line below adds the metrics and the ETA.
-  report_progress = periodic_actions.ReportProgress(num_train_steps=tc.num_steps, writer=writer, every_secs=60)
   tokens_per_step = tc.batch_size * cfg.seq_len
   progress = metrics_lib.Progress(tc.num_steps, start, tokens_per_step)
   stop_requested = {"signal": None}
@@ -277,7 +274,6 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, datasets
       batch = sharding.global_batch(mesh, _model_batch(next(train_iter)))
       state, metrics = compiled(state, batch)
       pending.append(metrics)
-      report_progress(step + 1)
       if step == start:
         progress.start(step + 1)
       last = step + 1 == tc.num_steps
@@ -296,7 +292,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, datasets
         report = losses.normalise_metrics({k: v for k, v in summed.items() if k not in ("loss", "grad_norm")},
                                           tc.batch_size * len(host))
         report.update(means)
-        writer.write_scalars(step + 1, {f"train/{k}": v for k, v in report.items()})
+        writer.write_scalars(step + 1, {**{f"train/{k}": v for k, v in report.items()},
+                                        **{f"perf/{k}": v for k, v in progress.rates(step + 1).items()}})
         history.append({"step": step + 1, **report})
         if distributed.is_main_process():
           with open(os.path.join(workdir, METRICS_FILE), "a") as f:
