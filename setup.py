@@ -1,11 +1,13 @@
-"""Package discovery for the three source roots (metadata and pins live in setup.cfg).
+"""Package discovery for the source roots (metadata, pins and package data live in setup.cfg).
 
-`data_pipelines/` and `export/` sit at the repository's top level, as the design card fixes, and are
-installed as `hrm_jax.data_pipelines` and `hrm_jax.export`.
+The folder mapping is why this file exists: `data_pipelines/`, `export/` and `configs/` sit at the repository's
+top level, as the design card fixes, and are installed as `hrm_jax.data_pipelines`, `hrm_jax.export` and
+`hrm_jax.configs` (so `hrm-jax train --config configs/tiny_cpu.py` works from any directory of an installed copy).
 """
 import setuptools
 
-ROOTS = {"hrm_jax": "hrm_jax", "hrm_jax.data_pipelines": "data_pipelines", "hrm_jax.export": "export"}
+ROOTS = {"hrm_jax": "hrm_jax", "hrm_jax.data_pipelines": "data_pipelines", "hrm_jax.export": "export",
+         "hrm_jax.configs": "configs"}
 
 
 def _packages():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 # name -> (module, one-line help). Keep sorted by name.
@@ -19,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import-torch": ("hrm_jax.commands.import_torch", "convert a reference (PyTorch) HRM checkpoint"),
     "native": ("hrm_jax.commands.native", "run a checkpoint's native mode (one segment or the ACT loop)"),
     "params": ("hrm_jax.commands.params", "print the parameter count of a config"),
+    "serve": ("hrm_jax.commands.serve", "an OpenAI-compatible API server over a trained causal model"),
     "setup-toolchains": ("hrm_jax.commands.setup_toolchains",
                          "fetch what the six languages' tests need offline (jars, npm, crates, apt)"),
     "train": ("hrm_jax.commands.train", "supervised training (and evaluation) from a config"),
@@ -36,8 +38,18 @@ def build_parser() -> argparse.ArgumentParser:
   return parser
 
 
+# Start-up noise nobody asked for (TensorFlow's oneDNN banner with the C++ absl "before InitializeLog" warning
+# it triggers, TF info logs, gRPC chatter): silenced unless the user set these variables. Errors still print.
+# TensorFlow only writes summaries and converts TFLite models here (no TF numerics run), so its oneDNN custom
+# ops are off: in TF 2.21 the banner ignores TF_CPP_MIN_LOG_LEVEL and only this turns it off.
+QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0", "GRPC_VERBOSITY": "ERROR",
+             "GLOG_minloglevel": "2"}
+
+
 def main(argv: list[str] | None = None) -> int:
   argv = list(sys.argv[1:] if argv is None else argv)
+  for key, value in QUIET_ENV.items():
+    os.environ.setdefault(key, value)
   parser = build_parser()
   if not argv or argv[0] in ("-h", "--help"):
     parser.print_help()

@@ -16,10 +16,35 @@ import ml_collections
 OVERRIDE_PREFIX = "--config."
 
 
+def packaged_configs_dir() -> str | None:
+  """The installed package's copy of `configs/` (the checkout's folder in an editable install)."""
+  spec = importlib.util.find_spec("hrm_jax.configs")
+  if spec is None or not spec.submodule_search_locations:
+    return None
+  return list(spec.submodule_search_locations)[0]
+
+
+def resolve_config_path(path: str) -> str:
+  """`path` relative to the current directory first, then to the installed package's configs
+  (`configs/tiny_cpu.py` and `tiny_cpu.py` both name the bundled file from anywhere)."""
+  if os.path.exists(path) or os.path.isabs(path):
+    return path
+  packaged = packaged_configs_dir()
+  if packaged is not None:
+    relative = path[len("configs/"):] if path.startswith("configs/") else path
+    candidate = os.path.join(packaged, relative)
+    if os.path.exists(candidate):
+      return candidate
+  return path
+
+
 def load_config_file(spec: str) -> ml_collections.ConfigDict:
   path, _, arg = spec.partition(":")
+  path = resolve_config_path(path)
   if not os.path.exists(path):
-    raise FileNotFoundError(f"--config {path}: no such file")
+    packaged = packaged_configs_dir()
+    where = f" (nor under the installed configs, {packaged})" if packaged else ""
+    raise FileNotFoundError(f"--config {path}: no such file{where}")
   module_name = "_hrm_jax_config_" + os.path.splitext(os.path.basename(path))[0]
   module_spec = importlib.util.spec_from_file_location(module_name, path)
   module = importlib.util.module_from_spec(module_spec)
