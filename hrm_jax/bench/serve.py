@@ -1,0 +1,152 @@
+"""Serving benchmark: requests/s, p50/p95 latency and tokens/s of `hrm-jax serve` at 1, 8 and 32 concurrent
+clients, against one-at-a-time serving (the same engine with one row).
+
+    python -m hrm_jax.bench.serve [--workdir W] [--requests 64] [--max-tokens 32] [--clients 1,8,32]
+
+Without --workdir it serves an untrained tiny causal model (`tiny_workdir`: the real 8k vocabulary, 2 layers of
+width 64), so the figures measure the server and the batching, not a model's quality. Clients are real HTTP
+clients (httpx, one connection each) on loopback against uvicorn in this process; every request asks for
+exactly --max-tokens tokens (a stop string that never occurs keeps rows from ending early... the end-of-sequence
+token still may: the table counts the tokens actually generated).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import tempfile
+import threading
+import time
+
+
+def tiny_workdir(workdir: str, seed: int = 0, **model_overrides) -> str:
+  """Writes an untrained causal code model (config.json + an Orbax checkpoint of its initial parameters) that
+  `checkpoint.load_for_inference` reads like a trained one. Overrides go to `configs/common.code_model` fields."""
+  import jax
+  import ml_collections
+
+  from hrm_jax.models import hrm
+  from hrm_jax.train import checkpoint as checkpoint_lib
+  from hrm_jax.train import trainer
+
+  model = dict(arch="hrm", vocab_size=8192, seq_len=256, hidden_size=64, num_heads=4, expansion=2.0, H_layers=1,
+               L_layers=1, H_cycles=1, L_cycles=2, pos_encodings="rope", rope_theta=10000.0, rms_norm_eps=1e-5,
+               puzzle_emb_ndim=0, num_puzzle_identifiers=1, task_conditioning=True, num_languages=6, num_tasks=6,
+               attention="causal", q_position="last_prompt", halt_max_steps=2, halt_exploration_prob=0.0,
+               grad_steps=1, forward_dtype="float32", quant="none", remat_policy="none", scan_layers=False)
+  model.update(model_overrides)
+  config = ml_collections.ConfigDict({"model": model})
+  os.makedirs(workdir, exist_ok=True)
+  with open(os.path.join(workdir, trainer.CONFIG_FILE), "w") as f:
+    f.write(config.to_json_best_effort(indent=2))
+  _, variables = hrm.init_params(trainer.model_config(config), jax.random.key(seed))
+  ckpt = checkpoint_lib.Checkpointer(workdir, async_save=False)
+  try:
+    ckpt.save(0, {"params": variables["params"]}, force=True)
+  finally:
+    ckpt.close()
+  return workdir
+
+
+class ServerThread:
+  """uvicorn serving an app on a free loopback port in a background thread (for tests and benchmarks)."""
+
+  def __init__(self, app):
+    import uvicorn
+    with socket.socket() as s:
+      s.bind(("127.0.0.1", 0))
+      self.port = s.getsockname()[1]
+    self.url = f"http://127.0.0.1:{self.port}"
+    self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+    self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+  def __enter__(self):
+    self.thread.start()
+    deadline = time.time() + 30
+    while not self.server.started:
+      if time.time() > deadline or not self.thread.is_alive():
+        raise RuntimeError("the test server did not start")
+      time.sleep(0.02)
+    return self
+
+  def __exit__(self, *exc):
+    self.server.should_exit = True
+    self.thread.join(timeout=10)
+
+
+async def _load(url: str, model: str, clients: int, requests: int, max_tokens: int) -> dict:
+  import httpx
+  latencies, tokens = [], 0
+  queue = list(range(requests))
+
+  async def client():
+    nonlocal tokens
+    async with httpx.AsyncClient(base_url=url, timeout=600) as http:
+      while queue:
+        i = queue.pop()
+        t0 = time.perf_counter()
+        r = await http.post("/v1/completions", json={
+            "model": model, "prompt": f"<|problem|>Write a function number {i} that adds two numbers.<|code|>",
+            "max_tokens": max_tokens, "temperature": 0.8, "seed": i})
+        r.raise_for_status()
+        latencies.append(time.perf_counter() - t0)
+        tokens += r.json()["usage"]["completion_tokens"]
+
+  t0 = time.perf_counter()
+  await asyncio.gather(*(client() for _ in range(clients)))
+  wall = time.perf_counter() - t0
+  latencies.sort()
+  return dict(clients=clients, requests=requests, wall=wall, rps=requests / wall, tokens=tokens,
+              tps=tokens / wall, p50=statistics.median(latencies),
+              p95=latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))])
+
+
+def main(argv=None) -> int:
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--workdir", default=None, help="a trained workdir (default: an untrained tiny model)")
+  parser.add_argument("--requests", type=int, default=64)
+  parser.add_argument("--max-tokens", type=int, default=32)
+  parser.add_argument("--clients", default="1,8,32")
+  parser.add_argument("--max-batch", type=int, default=32, help="rows of the batched engine")
+  args = parser.parse_args(argv)
+  from hrm_jax import serve
+  from hrm_jax.tokenizer import load_tokenizer
+
+  workdir = args.workdir or tiny_workdir(tempfile.mkdtemp(prefix="hrm-serve-bench-"))
+  tok = load_tokenizer()
+  print(f"model: {workdir}; {args.requests} requests of {args.max_tokens} new tokens each "
+        f"(temperature 0.8); cpus: {os.cpu_count()}", flush=True)
+  rows = []
+  for label, batch, levels in (("one at a time", 1, [1] + [c for c in map(int, args.clients.split(",")) if c > 1][-1:]),
+                               (f"batched ({args.max_batch} rows)", args.max_batch,
+                                [int(c) for c in args.clients.split(",")])):
+    t0 = time.perf_counter()
+    app, server = serve.load(workdir, model_name="bench", max_batch=batch)
+    print(f"[{label}] loaded and compiled in {time.perf_counter() - t0:.1f}s", flush=True)
+    try:
+      with ServerThread(app) as srv:
+        asyncio.run(_load(srv.url, "bench", 1, 2, args.max_tokens))  # warm the HTTP path
+        for clients in levels:
+          r = asyncio.run(_load(srv.url, "bench", clients, args.requests, args.max_tokens))
+          stats = server.engine.stats
+          r.update(label=label, mean_rows=stats["rows_decoded"] / max(stats["steps"], 1))
+          rows.append(r)
+          print(f"  {clients:>3} clients: {r['rps']:.2f} req/s, {r['tps']:.1f} tok/s, p50 {r['p50']:.2f}s, "
+                f"p95 {r['p95']:.2f}s", flush=True)
+    finally:
+      server.engine.stop()
+  print()
+  print(f"| serving | clients | requests/s | tokens/s | p50 latency | p95 latency |")
+  print(f"|---|---:|---:|---:|---:|---:|")
+  for r in rows:
+    print(f"| {r['label']} | {r['clients']} | {r['rps']:.2f} | {r['tps']:.1f} | {r['p50']:.2f}s | {r['p95']:.2f}s |")
+  base = max(r["tps"] for r in rows if r["label"] == "one at a time")
+  best = max(r["tps"] for r in rows if r["label"] != "one at a time")
+  print(f"\nbatched vs one-at-a-time tokens/s: {best / base:.1f}x")
+  return 0
+
+
+if __name__ == "__main__":
+  raise SystemExit(main())
