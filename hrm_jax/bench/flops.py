@@ -42,6 +42,3 @@ def train_flops_per_token(cfg: hrm.HRMConfig) -> float:
   backward = 2 * (graded_blocks * block_forward_flops(cfg, context) + 2 * cfg.hidden_size * cfg.vocab_size)
   return forward + target + backward
 
-
-def decode_flops_per_token(cfg: hrm.HRMConfig, segments: int, context: int) -> float:
-  return segments * segment_forward_flops(cfg, context)

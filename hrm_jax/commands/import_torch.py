@@ -14,6 +14,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
   parser.set_defaults(overrides=[])  # --config.a.b=value overrides (collected by hrm_jax/cli.py)
 
 
+# What a state_dict cannot tell: the model's behaviour fields. Shapes (vocabulary, hidden size, heads, layers,
+# expansion, puzzle embeddings, sequence length of learned positions) are checked against the checkpoint; these
+# come from the config alone, so the import prints them (override with --config.model.NAME=VALUE).
+NOT_IN_CHECKPOINT = ("H_cycles", "L_cycles", "halt_max_steps", "halt_exploration_prob", "pos_encodings",
+                     "rope_theta", "rms_norm_eps", "attention", "q_position", "forward_dtype")
+
+
+def unchecked_fields(config) -> str:
+  """`name=value` of every model field the checkpoint cannot determine, for the import's report."""
+  return ", ".join(f"{k}={config.model[k]!r}" for k in NOT_IN_CHECKPOINT if k in config.model)
+
+
 def import_checkpoint(checkpoint: str, config, workdir: str) -> int:
   """Converts and writes; returns the number of parameters written."""
   from hrm_jax.models import hrm, torch_import
@@ -41,6 +53,9 @@ def run(args) -> int:
   except (FileNotFoundError, FileExistsError, KeyError, ValueError, ImportError) as e:
     print(f"hrm-jax import-torch: {e}", file=sys.stderr)
     return 2
-  print(f"Imported {n:,} parameters from {args.checkpoint} into {os.path.abspath(args.workdir)}")
+  print(f"Imported {n:,} parameters from {args.checkpoint} into {os.path.abspath(args.workdir)} "
+        f"(every shape checked against {args.config})")
+  print(f"Not determined by the checkpoint, taken from {args.config} (check them against the run that made it; "
+        f"override with --config.model.NAME=VALUE): {unchecked_fields(config)}")
   print(f"Run it: hrm-jax native --workdir {args.workdir} --inputs INPUTS.npy")
   return 0

@@ -23,9 +23,12 @@ def run(args) -> int:
   try:
     inputs = np.load(args.inputs, allow_pickle=False)
     batch = {"inputs": inputs}
+    model, params = native.load(args.workdir)
     if args.puzzle_ids:
       batch["puzzle_identifiers"] = np.load(args.puzzle_ids, allow_pickle=False)
-    model, params = native.load(args.workdir)
+    elif model.cfg.puzzle_emb_ndim > 0:
+      print(f"hrm-jax native: no --puzzle-ids; every row uses puzzle identifier 0 "
+            f"(of {model.cfg.num_puzzle_identifiers})", file=sys.stderr)
     if args.one_segment:
       out = native.run_segment(model, params, batch)
       out["predictions"] = np.argmax(out["logits"], -1)

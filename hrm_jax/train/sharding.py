@@ -132,17 +132,6 @@ def logical_to_sharding(logical: P, shape: Sequence[int], ctx: MeshContext) -> N
   return NamedSharding(ctx.mesh, _divisible_spec(spec, shape, ctx.mesh))
 
 
-def param_shardings(params, logical_axes, ctx: MeshContext):
-  """NamedShardings for a parameter tree (plain arrays or shape structs) from its logical axis tree."""
-  flat_axes = {jax.tree_util.keystr(p): spec for p, spec in jax.tree_util.tree_flatten_with_path(
-      logical_axes, is_leaf=lambda x: isinstance(x, P))[0]}
-
-  def one(path, leaf):
-    spec = flat_axes.get(jax.tree_util.keystr(path), P())
-    return logical_to_sharding(spec, leaf.shape, ctx)
-  return jax.tree_util.tree_map_with_path(one, params)
-
-
 def _dict_keys(path) -> tuple[str, ...]:
   return tuple(str(k.key) for k in path if isinstance(k, jax.tree_util.DictKey))
 
@@ -192,10 +181,3 @@ def global_batch(ctx: MeshContext, local: dict[str, np.ndarray]) -> dict[str, ja
   return {k: jax.make_array_from_process_local_data(batch_sharding(ctx, np.ndim(v)), np.asarray(v))
           for k, v in local.items()}
 
-
-def describe_params(params, shardings) -> list[str]:
-  """`path shape -> PartitionSpec` lines (for logs and tests)."""
-  lines = []
-  for (path, leaf), sh in zip(jax.tree_util.tree_flatten_with_path(params)[0], jax.tree.leaves(shardings)):
-    lines.append(f"{jax.tree_util.keystr(path)} {tuple(leaf.shape)} -> {sh.spec}")
-  return lines

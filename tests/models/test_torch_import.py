@@ -118,6 +118,9 @@ def test_import_cli_and_native_run(tmp_path, capsys):
   workdir = tmp_path / "imported"
   assert cli.main(["import-torch", "--checkpoint", str(path), "--config", str(config_file),
                    "--workdir", str(workdir)]) == 0
+  report = capsys.readouterr().out
+  # The fields no state_dict determines are printed with the values the import took.
+  assert f"halt_max_steps={cfg.halt_max_steps}" in report and f"H_cycles={cfg.H_cycles}" in report, report
   inputs = tmp_path / "inputs.npy"
   np.save(inputs, np.arange(2 * cfg.seq_len).reshape(2, cfg.seq_len) % cfg.vocab_size)
   out = tmp_path / "out.npz"
@@ -129,4 +132,7 @@ def test_import_cli_and_native_run(tmp_path, capsys):
   model, params = native.load(str(workdir))
   again = native.run_act(model, params, {"inputs": np.load(inputs)})
   np.testing.assert_allclose(again["logits"], result["logits"], rtol=1e-6)
-  assert "prediction=" in capsys.readouterr().out
+  captured = capsys.readouterr()
+  assert "prediction=" in captured.out
+  if cfg.puzzle_emb_ndim > 0:
+    assert "puzzle identifier 0" in captured.err
