@@ -30,6 +30,7 @@ import logging
 import os
 from typing import Iterator
 
+from hrm_jax.data_pipelines import jsonl
 from hrm_jax.tokenizer import LANGUAGES
 
 TOOLS = {"python": ("code",), "shell": ("command",), "read_file": ("path",), "write_file": ("path", "content")}
@@ -101,16 +102,16 @@ def parse_trajectory(obj) -> Trajectory:
 
 
 def iter_jsonl(path: str) -> Iterator[tuple[int, Trajectory | TrajectoryError]]:
-  with open(path, encoding="utf-8") as f:
-    for lineno, line in enumerate(f, start=1):
-      if not line.strip():
-        continue
-      try:
-        yield lineno, parse_trajectory(json.loads(line))
-      except json.JSONDecodeError as e:
-        yield lineno, TrajectoryError(f"{path}:{lineno}: not JSON: {e}")
-      except TrajectoryError as e:
-        yield lineno, TrajectoryError(f"{path}:{lineno}: {e}")
+  """(line number, trajectory or the TrajectoryError naming `path:line`) per non-blank line (one line at a
+  time: a line that is not UTF-8 or not JSON is a bad record, counted against max_bad)."""
+  for lineno, obj in jsonl.iter_json_lines(path):
+    if isinstance(obj, jsonl.JsonLineError):
+      yield lineno, TrajectoryError(str(obj))
+      continue
+    try:
+      yield lineno, parse_trajectory(obj)
+    except TrajectoryError as e:
+      yield lineno, TrajectoryError(f"{path}:{lineno}: {e}")
 
 
 def read_jsonl(path: str, max_bad: int = 0) -> list[Trajectory]:

@@ -56,3 +56,14 @@ def test_reader_names_file_and_line(tmp_path):
   with pytest.raises(tool_use.TrajectoryError, match=f"{path}:2"):
     tool_use.read_jsonl(str(path))
   assert len(tool_use.read_jsonl(str(path), max_bad=1)) == 1
+
+
+def test_a_line_that_is_not_utf8_is_named_and_tolerated(tmp_path):
+  from hrm_jax.data_pipelines import tool_use as tu
+  good = open(tu.BUNDLED_SAMPLE, "rb").read().splitlines()[:3]
+  path = tmp_path / "mixed.jsonl"
+  path.write_bytes(b"\n".join([good[0], b'{"id": "x", "task": "caf\xff"}', good[1], good[2]]) + b"\n")
+  with pytest.raises(tu.TrajectoryError, match=r"mixed\.jsonl:2: not UTF-8"):
+    tu.read_jsonl(str(path))
+  kept = tu.read_jsonl(str(path), max_bad=1)  # the lines after the bad one are not lost
+  assert len(kept) == 3
