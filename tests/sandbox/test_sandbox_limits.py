@@ -1,0 +1,317 @@
+"""Security suite, part 2: limits that hold for the whole run, not per process.
+
+Every attack here runs only inside the sandbox (`runner.run*`); the test process itself starts only runner
+processes (and kills only those). Figures and the mechanism used on a machine: docs/sandbox.md.
+"""
+import json
+import os
+import pathlib
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from hrm_jax.sandbox import runner
+from hrm_jax.sandbox.runner import Limits, Outcome
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+ISO = runner.isolation()
+needs_cgroup = pytest.mark.skipif(ISO.memory_accounting == "none",
+                                  reason=f"no cgroup memory accounting here: {ISO.description}")
+needs_namespaces = pytest.mark.skipif(not ISO.filesystem_isolated, reason=f"this machine allows only: {ISO.description}")
+needs_seccomp = pytest.mark.skipif(ISO.seccomp == "none", reason=f"no seccomp binding here: {ISO.description}")
+SMALL = 256 << 20
+
+
+def _processes_with(token: str) -> list[int]:
+  pids = []
+  for entry in pathlib.Path("/proc").iterdir():
+    if entry.name.isdigit() and int(entry.name) != os.getpid():
+      try:
+        if token in (entry / "cmdline").read_bytes().decode(errors="replace"):
+          pids.append(int(entry.name))
+      except OSError:
+        pass
+  return pids
+
+
+def _token() -> str:
+  """A number unlikely to appear in any other command line: `sleep <token>` marks a test's processes."""
+  return f"4{os.getpid() % 1000}.{int.from_bytes(os.urandom(3), 'big')}"
+
+
+# ---- memory: accounted for the whole run ----
+
+@needs_cgroup
+def test_shared_anonymous_mmap_from_python_hits_memory_limit():
+  source = textwrap.dedent("""
+      import mmap
+      m = mmap.mmap(-1, 1 << 30, flags=mmap.MAP_SHARED | mmap.MAP_ANONYMOUS)
+      for offset in range(0, len(m), 4096):
+        m[offset] = 1
+      print("mapped 1 GiB", flush=True)
+      """)
+  result = runner.run_python(source, limits=Limits(wall_s=20, memory_bytes=SMALL))
+  assert result.outcome == Outcome.MEMORY_LIMIT, result
+  assert "mapped 1 GiB" not in result.stdout
+
+
+@needs_cgroup
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc is not installed")
+def test_shared_anonymous_mmap_from_compiled_c_hits_memory_limit():
+  source = textwrap.dedent("""
+      #include <stdio.h>
+      #include <string.h>
+      #include <sys/mman.h>
+      int main(void) {
+        size_t size = (size_t)1 << 30;
+        char *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) { perror("mmap"); return 3; }
+        memset(p, 1, size);
+        printf("mapped 1 GiB\\n");
+        return 0;
+      }
+      """)
+  result = runner.run(["sh", "-c", "gcc -O1 -o bomb bomb.c && ./bomb"], files={"bomb.c": source},
+                      limits=Limits(wall_s=30, memory_bytes=SMALL))
+  assert result.outcome == Outcome.MEMORY_LIMIT, result
+  assert "mapped 1 GiB" not in result.stdout
+
+
+@needs_cgroup
+def test_forked_children_together_hit_memory_limit():
+  # Each child stays under the per-process limit (200 MiB < 256 MiB); together they hold 800 MiB.
+  source = textwrap.dedent("""
+      import os, time
+      children = []
+      for _ in range(4):
+        pid = os.fork()
+        if pid == 0:
+          block = b"x" * (200 << 20)
+          time.sleep(3)
+          os._exit(0)
+        children.append(pid)
+      codes = [os.waitpid(pid, 0)[1] for pid in children]
+      print("children", codes, flush=True)
+      """)
+  result = runner.run_python(source, limits=Limits(wall_s=20, memory_bytes=SMALL))
+  assert result.outcome == Outcome.MEMORY_LIMIT, result
+
+
+@needs_cgroup
+def test_ordinary_program_under_cgroup_passes_and_reports_mechanism():
+  result = runner.run_python("block = b'x' * (64 << 20)\nprint(len(block))", limits=Limits(wall_s=20,
+                                                                                              memory_bytes=SMALL))
+  assert result.outcome == Outcome.PASSED, result
+  assert ISO.memory_accounting in ISO.description
+
+
+# ---- disk: the run's writable places are bounded ----
+
+@needs_namespaces
+def test_many_files_hit_disk_limit():
+  # 12 files of 60 MiB (each under the per-file limit) must not land 720 MiB anywhere.
+  source = textwrap.dedent("""
+      import os
+      written = 0
+      try:
+        for i in range(12):
+          with open(f"f{i}", "wb") as f:
+            for _ in range(60):
+              f.write(b"0" * (1 << 20))
+              written += 1 << 20
+      finally:
+        print("written", written, flush=True)
+      """)
+  limits = Limits(wall_s=30, memory_bytes=2 << 30, file_size_bytes=64 << 20, disk_bytes=128 << 20)
+  result = runner.run_python(source, limits=limits)
+  assert result.outcome == Outcome.OUTPUT_LIMIT, result
+  assert "disk" in result.detail
+  written = int(result.stdout.split()[-1])
+  assert written <= 128 << 20
+
+
+@needs_namespaces
+def test_files_in_tmp_and_home_count_toward_disk_limit():
+  source = textwrap.dedent("""
+      import os, tempfile
+      for place in (tempfile.gettempdir(), os.environ["HOME"], "."):
+        with open(os.path.join(place, "blob"), "wb") as f:
+          f.write(b"0" * (30 << 20))
+        print("wrote", place, flush=True)
+      """)
+  result = runner.run_python(source, limits=Limits(wall_s=30, file_size_bytes=64 << 20, disk_bytes=64 << 20))
+  assert result.outcome == Outcome.OUTPUT_LIMIT, result
+  assert result.stdout.count("wrote") == 2
+
+
+def test_single_oversized_file_reports_the_limit():
+  # Python ignores SIGXFSZ: the write fails with EFBIG; the outcome must still name the limit.
+  source = "open('big', 'wb').write(b'0' * (8 << 20))\n"
+  result = runner.run_python(source, limits=Limits(wall_s=10, file_size_bytes=1 << 20))
+  assert result.outcome == Outcome.OUTPUT_LIMIT, result
+  assert "file size" in result.detail
+
+
+def test_disk_limit_defaults_and_old_constructor_still_work():
+  limits = Limits(5.0, None, 1 << 30)
+  assert limits.disk_bytes and 128 << 20 <= limits.disk_bytes <= 1 << 30
+  assert limits.rlimits()["memory_bytes"] == 1 << 30  # RLIMIT_DATA defaults to memory_bytes.
+  assert Limits(data_bytes=8 << 30).rlimits()["memory_bytes"] == 8 << 30
+
+
+# ---- lifetime: the jail dies with its runner ----
+
+def _start_runner(tmp_path: pathlib.Path, source: str) -> subprocess.Popen:
+  """A real runner process (this repository's `runner.run_python`) whose scratch dirs live under tmp_path."""
+  # The source travels in the environment, so its marker shows only in the jailed program's command line.
+  code = ("import os\nfrom hrm_jax.sandbox import runner\n"
+          "r = runner.run_python(os.environ['SOURCE'], limits=runner.Limits(wall_s=120, cpu_s=120))\n"
+          "print(r.outcome.value, flush=True)\n")
+  env = {**os.environ, "HRM_JAX_SANDBOX_TMP": str(tmp_path), "SOURCE": source}
+  return subprocess.Popen([sys.executable, "-c", code], env=env, cwd=REPO, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE)
+
+
+def _wait_for(predicate, timeout: float) -> bool:
+  deadline = time.monotonic() + timeout
+  while time.monotonic() < deadline:
+    if predicate():
+      return True
+    time.sleep(0.05)
+  return predicate()
+
+
+def test_sigkill_of_runner_kills_the_jail_and_next_start_cleans_up(tmp_path):
+  token = _token()
+  source = (f"import subprocess, time\n"
+            f"subprocess.Popen(['sleep', '{token}'])\n"
+            f"time.sleep(120)\n")
+  proc = _start_runner(tmp_path, source)
+  try:
+    assert _wait_for(lambda: _processes_with(token), 30), proc.stderr.read1().decode() if proc.poll() else ""
+    assert list(tmp_path.glob("hrm_jax_sbx_*")), "the run's scratch dir should exist while it runs"
+    os.kill(proc.pid, signal.SIGKILL)  # The runner we started.
+    proc.wait(timeout=10)
+    assert _wait_for(lambda: not _processes_with(token), 3), "the jailed program outlived its runner"
+  finally:
+    if proc.poll() is None:
+      os.kill(proc.pid, signal.SIGKILL)
+      proc.wait()
+  assert list(tmp_path.glob("hrm_jax_sbx_*")), "a killed runner leaves its scratch dir (removed on next start)"
+  second = _start_runner(tmp_path, "print('ok')")
+  out, err = second.communicate(timeout=60)
+  assert out.decode().strip() == "passed", err.decode()[-2000:]
+  assert not list(tmp_path.glob("hrm_jax_sbx_*")), "stale scratch dir of a dead runner was not removed"
+
+
+# ---- namespaces and dangerous syscalls inside the jail ----
+
+@needs_seccomp
+def test_new_namespaces_and_privileged_syscalls_are_denied():
+  source = textwrap.dedent("""
+      import ctypes, errno, os, platform, subprocess, threading
+      libc = ctypes.CDLL(None, use_errno=True)
+      CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET, CLONE_NEWPID = 0x20000, 0x10000000, 0x40000000, 0x20000000
+      SIGCHLD = 17
+      numbers = {"x86_64": dict(clone=56, ptrace=101, bpf=321, keyctl=250, setns=308),
+                 "aarch64": dict(clone=220, ptrace=117, bpf=280, keyctl=219, setns=268)}[platform.machine()]
+      def report(name, result):
+        print(name, "allowed" if result >= 0 else "denied", ctypes.get_errno() if result < 0 else "", flush=True)
+      for flag_name, flag in (("newuser", CLONE_NEWUSER), ("newns", CLONE_NEWNS), ("newnet", CLONE_NEWNET)):
+        report("unshare_" + flag_name, libc.unshare(flag))
+      pid = libc.syscall(numbers["clone"], CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0)
+      if pid == 0:
+        os._exit(0)
+      if pid > 0:
+        os.waitpid(pid, 0)
+      report("clone_newuser", pid)
+      report("mount", libc.mount(b"none", b"/tmp", b"tmpfs", 0, None))
+      report("bpf", libc.syscall(numbers["bpf"], 0, 0, 0))
+      report("keyctl", libc.syscall(numbers["keyctl"], 0, 0, 0, 0, 0))
+      report("ptrace", libc.syscall(numbers["ptrace"], 16, os.getppid(), 0, 0))  # PTRACE_ATTACH
+      report("setns", libc.syscall(numbers["setns"], 0, 0))
+      print(subprocess.run(["unshare", "-U", "-r", "id", "-u"], capture_output=True, text=True).returncode != 0,
+            "unshare_command_failed", flush=True)
+      # Ordinary process and thread creation still works.
+      threads = [threading.Thread(target=lambda: None) for _ in range(4)]
+      [t.start() for t in threads]; [t.join() for t in threads]
+      print("child", subprocess.run(["sh", "-c", "echo $((6 * 7))"], capture_output=True, text=True).stdout.strip())
+      """)
+  result = runner.run_python(source, limits=Limits(wall_s=20))
+  assert result.outcome == Outcome.PASSED, result
+  lines = dict(line.split(" ", 1) for line in result.stdout.splitlines())
+  for name in ("unshare_newuser", "unshare_newns", "unshare_newnet", "clone_newuser", "mount", "bpf", "keyctl",
+               "ptrace", "setns"):
+    assert lines[name].startswith("denied"), (name, result.stdout)
+  assert lines["True"] == "unshare_command_failed", result.stdout
+  assert lines["child"] == "42"
+
+
+# ---- concurrency: private uids are never shared ----
+
+@pytest.mark.slow
+@pytest.mark.skipif(not ISO.private_uid, reason="private uids need root")
+def test_two_runner_processes_with_20_runs_each_get_distinct_uids(tmp_path):
+  code = textwrap.dedent("""
+      import json, sys
+      from hrm_jax.sandbox import pool, runner
+      source = "import os, time\\ntime.sleep(1.5)\\nprint(os.getuid())"
+      requests = [pool.RunRequest([sys.executable, "-I", "-c", source], limits=runner.Limits(wall_s=60))
+                  for _ in range(20)]
+      results = pool.run_many(requests, workers=20)
+      print(json.dumps([[r.outcome.value, r.stdout.strip(), r.detail] for r in results]))
+      """)
+  env = {**os.environ, "HRM_JAX_SANDBOX_TMP": str(tmp_path)}
+  procs = [subprocess.Popen([sys.executable, "-c", code], env=env, cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE) for _ in range(2)]
+  outputs = [p.communicate(timeout=120) for p in procs]
+  runs = []
+  for (out, err), proc in zip(outputs, procs):
+    assert proc.returncode == 0, err.decode()[-2000:]
+    runs += json.loads(out.decode().splitlines()[-1])
+  assert [outcome for outcome, _, _ in runs] == ["passed"] * 40, runs
+  uids = [int(uid) for _, uid, _ in runs]
+  assert len(set(uids)) == 40, sorted(uids)
+
+
+@pytest.mark.skipif(not ISO.private_uid, reason="private uids need root")
+def test_uid_with_live_processes_is_not_reused():
+  # A process of ours that runs under the first uid the allocator would hand out: the next runs must skip it,
+  # and the runner's clean-up must not kill it.
+  uid = runner.UID_BASE
+  holder = subprocess.Popen(["sleep", "60"], user=uid, group=uid)
+  try:
+    results = [runner.run_python("import os\nprint(os.getuid())", limits=Limits(wall_s=20)) for _ in range(3)]
+    assert all(r.outcome == Outcome.PASSED for r in results), results
+    assert uid not in {int(r.stdout) for r in results}
+    assert holder.poll() is None, "the runner killed a process it did not start"
+  finally:
+    holder.kill()
+    holder.wait()
+
+
+# ---- the jail's spec is not visible inside ----
+
+@needs_namespaces
+def test_spec_is_not_in_pid1_cmdline():
+  secret = "spec-secret-" + os.urandom(6).hex()
+  source = textwrap.dedent("""
+      import os
+      for pid in [p for p in os.listdir("/proc") if p.isdigit()]:
+        try:
+          print(pid, open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\\0", b" ").decode())
+        except OSError as error:
+          print(pid, "unreadable", error.errno)
+      """)
+  result = runner.run([sys.executable, "-I", "main.py"], files={"main.py": source}, env={"SANDBOX_SECRET": secret},
+                      limits=Limits(wall_s=20))
+  assert result.outcome == Outcome.PASSED, result
+  pid1 = next(line for line in result.stdout.splitlines() if line.startswith("1 "))
+  assert "jail.py" in pid1
+  for line in result.stdout.splitlines():
+    assert secret not in line and "hrm_jax_sbx_" not in line and "read_paths" not in line, line
