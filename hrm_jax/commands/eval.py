@@ -1,11 +1,12 @@
 """`hrm-jax eval polyglot|livecodebench`: score a model, a command or the reference solutions.
 
-  hrm-jax eval polyglot --exercises DIR (--model WORKDIR | --generator CMD | --oracle) --out DIR
+  hrm-jax eval polyglot --exercises DIR|bundled (--model WORKDIR | --generator CMD | --oracle) --out DIR
       [--workers N] [--languages cpp,go,...] [--edit-format diff|whole] [--tries 2]
   hrm-jax eval livecodebench --problems FILE (--model WORKDIR | --generator CMD | --oracle) --out DIR
       --scenario codegeneration|selfrepair|testoutputprediction|codeexecution [--n 1] [--workers N]
       [--start-date YYYY-MM-DD] [--end-date YYYY-MM-DD] [--platform P] [--codegen-results FILE]
       [--execution-problems FILE] [--cot] [--backend local|swerex-docker|swerex-modal|swerex-local]
+Either also takes `--endpoint URL --model NAME` instead: any OpenAI-compatible server (`hrm-jax serve`, vLLM, ...).
 Each writes results.json (or per-exercise results), report.json, report.md and a PNG chart into --out.
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pathlib
 import sys
 import time
 
+from hrm_jax.data_pipelines import livecodebench as lcb_reader
 from hrm_jax.evals import generators as gen_lib
 from hrm_jax.evals import livecodebench, polyglot, report
 from hrm_jax.sandbox import runner
@@ -24,11 +26,14 @@ from hrm_jax.sandbox import runner
 
 def _add_generator_arguments(parser: argparse.ArgumentParser) -> None:
   source = parser.add_mutually_exclusive_group(required=True)
-  source.add_argument("--model", metavar="WORKDIR", help="a training workdir of our model")
+  source.add_argument("--model", metavar="WORKDIR", help="a training workdir of our model (with --endpoint: the "
+                                                          "model name the server serves)")
   source.add_argument("--generator", metavar="CMD", help="a shell command: prompt on stdin, reply on stdout")
   source.add_argument("--oracle", action="store_true", help="use the reference solutions (must score 100%%)")
-  parser.add_argument("--max-new-tokens", type=int, default=1024, help="--model only")
-  parser.add_argument("--temperature", type=float, default=0.0, help="--model only")
+  parser.add_argument("--endpoint", metavar="URL", help="an OpenAI-compatible server (e.g. `hrm-jax serve`, vLLM): "
+                                                         "http://HOST:PORT/v1; --model names its model")
+  parser.add_argument("--max-new-tokens", type=int, default=1024, help="--model / --endpoint")
+  parser.add_argument("--temperature", type=float, default=0.0, help="--model / --endpoint")
   parser.add_argument("--out", required=True, type=pathlib.Path, help="results directory")
   parser.add_argument("--workers", type=int, default=1, help="sandboxed runs at once")
 
@@ -36,8 +41,9 @@ def _add_generator_arguments(parser: argparse.ArgumentParser) -> None:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
   sub = parser.add_subparsers(dest="benchmark", required=True, metavar="BENCHMARK")
   poly = sub.add_parser("polyglot", help="Aider Polyglot (aider's protocol)")
-  poly.add_argument("--exercises", required=True, type=pathlib.Path,
-                    help="a directory holding <lang>/exercises/practice/<exercise>/")
+  poly.add_argument("--exercises", required=True,
+                    help="a directory holding <lang>/exercises/practice/<exercise>/, or `bundled` for the "
+                         "exercises shipped in data_pipelines/data/polyglot")
   poly.add_argument("--languages", default=",".join(polyglot.LANGUAGES), help="comma-separated list")
   poly.add_argument("--keywords", default="", help="comma-separated substrings of exercise names to keep")
   poly.add_argument("--edit-format", default="diff", choices=sorted(polyglot.edit_formats.EDIT_FORMATS))
@@ -63,6 +69,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _generator(args) -> tuple[gen_lib.Generator | None, str]:
+  if args.endpoint:
+    if not args.model:
+      raise SystemExit("--endpoint needs --model NAME (the model the server serves), not --generator/--oracle")
+    return (gen_lib.endpoint_generator(args.endpoint, args.model, max_tokens=args.max_new_tokens,
+                                       temperature=args.temperature, concurrency=max(args.workers, 8)),
+            f"endpoint: {args.endpoint} model {args.model}")
   if args.oracle:
     return None, "oracle"
   if args.generator:
@@ -77,28 +89,63 @@ def _print_isolation() -> dict:
   return dataclasses.asdict(iso)
 
 
+def _exercises_root(value: str) -> pathlib.Path:
+  """`--exercises`: a directory, or `bundled` (data_pipelines/data/polyglot, wherever the package is installed)."""
+  if value == "bundled" and not pathlib.Path(value).exists():
+    from hrm_jax.data_pipelines import polyglot as polyglot_data  # pylint: disable=import-outside-toplevel
+    return pathlib.Path(polyglot_data.BUNDLED_ROOT)
+  return pathlib.Path(value)
+
+
+def _say_context_overflows(count: int, total: int) -> None:
+  if count:
+    print(f"{count} of {total} cases: the prompt does not fit the model's context, so it was not sent "
+          "(outcome context_overflow, counted in the report, never as well formed)", file=sys.stderr)
+
+
 def _run_polyglot(args) -> int:
   languages = [x for x in args.languages.split(",") if x]
-  exercises = polyglot.find_exercises(args.exercises, languages, [k for k in args.keywords.split(",") if k])
+  root = _exercises_root(args.exercises)
+  try:
+    exercises = polyglot.find_exercises(root, languages, [k for k in args.keywords.split(",") if k])
+  except ValueError as error:
+    print(f"--languages: {error}", file=sys.stderr)
+    return 2
   if not exercises:
-    print(f"no exercises under {args.exercises} for languages {languages} "
-          "(expected <lang>/exercises/practice/<name>/.meta/config.json)", file=sys.stderr)
+    print(f"no exercises under {root} for languages {languages} "
+          "(expected <lang>/exercises/practice/<name>/.meta/config.json, or --exercises bundled)", file=sys.stderr)
     return 2
   isolation = _print_isolation()
   generator, name = _generator(args)
   start = time.monotonic()
-  summary, _ = polyglot.evaluate(exercises, generator, args.out, workers=args.workers,
-                                 edit_format=args.edit_format, tries=args.tries, oracle=args.oracle, model=name,
-                                 progress=lambda line: print(line, file=sys.stderr))
+  summary, results = polyglot.evaluate(exercises, generator, args.out, workers=args.workers,
+                                       edit_format=args.edit_format, tries=args.tries, oracle=args.oracle,
+                                       model=name, progress=lambda line: print(line, file=sys.stderr))
   extra = {"model": name, "edit_format": args.edit_format, "wall_s": round(time.monotonic() - start, 2),
            "workers": args.workers, "sandbox": isolation}
   paths = report.write_reports(summary, args.out, extra)
   print(paths["markdown"].read_text())
+  _say_context_overflows(summary["overall"]["context_overflows"], len(results))
+  if args.oracle:  # The reference solutions must pass everywhere: a miss is the harness's (or toolchain's).
+    missed = [r for r in results if not (r.get("tests_outcomes") or [False])[-1]]
+    if missed:
+      print(f"oracle: {len(missed)} of {len(results)} exercises did not pass:", file=sys.stderr)
+      for r in missed:
+        print(f"  {r['testdir']}: {r.get('outcomes') or 'exception'}  "
+              f"({args.out / r['testdir'] / polyglot.HISTORY_FILE})", file=sys.stderr)
+      return 1
   return 0
 
 
 def _run_livecodebench(args) -> int:
-  problems = livecodebench.load_problems(args.problems, args.start_date, args.end_date, args.platform)
+  try:
+    problems = livecodebench.load_problems(args.problems, args.start_date, args.end_date, args.platform)
+  except FileNotFoundError as error:
+    print(f"--problems: {error}", file=sys.stderr)
+    return 2
+  except (lcb_reader.RecordError, ValueError) as error:  # path:line: reason (a refused pickle among them)
+    print(error, file=sys.stderr)
+    return 2
   if not problems:
     print(f"no problems in {args.problems} within the date/platform filters", file=sys.stderr)
     return 2
@@ -132,6 +179,8 @@ def _run_livecodebench(args) -> int:
            "start_date": args.start_date, "end_date": args.end_date, "sandbox": isolation}
   paths = report.write_reports(summary, args.out, extra)
   print(paths["markdown"].read_text())
+  _say_context_overflows(summary["error_categories"].get("context_overflow", 0),
+                         sum(len(r.grades) for r in records))
   return 0
 
 
