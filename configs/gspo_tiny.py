@@ -10,7 +10,7 @@ RESULT:   3.5-5 min per run; held-out greedy pass@1 (100 tasks) 0.49 -> GSPO 0.5
           (seeds 0-2); two-operation tasks 0.78 -> 0.90-0.95 (README "Reinforcement learning"). Each step:
           8 prompts x G=8 samples, 4 updates.
 The model section comes from the --init workdir's config. Prompt sources follow data.curriculum / data.mixture
-(procedural, livecodebench_sample); rl.curriculum "start:min_ops:max_ops" stages set procedural difficulty.
+(procedural, livecodebench_sample); rl.curriculum stages ("step:min_ops=A,max_ops=B;...") set procedural difficulty.
 """
 import ml_collections
 from ml_collections import config_dict
@@ -33,7 +33,8 @@ def get_config():
   rl.prompts_per_batch = 8
   rl.num_minibatches = 4            # optimizer updates per rollout batch (the paper's 4)
   rl.overlap_generation = True      # generate batch k+1 while batch k runs in the sandbox
-  # start_step:min_ops:max_ops stages, e.g. "0:1:1,8:1:2"; "" = the data config's range. (With max_ops 2 the
+  # procedural difficulty per RL step, the data curriculum's grammar: e.g. "0:max_ops=1;8:max_ops=2";
+  # "" = the data config's range. (With max_ops 2 the
   # generator has ~60 distinct 1-op tasks and the eval split takes most: the train split holds 11.)
   rl.curriculum = ""
   rl.q_loss_weight = 0.5            # halting Q loss (ACT from sequence rewards)

@@ -150,25 +150,30 @@ def parse_mixture(text: str, field: str = "mixture") -> list[tuple[str, float]]:
   return out
 
 
+def parse_schedule(text: str, field: str, body: str = "mixture") -> list[tuple[int, str]]:
+  """The curriculum grammar: "step:BODY;step:BODY" -> [(step, BODY text)], steps starting at 0 and increasing
+  (errors name `field`). The data curriculum's bodies are mixtures; RL's (`data_pipelines/rl_prompts.py`)
+  procedural difficulty ranges."""
+  stages = []
+  for part in text.split(";"):
+    if not part.strip():
+      continue
+    step, sep, rest = part.partition(":")
+    if not sep or not step.strip().isdigit():
+      raise ValueError(f"{field}: expected 'step:{body}' parts, got {part!r}")
+    stages.append((int(step), rest))
+  steps = [s for s, _ in stages]
+  if not stages or steps[0] != 0 or steps != sorted(set(steps)):
+    raise ValueError(f"{field}: stages must start at step 0 and increase, got steps {steps}")
+  return stages
+
+
 def parse_curriculum(cfg: ml_collections.ConfigDict) -> list[tuple[int, list[tuple[str, float]]]]:
   """[(start_step, mixture)] sorted by step, starting at step 0 (the `curriculum` field)."""
   text = cfg.curriculum.strip()
   if text == "plan":
-    stages = [(int(round(f * cfg.curriculum_total_steps)), m) for f, m in PLAN_CURRICULUM]
-  else:
-    stages = []
-    for part in text.split(";"):
-      if not part.strip():
-        continue
-      step, sep, mixture = part.partition(":")
-      if not sep or not step.strip().isdigit():
-        raise ValueError(f"data.curriculum: expected 'step:mixture' parts, got {part!r}")
-      stages.append((int(step), mixture))
-  parsed = [(step, parse_mixture(m, "curriculum")) for step, m in stages]
-  steps = [s for s, _ in parsed]
-  if not parsed or steps[0] != 0 or steps != sorted(set(steps)):
-    raise ValueError(f"data.curriculum: stages must start at step 0 and increase, got steps {steps}")
-  return parsed
+    text = ";".join(f"{int(round(f * cfg.curriculum_total_steps))}:{m}" for f, m in PLAN_CURRICULUM)
+  return [(step, parse_mixture(m, "curriculum")) for step, m in parse_schedule(text, "data.curriculum")]
 
 
 def train_sources(cfg: ml_collections.ConfigDict) -> list[str]:

@@ -4,6 +4,7 @@
   default, and softmax cross-entropy; label -100 is ignored.
 * LM loss with per-sequence normalisation: sum over the batch of each sequence's mean token loss.
 * Q-halt BCE against exact sequence correctness, Q-continue BCE against the bootstrapped target, weighted 0.5.
+* RL's halting Q loss (`halting_q_loss`): the same head trained towards sequence returns from execution.
 * Metrics over the slots that halted this call and have at least one label: count, token accuracy (sum of
   per-sequence accuracies), exact accuracy, q-halt accuracy, steps. The trainer divides losses by the global
   batch and the other metrics by `count`, as the reference logs them.
@@ -98,6 +99,31 @@ def act_loss(logits, labels, q_halt_logits, q_continue_logits, target_q_continue
       steps=jnp.where(counted, steps, 0).sum().astype(jnp.float32),
   )
   return total, metrics
+
+
+def halting_q_loss(q_halt_logits, q_continue_logits, depth, target):
+  """The ACT Q loss of RL (`hrm_jax/rl/trainer.py`): BCE of the Q head against a sequence return along the
+  recorded ACT rollout. The halt logit is trained at the segment where the sampler halted, the continue logits
+  at the earlier segments (where it chose to go on), all towards the row's return.
+
+  Args:
+    q_halt_logits, q_continue_logits: fp32 [batch, segments] logits of every segment;
+    depth: int [batch] segments run (1..segments); target: fp32 [batch] return in [0, 1].
+  Returns:
+    (mean over rows of each row's mean BCE over its supervised logits, metrics `q_loss`, `q_halt_accuracy`).
+  """
+  m = jnp.arange(q_halt_logits.shape[1])[None, :]
+  halt_here = m == (depth[:, None] - 1)
+  continued = m < (depth[:, None] - 1)
+  t = target[:, None].astype(jnp.float32)
+  bce_halt = optax.sigmoid_binary_cross_entropy(q_halt_logits, jnp.broadcast_to(t, q_halt_logits.shape))
+  bce_cont = optax.sigmoid_binary_cross_entropy(q_continue_logits, jnp.broadcast_to(t, q_continue_logits.shape))
+  total = jnp.sum(jnp.where(halt_here, bce_halt, 0.0) + jnp.where(continued, bce_cont, 0.0), axis=1)
+  count = jnp.sum(halt_here, axis=1) + jnp.sum(continued, axis=1)
+  loss = jnp.mean(total / jnp.maximum(count, 1))
+  halt_logit = jnp.sum(jnp.where(halt_here, q_halt_logits, 0.0), axis=1)
+  accuracy = jnp.mean(((halt_logit >= 0) == (target >= 0.5)).astype(jnp.float32))
+  return loss, {"q_loss": loss, "q_halt_accuracy": accuracy}
 
 
 def normalise_metrics(sums: dict, global_batch: int) -> dict:

@@ -87,17 +87,19 @@ def main(argv=None) -> int:
   from hrm_jax.rl import execution
   from hrm_jax.rl import trainer as rl_trainer
   from hrm_jax.tokenizer import load_tokenizer
+  from hrm_jax.data_pipelines import rl_prompts
+  from hrm_jax.train import checkpoint
   from hrm_jax.train import trainer as sft_trainer
 
   seeds = [int(s) for s in args.seeds.split(",")]
   objectives = [o.strip() for o in args.objectives.split(",")]
   os.makedirs(args.out, exist_ok=True)
   base = config_loader.load(args.config, overrides)
-  model, init_params, _ = sft_trainer.load_for_inference(args.init, args.init_step)
+  model, init_params, _ = checkpoint.load_for_inference(args.init, args.init_step)
   base.model = sft_trainer.load_config(args.init).model
   tokenizer = load_tokenizer()
   rc = rl_trainer.rollout_config(base)
-  source = rl_trainer.PromptSource(base, tokenizer, model.cfg.seq_len - rc.max_new_tokens)
+  source = rl_prompts.PromptSource(base, tokenizer, model.cfg.seq_len - rc.max_new_tokens)
   records, prompts = source.eval_problems(10**9)
   exec_config = execution.ExecutionConfig.from_mapping(base.rl.execution.to_dict())
 

@@ -22,8 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def load_model(workdir: str, step: int | None = None):
   """(model, params) of a workdir with an fp32 forward pass (exports run on CPUs)."""
   from hrm_jax.models import hrm
-  from hrm_jax.train import trainer
-  model, params, _ = trainer.load_for_inference(workdir, step)
+  from hrm_jax.train import checkpoint
+  model, params, _ = checkpoint.load_for_inference(workdir, step)
   if model.cfg.forward_dtype != "float32":
     model = hrm.HRMCore(dataclasses.replace(model.cfg, forward_dtype="float32"),
                         dot_general_cls=model.dot_general_cls)

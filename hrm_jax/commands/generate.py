@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args) -> int:
   from hrm_jax.inference import sampler
   from hrm_jax.tokenizer import LANGUAGES, TASKS, load_tokenizer
-  from hrm_jax.train import trainer
+  from hrm_jax.train import checkpoint
 
   if args.language not in LANGUAGES:
     print(f"hrm-jax generate: --language {args.language!r}: choose from {', '.join(LANGUAGES)}", file=sys.stderr)
@@ -38,7 +38,7 @@ def run(args) -> int:
   else:
     text = sys.stdin.read() if args.prompt_file == "-" else open(args.prompt_file).read()
   try:
-    model, params, _ = trainer.load_for_inference(args.workdir)
+    model, params, _ = checkpoint.load_for_inference(args.workdir)
   except FileNotFoundError as e:
     print(f"hrm-jax generate: {e}", file=sys.stderr)
     return 2

@@ -20,8 +20,8 @@ from hrm_jax.models import hrm
 
 
 def load(workdir: str, step: int | None = None):
-  from hrm_jax.train import trainer
-  model, params, _ = trainer.load_for_inference(workdir, step)
+  from hrm_jax.train import checkpoint
+  model, params, _ = checkpoint.load_for_inference(workdir, step)
   return model, params
 
 

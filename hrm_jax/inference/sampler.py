@@ -369,10 +369,10 @@ def generator_from_workdir(workdir: str, *, max_new_tokens: int = 256, temperatu
   The prompt text is wrapped in the model's prompt layout (`<|problem|> text <|code|>`) by the data pipeline's
   `encode_prompt`, and the reply is the decoded new tokens.
   """
-  from hrm_jax.train import trainer  # local import: training code is not needed to generate otherwise
+  from hrm_jax.train import checkpoint  # local import: training code is not needed to generate otherwise
   from hrm_jax.tokenizer import load_tokenizer
 
-  model, params, config = trainer.load_for_inference(workdir)
+  model, params, config = checkpoint.load_for_inference(workdir)
   tok = load_tokenizer()
   new_tokens = min(max_new_tokens, model.cfg.seq_len - 1)
   sampling = SamplingConfig(max_new_tokens=new_tokens, temperature=temperature, top_p=top_p, top_k=top_k,

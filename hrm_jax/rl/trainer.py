@@ -15,7 +15,7 @@ One RL step k:
   4. progress line (mean reward, pass rate, compile rate, ratios, clip fraction), TensorBoard scalars;
      every `eval_every` steps greedy pass@1 on held-out problems; checkpoints every `checkpoint_every` steps.
 
-ACT from sequence rewards (`halting_q_loss`): with return `R = passed * (1 - q_compute_penalty)^(depth - 1)`
+ACT from sequence rewards (`losses.halting_q_loss`): with return `R = passed * (1 - q_compute_penalty)^(depth - 1)`
 (a per-segment discount: the same success found with fewer segments is worth more), the Q head's halt logit at
 the segment where the sampler halted and its continue logits at the earlier segments (where it chose to go
 on) are trained by binary cross-entropy towards R. Halting therefore learns whether stopping here gives a
@@ -25,26 +25,21 @@ passing program, and a penalty > 0 trades depth for reward. Rollouts explore dep
 Sharding: the state (parameters, optimizer moments) is laid out on `config.mesh` by the parameters' logical axes,
 as in supervised training, and each minibatch is split over the batch axes; one process (its local devices).
 
-Curriculum, two schedules over RL steps (prompts of step k are drawn by a generator seeded with (seed, k), so they
-do not depend on history):
-  * the data pipeline's (`data.curriculum` "step:mixture;..." or `data.mixture`, `data_pipelines/input_pipeline.py`)
-    decides from which source each prompt comes, with the stage's weights, its steps read as RL steps. RL needs
-    executable tests, so the sources may be `procedural` and `livecodebench_sample` (RL_SOURCES); others are
-    refused with an error naming the field;
-  * `rl.curriculum` ("start:min_ops:max_ops" stages separated by commas) restricts procedural prompts from step
-    `start` on to the problems whose difficulty knob `num_ops` lies in [min_ops, max_ops].
-The problems are generated once with the data config's knobs, so each source's held-out split stays disjoint
-from every stage.
+Prompts (`data_pipelines/rl_prompts.py`): the data pipeline's curriculum (`data.curriculum` / `data.mixture`)
+picks each prompt's source (procedural or livecodebench_sample: problems with executable tests), and
+`rl.curriculum` (the same "step:..." grammar, bodies `min_ops=A,max_ops=B`) sets the procedural difficulty per
+RL step. The prompts of step k are drawn by a generator seeded with (seed, k), so they do not depend on history.
 
-Checkpoints (Orbax, `<workdir>/checkpoints`): the train state (params, optimizer state, step) and, as JSON,
-the rollout state: the next step and the already-generated pending rollout batch, so a resumed run continues
-exactly (same prompts, samples, minibatches). The state item has `params` at its top, so
-`hrm_jax.train.trainer.load_for_inference` (and `hrm-jax generate`/`eval`) read RL workdirs too.
+Checkpoints (`hrm_jax/train/checkpoint.py`, the one checkpointer, `<workdir>/checkpoints`): the train state
+(params, optimizer state, step) and, as a JSON item, the rollout state: the next step and the already-generated
+pending rollout batch, so a resumed run continues exactly (same prompts, samples, minibatches). The state item has
+`params` at its top, so `checkpoint.load_for_inference` (and `hrm-jax generate`/`eval`) read RL workdirs too.
+A damaged latest step is set aside and the previous one used; a failed save (disk full) stops the run with one
+line.
 """
 from __future__ import annotations
 
 import concurrent.futures
-import dataclasses
 import json
 import os
 import time
@@ -56,20 +51,23 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import optax
-import orbax.checkpoint as ocp
 
-from hrm_jax.data_pipelines import input_pipeline
+from hrm_jax import losses
+from hrm_jax.data_pipelines import rl_prompts
 from hrm_jax.models import hrm
 from hrm_jax.rl import execution
 from hrm_jax.rl import objectives
 from hrm_jax.rl import rewards as rewards_lib
 from hrm_jax.rl import rollout as rollout_lib
+from hrm_jax.train import checkpoint as checkpoint_lib
 from hrm_jax.train import metrics as metrics_lib
 from hrm_jax.train import optimizers
 from hrm_jax.train import sharding
+from hrm_jax.train import step as step_lib
 from hrm_jax.train import trainer as sft_trainer
 
 HISTORY_FILE = "rl_history.json"
+ROLLOUT_ITEM = "rollout"  # the checkpoint's JSON item holding the rollout state
 
 
 @flax.struct.dataclass
@@ -78,167 +76,6 @@ class RLTrainState:
   step: jax.Array
   params: Any
   opt_state: Any
-
-
-@dataclasses.dataclass(frozen=True)
-class CurriculumStage:
-  start_step: int
-  min_ops: int
-  max_ops: int
-
-
-def parse_curriculum(text: str) -> list[CurriculumStage]:
-  """`"0:1:1,10:1:2"` -> stages (start step, min_ops, max_ops), sorted; "" = one stage from the data config."""
-  stages = []
-  for part in (p.strip() for p in str(text).split(",") if p.strip()):
-    try:
-      start, lo, hi = (int(v) for v in part.split(":"))
-    except ValueError as e:
-      raise ValueError(f"rl.curriculum: stage {part!r} is not start:min_ops:max_ops") from e
-    if start < 0 or not 1 <= lo <= hi:
-      raise ValueError(f"rl.curriculum: stage {part!r} needs start >= 0 and 1 <= min_ops <= max_ops")
-    stages.append(CurriculumStage(start, lo, hi))
-  stages.sort(key=lambda s: s.start_step)
-  if stages and stages[0].start_step != 0:
-    raise ValueError(f"rl.curriculum: the first stage must start at step 0, got {stages[0].start_step}")
-  return stages
-
-
-# Sources whose records carry executable tests (`execution.execute`), in the order of their index code.
-RL_SOURCES = ("procedural", "livecodebench_sample")
-_INDEX_STRIDE = 1 << 32  # a rollout row's record index: source code * stride + index in that source's problems
-
-
-def source_schedule(data: ml_collections.ConfigDict) -> list[tuple[int, list[tuple[str, float]]]]:
-  """[(start RL step, [(source, weight)])] from `data.curriculum`, else `data.mixture`, else `data.source`;
-  every source must be one of RL_SOURCES."""
-  if str(data.get("curriculum", "")).strip():
-    schedule, field = input_pipeline.parse_curriculum(data), "data.curriculum"
-  elif str(data.get("mixture", "")).strip():
-    schedule, field = [(0, input_pipeline.parse_mixture(data.mixture))], "data.mixture"
-  else:
-    schedule, field = [(0, [(str(data.source), 1.0)])], "data.source"
-  for _, mixture in schedule:
-    for name, _ in mixture:
-      if name not in RL_SOURCES:
-        raise ValueError(f"{field} names source {name!r}, which has no executable tests for RL rewards; RL prompts "
-                         f"can come from {list(RL_SOURCES)}")
-  return schedule
-
-
-class PromptSource:
-  """Problems for rollouts (per curriculum stage) and for held-out evaluation, with their encoded prompts."""
-
-  def __init__(self, config: ml_collections.ConfigDict, tokenizer, room: int):
-    self.data = config.data
-    self.tokenizer = tokenizer
-    self.room = room  # longest prompt that leaves max_new_tokens in seq_len
-    self.stages = parse_curriculum(config.rl.curriculum) or [
-        CurriculumStage(0, int(config.data.min_ops), int(config.data.max_ops))]
-    self.schedule = source_schedule(config.data)
-    self._cache: dict[tuple[str, str, int, int], tuple[list[dict], list[list[int]]]] = {}
-
-  def _load(self, split: str, min_ops: int, max_ops: int, source: str = "procedural"):
-    """`source`'s problems of the split (generated with the data config's knobs, so train and eval stay
-    disjoint); procedural ones only when `num_ops` lies in [min_ops, max_ops]; prompts that leave no room are
-    dropped."""
-    key = (split, source, min_ops, max_ops)
-    if key not in self._cache:
-      data = ml_collections.ConfigDict(self.data.to_dict())
-      data.source = source
-      data.curriculum = ""
-      data.mixture = ""
-      records, prompts = [], []
-      for record in input_pipeline.load_records(data, split):
-        if not min_ops <= int(record.get("num_ops", min_ops)) <= max_ops:
-          continue
-        prompt = input_pipeline.encode_prompt(self.tokenizer, record)
-        if len(prompt) <= self.room:
-          records.append(record)
-          prompts.append(prompt)
-      if not records:
-        raise ValueError(f"no {source} {split} problem (procedural: with {min_ops}..{max_ops} ops) fits "
-                         "config.model.seq_len with rl.rollout.max_new_tokens (check rl.curriculum and config.data)")
-      self._cache[key] = (records, prompts)
-    return self._cache[key]
-
-  def stage(self, step: int) -> CurriculumStage:
-    return [s for s in self.stages if s.start_step <= step][-1]
-
-  def mixture(self, step: int) -> list[tuple[str, float]]:
-    """The data curriculum's (source, weight) mixture at RL step `step`."""
-    return [m for start, m in self.schedule if start <= step][-1]
-
-  def record(self, step: int, index: int) -> dict:
-    """The problem of a rollout row drawn at step `step` (`index` as `train_batch` returned it)."""
-    stage = self.stage(step)
-    source = RL_SOURCES[int(index) // _INDEX_STRIDE]
-    return self._load("train", stage.min_ops, stage.max_ops, source)[0][int(index) % _INDEX_STRIDE]
-
-  def train_batch(self, step: int, num: int, seed: int):
-    """(records, prompts, indices) of step `step`'s problems: a function of (seed, step) only. Each prompt's
-    source is drawn with the data curriculum's weights at this step, then a problem of that source."""
-    stage = self.stage(step)
-    mixture = self.mixture(step)
-    rng = np.random.default_rng([seed, step])
-    if len(mixture) == 1:
-      picks = np.zeros((num,), np.int64)
-    else:
-      weights = np.asarray([w for _, w in mixture], np.float64)
-      picks = rng.choice(len(mixture), size=num, p=weights / weights.sum())
-    indices = np.zeros((num,), np.int64)
-    out_records, out_prompts = [None] * num, [None] * num
-    for j, (source, _) in enumerate(mixture):
-      slots = np.flatnonzero(picks == j)
-      if not len(slots):
-        continue
-      records, prompts = self._load("train", stage.min_ops, stage.max_ops, source)
-      chosen = rng.choice(len(records), size=len(slots), replace=len(records) < len(slots))
-      for slot, i in zip(slots, chosen):
-        out_records[slot], out_prompts[slot] = records[i], prompts[i]
-        indices[slot] = RL_SOURCES.index(source) * _INDEX_STRIDE + int(i)
-    return out_records, out_prompts, indices
-
-  def eval_problems(self, num: int):
-    """Up to `num` held-out problems (all difficulties), taken in turn from each source of the schedule."""
-    sources = list(dict.fromkeys(name for _, m in self.schedule for name, _ in m))
-    lists = [self._load("eval", int(self.data.min_ops), int(self.data.max_ops), s) for s in sources]
-    records, prompts = [], []
-    for i in range(max(len(r) for r, _ in lists)):
-      for recs, prs in lists:
-        if i < len(recs) and len(records) < num:
-          records.append(recs[i])
-          prompts.append(prs[i])
-    return records, prompts
-
-
-def _ids(records: Sequence[dict]) -> tuple[list[int], list[int]]:
-  from hrm_jax.tokenizer import LANGUAGES, TASKS
-  return [LANGUAGES.index(r["language"]) for r in records], [TASKS.index(r["task"]) for r in records]
-
-
-def halting_q_loss(q_halt: jax.Array, q_continue: jax.Array, depth: jax.Array, target: jax.Array
-                   ) -> tuple[jax.Array, dict[str, jax.Array]]:
-  """BCE of the Q head against sequence returns along the recorded ACT rollout (module docstring).
-
-  Args:
-    q_halt, q_continue: fp32 `[b, M]` logits of every segment; depth: int `[b]` segments run (1..M);
-    target: fp32 `[b]` return in [0, 1].
-  Returns:
-    (mean over rows of each row's mean BCE over its supervised logits, metrics `q_loss`, `q_halt_accuracy`).
-  """
-  m = jnp.arange(q_halt.shape[1])[None, :]
-  halt_here = m == (depth[:, None] - 1)
-  continued = m < (depth[:, None] - 1)
-  t = target[:, None].astype(jnp.float32)
-  bce_halt = optax.sigmoid_binary_cross_entropy(q_halt, jnp.broadcast_to(t, q_halt.shape))
-  bce_cont = optax.sigmoid_binary_cross_entropy(q_continue, jnp.broadcast_to(t, q_continue.shape))
-  total = jnp.sum(jnp.where(halt_here, bce_halt, 0.0) + jnp.where(continued, bce_cont, 0.0), axis=1)
-  count = jnp.sum(halt_here, axis=1) + jnp.sum(continued, axis=1)
-  loss = jnp.mean(total / jnp.maximum(count, 1))
-  halt_logit = jnp.sum(jnp.where(halt_here, q_halt, 0.0), axis=1)
-  accuracy = jnp.mean(((halt_logit >= 0) == (target >= 0.5)).astype(jnp.float32))
-  return loss, {"q_loss": loss, "q_halt_accuracy": accuracy}
 
 
 def make_update_fn(model: hrm.HRMCore, tx: optax.GradientTransformation, config: ml_collections.ConfigDict,
@@ -262,19 +99,14 @@ def make_update_fn(model: hrm.HRMCore, tx: optax.GradientTransformation, config:
       logp_new, (q_halt, q_continue) = rollout_lib.replay_log_probs(model, params, batch, rc, max_segments)
       loss, metrics = objectives.policy_loss(oc, logp_new, batch["logp_old"], batch["mask"], batch["advantages"],
                                              logp_ref)
-      q_loss, q_metrics = halting_q_loss(q_halt, q_continue, batch["depth"], batch["q_target"])
+      q_loss, q_metrics = losses.halting_q_loss(q_halt, q_continue, batch["depth"], batch["q_target"])
       metrics.update(q_metrics)
       return loss + q_weight * q_loss, metrics
 
     (total, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
-    grad_norm = optax.global_norm(grads)
-    finite = jnp.isfinite(total) & jnp.isfinite(grad_norm)
-    updates, opt_state = tx.update(grads, state.opt_state, state.params)
-    params = optax.apply_updates(state.params, updates)
-    keep = lambda new, old: jax.tree.map(lambda n, o: jnp.where(finite, n, o), new, old)
-    new_state = RLTrainState(step=state.step + 1, params=keep(params, state.params),
-                             opt_state=keep(opt_state, state.opt_state))
-    metrics = dict(metrics, total_loss=total, grad_norm=grad_norm, finite=finite.astype(jnp.float32))
+    update = step_lib.guarded_update(tx, state.params, state.opt_state, grads, total)
+    new_state = RLTrainState(step=state.step + 1, params=update.params, opt_state=update.opt_state)
+    metrics = dict(metrics, total_loss=total, grad_norm=update.grad_norm, finite=update.finite.astype(jnp.float32))
     return new_state, metrics
 
   if state_sharding is None:
@@ -321,7 +153,7 @@ def run_problems(model, params, records, prompts, tokenizer, exec_config, max_ne
   gen = sampler.Generator(model, {"params": params}, sampling)
   rows = [p for p in prompts for _ in range(samples)]
   recs = [r for r in records for _ in range(samples)]
-  langs, tasks = _ids(recs)
+  langs, tasks = rl_prompts.record_ids(recs)
   texts = []
   for start in range(0, len(rows), chunk):
     end = start + chunk
@@ -338,32 +170,6 @@ def evaluate_pass_at_1(model, params, problems, tokenizer, exec_config, max_new_
   records, prompts = problems
   _, passed, compiled = run_problems(model, params, records, prompts, tokenizer, exec_config, max_new_tokens)
   return {"pass@1": float(np.mean(passed)), "compile_rate": float(np.mean(compiled)), "problems": float(len(records))}
-
-
-class RLCheckpointer:
-  """Orbax manager over `<workdir>/checkpoints`: the train state and the rollout state (JSON) per step."""
-
-  def __init__(self, workdir: str, keep: int):
-    self.directory = os.path.join(os.path.abspath(workdir), "checkpoints")
-    options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=True, enable_async_checkpointing=False)
-    self.manager = ocp.CheckpointManager(self.directory, options=options)
-
-  def save(self, step: int, state: RLTrainState, rollout_state: dict) -> None:
-    self.manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state),
-                                                    rollout=ocp.args.JsonSave(rollout_state)), force=True)
-
-  def restore(self, template: RLTrainState):
-    step = self.manager.latest_step()
-    if step is None:
-      return None
-    abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, template)
-    restored = self.manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract),
-                                                                  rollout=ocp.args.JsonRestore()))
-    return restored["state"], restored["rollout"]
-
-  def close(self) -> None:
-    self.manager.wait_until_finished()
-    self.manager.close()
 
 
 def _model_config_from(init_workdir: str, config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
@@ -396,7 +202,7 @@ def train_rl(config: ml_collections.ConfigDict, workdir: str, init_workdir: str 
   stop_ids = (tokenizer.eos_id,)
   model = sft_trainer.build_model(config)
   cfg = model.cfg
-  prompts = PromptSource(config, tokenizer, cfg.seq_len - rc.max_new_tokens)
+  prompts = rl_prompts.PromptSource(config, tokenizer, cfg.seq_len - rc.max_new_tokens)
   rows = rl.prompts_per_batch * rc.group_size
   if rows % rl.num_minibatches:
     raise ValueError(f"rl.prompts_per_batch * rl.rollout.group_size = {rows} must divide by "
@@ -412,7 +218,7 @@ def train_rl(config: ml_collections.ConfigDict, workdir: str, init_workdir: str 
                      f"mesh ({mesh.describe()}); change config.mesh or the RL batch")
 
   if init_workdir is not None:
-    _, init_params, _ = sft_trainer.load_for_inference(init_workdir, init_step)
+    _, init_params, _ = checkpoint_lib.load_for_inference(init_workdir, init_step)
     params = init_params["params"]
   else:
     _, variables = hrm.init_params(cfg, jax.random.key(0), dot_general_cls=model.dot_general_cls)
@@ -426,14 +232,14 @@ def train_rl(config: ml_collections.ConfigDict, workdir: str, init_workdir: str 
       params=sharding.like_params_shardings(state.params, param_axes, mesh),
       opt_state=sharding.like_params_shardings(state.opt_state, param_axes, mesh))
   state = jax.device_put(state, state_sharding)
-  ckpt = RLCheckpointer(workdir, rl.keep_checkpoints)
-  restored = ckpt.restore(state)
+  ckpt = checkpoint_lib.Checkpointer(workdir, keep=rl.keep_checkpoints)
+  restored = ckpt.restore(state, extras=(ROLLOUT_ITEM,))
   history: list[dict] = []
   evals: list[dict] = []
   pending = None
   start = 0
   if restored is not None:
-    state, rollout_state = restored
+    state, rollout_state = restored.state, restored.extras[ROLLOUT_ITEM]
     start = int(rollout_state["next_step"])
     pending = rollout_lib.Rollout.from_json(rollout_state["pending"]) if rollout_state.get("pending") else None
     history, evals = list(rollout_state.get("history", [])), list(rollout_state.get("evals", []))
@@ -458,7 +264,7 @@ def train_rl(config: ml_collections.ConfigDict, workdir: str, init_workdir: str 
     t0 = time.perf_counter()
     rollouts.set_params({"params": params})
     recs, prompt_ids, indices = prompts.train_batch(step, rl.prompts_per_batch, rl.seed)
-    langs, tasks = _ids(recs)
+    langs, tasks = rl_prompts.record_ids(recs)
     out = rollouts.sample(prompt_ids, indices, langs, tasks, seed=rl.seed * 1_000_003 + step)
     return out, time.perf_counter() - t0
 
@@ -536,15 +342,19 @@ def train_rl(config: ml_collections.ConfigDict, workdir: str, init_workdir: str 
         run_eval(step + 1)
       stopping = stop_at_step is not None and step + 1 >= stop_at_step
       if (step + 1) % rl.checkpoint_every == 0 or step + 1 == rl.num_steps or stopping:
-        ckpt.save(step + 1, state, {"next_step": step + 1, "pending": pending.to_json() if pending else None,
-                                    "history": history, "evals": evals})
+        ckpt.save(step + 1, state, extras={ROLLOUT_ITEM: {
+            "next_step": step + 1, "pending": pending.to_json() if pending else None, "history": history,
+            "evals": evals}}, force=True)
+      ckpt.check()  # a background save that failed (disk full) stops the run now
       if stopping:
         ckpt.close()
         writer.flush()
         return {"stopped_at": step + 1, "history": history, "evals": evals}
+    ckpt.close()
+  except checkpoint_lib.CheckpointSaveError as e:  # one line for the user, not Orbax's tracebacks
+    raise sft_trainer.TrainingError(str(e)) from None
   finally:
     executor.shutdown(wait=True)
-  ckpt.close()
   writer.flush()
   with open(os.path.join(workdir, HISTORY_FILE), "w") as f:
     json.dump({"history": history, "evals": evals}, f, indent=1)

@@ -32,6 +32,35 @@ def create_train_state(model: hrm.HRMCore, params, tx: optax.GradientTransformat
                     carry=hrm.initial_carry(model, batch), first_nonfinite_step=jnp.full((), -1, jnp.int32))
 
 
+@flax.struct.dataclass
+class GuardedUpdate:
+  """An optimizer update that took effect only if `finite` (scalar bool): else params/opt_state are the old ones."""
+  params: Any
+  opt_state: Any
+  finite: jax.Array
+  grad_norm: jax.Array
+
+
+def keep_if_finite(finite: jax.Array, new: Any, old: Any) -> Any:
+  """`new` where `finite`, else `old` (leaf by leaf, inside jit)."""
+  return jax.tree.map(lambda n, o: jnp.where(finite, n, o), new, old)
+
+
+def guarded_update(tx: optax.GradientTransformation, params: Any, opt_state: Any, grads: Any,
+                   loss: jax.Array) -> GuardedUpdate:
+  """One optimizer update that a non-finite loss or gradient norm turns into a no-op (supervised and RL steps).
+
+  The trainer reads `finite` (SFT: the first such step is kept in the state) and stops with the step named;
+  the state stays the last good one, so a checkpoint never holds the NaN.
+  """
+  grad_norm = optax.global_norm(grads)
+  finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm)
+  updates, new_opt_state = tx.update(grads, opt_state, params)
+  new_params = optax.apply_updates(params, updates)
+  return GuardedUpdate(params=keep_if_finite(finite, new_params, params),
+                       opt_state=keep_if_finite(finite, new_opt_state, opt_state), finite=finite, grad_norm=grad_norm)
+
+
 def _to_microbatches(x: jax.Array, k: int) -> jax.Array:
   """[batch, ...] -> [k, batch / k, ...], microbatch j = rows j, j + k, ... (each device's rows stay local)."""
   return x.reshape((x.shape[0] // k, k) + x.shape[1:]).swapaxes(0, 1)
@@ -77,18 +106,14 @@ def train_step(model: hrm.HRMCore, tx: optax.GradientTransformation, loss_type: 
 
     (loss, metrics, grads), carries = jax.lax.scan(accumulate, zeros, parts)
     carry = jax.tree.map(_from_microbatches, carries)
-  grad_norm = optax.global_norm(grads)
-  finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm)
-  updates, opt_state = tx.update(grads, state.opt_state, state.params)
-  params = optax.apply_updates(state.params, updates)
-  # A non-finite step changes nothing but the flag: the state stays the last good one.
-  keep = lambda new, old: jax.tree.map(lambda n, o: jnp.where(finite, n, o), new, old)
+  update = guarded_update(tx, state.params, state.opt_state, grads, loss)
+  finite = update.finite
   new_state = TrainState(
-      step=state.step + 1, params=keep(params, state.params), opt_state=keep(opt_state, state.opt_state),
-      carry=keep(carry, state.carry),
+      step=state.step + 1, params=update.params, opt_state=update.opt_state,
+      carry=keep_if_finite(finite, carry, state.carry),
       first_nonfinite_step=jnp.where((state.first_nonfinite_step < 0) & ~finite, state.step,
                                      state.first_nonfinite_step))
-  metrics = dict(metrics, loss=loss, grad_norm=grad_norm)
+  metrics = dict(metrics, loss=loss, grad_norm=update.grad_norm)
   return new_state, metrics
 
 

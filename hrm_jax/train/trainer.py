@@ -157,31 +157,6 @@ def load_config(workdir: str) -> ml_collections.ConfigDict:
     return ml_collections.ConfigDict(json.load(f))
 
 
-def load_for_inference(workdir: str, step: int | None = None):
-  """(model, params, config) from the newest readable checkpoint of a workdir (parameters only)."""
-  config = load_config(workdir)
-  model = build_model(config)
-  _, variables = hrm.init_params(model.cfg, jax.random.key(0), dot_general_cls=model.dot_general_cls)
-  params = variables["params"]
-  ckpt = checkpoint_lib.Checkpointer(workdir, async_save=False)
-  try:
-    template = {"params": params}
-    import orbax.checkpoint as ocp
-    candidates = [step] if step is not None else sorted(ckpt.all_steps(), reverse=True)
-    if not candidates:
-      raise FileNotFoundError(f"no checkpoint in {ckpt.directory}")
-    for candidate in candidates:
-      try:
-        restored = ckpt.manager.restore(candidate, args=ocp.args.Composite(
-            state=ocp.args.PyTreeRestore(item=template, partial_restore=True)))
-        return model, {"params": restored["state"]["params"]}, config
-      except Exception as e:
-        print(f"WARNING: checkpoint step {candidate} unreadable ({type(e).__name__}: {e}); trying an older one")
-    raise FileNotFoundError(f"no readable checkpoint in {ckpt.directory}")
-  finally:
-    ckpt.close()
-
-
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, datasets: Datasets | None = None,
                        sample_fn: Callable[..., list[tuple[str, str]]] | None = None,
                        stop_at_step: int | None = None) -> dict[str, Any]:
@@ -233,7 +208,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, datasets
   train_iter = datasets.train()  # fresh iterator: its state is what the checkpoint restores
   restored = ckpt.restore(state, train_iter)
   if restored is not None:
-    state, start = restored
+    state, start = restored.state, restored.step
     log(f"Resumed from {ckpt.directory} at step {start}")
   else:
     start = 0
@@ -309,19 +284,22 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, datasets
           stop_requested["signal"] = "peer process"
       if (step + 1) % tc.checkpoint_every == 0 or last or stop_requested["signal"]:
         ckpt.save(step + 1, state, train_iter, force=True)
+      ckpt.check()  # a background save that failed (disk full) stops the run now
       if stop_requested["signal"]:
-        log(f"Stopping ({stop_requested['signal']}): saved step {step + 1} to {ckpt.directory}.")
         ckpt.close()
+        log(f"Stopping ({stop_requested['signal']}): saved step {step + 1} to {ckpt.directory}.")
         writer.flush()
         return {"stopped_at": step + 1, "history": history}
       if tc.eval_every and (step + 1) % tc.eval_every == 0 and not last and datasets.eval is not None:
         ev = evaluate(model, state.params, datasets.eval(), config, mesh=mesh)
         writer.write_scalars(step + 1, {f"eval/{k}": v for k, v in ev.items()})
         log("eval " + " | ".join(f"{k} {v:.4g}" for k, v in ev.items()))
+    ckpt.close()
+  except checkpoint_lib.CheckpointSaveError as e:  # one line for the user, not Orbax's tracebacks
+    raise TrainingError(str(e)) from None
   finally:
     if previous_handler is not None:
       signal.signal(signal.SIGTERM, previous_handler)
-  ckpt.close()
 
   summary: dict[str, Any] = {"history": history, "train": history[-1] if history else {}}
   if datasets.eval is not None:

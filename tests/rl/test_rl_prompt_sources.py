@@ -1,25 +1,27 @@
-"""RL prompts follow the data pipeline's curriculum (sources and weights per stage); LiveCodeBench problems are
-scored by the evaluation harness in the sandbox."""
+"""RL prompts follow the data pipeline's curriculum (sources and weights per stage) and the difficulty stages of
+rl.curriculum, in the same "step:..." grammar; LiveCodeBench problems are scored by the evaluation harness in the
+sandbox."""
 import os
 
 import numpy as np
 import pytest
 
 from hrm_jax import config_loader
+from hrm_jax.data_pipelines import rl_prompts
 from hrm_jax.rl import execution
 from hrm_jax.rl import rewards
-from hrm_jax.rl import trainer as rl_trainer
 from hrm_jax.tokenizer import load_tokenizer
 
 CONFIGS = os.path.join(os.path.dirname(__file__), "..", "..", "configs")
 
 
-def _source(curriculum: str = "", mixture: str = "") -> rl_trainer.PromptSource:
+def _source(curriculum: str = "", mixture: str = "", difficulty: str = "") -> rl_prompts.PromptSource:
   config = config_loader.load(os.path.join(CONFIGS, "gspo_tiny.py"), [
       "--config.data.num_train=40", "--config.data.num_eval=10", "--config.data.seq_len=4096"])
   config.data.curriculum = curriculum
   config.data.mixture = mixture
-  return rl_trainer.PromptSource(config, load_tokenizer(), room=4000)
+  config.rl.curriculum = difficulty
+  return rl_prompts.PromptSource(config, load_tokenizer(), room=4000)
 
 
 def _is_lcb(record: dict) -> bool:
@@ -43,6 +45,25 @@ def test_prompts_follow_the_data_curriculum_stages():
   # held-out problems come from every source of the schedule, in turn
   heldout, _ = source.eval_problems(6)
   assert [_is_lcb(r) for r in heldout] == [False, True] * 3
+
+
+def test_difficulty_stages_use_the_curriculum_grammar():
+  source = _source(difficulty="0:max_ops=1;4:min_ops=2,max_ops=2")
+  assert [(s.start_step, s.min_ops, s.max_ops) for s in source.stages] == [(0, 1, 1), (4, 2, 2)]
+  easy, _, _ = source.train_batch(3, 16, seed=0)
+  hard, _, hard_indices = source.train_batch(4, 16, seed=0)
+  assert {r["num_ops"] for r in easy} == {1} and {r["num_ops"] for r in hard} == {2}
+  assert [source.record(4, i)["question_id"] for i in hard_indices] == [r["question_id"] for r in hard]
+  # "" = one stage with the data config's range (gspo_tiny: 1..2)
+  assert [(s.start_step, s.min_ops, s.max_ops) for s in _source().stages] == [(0, 1, 2)]
+  # errors name the field; the grammar (and its messages) is the data curriculum's
+  data = _source().data
+  for text, message in (("3:max_ops=1", "rl.curriculum: stages must start at step 0"),
+                        ("0:1:2", "rl.curriculum: stage 0: expected min_ops=A and/or max_ops=B"),
+                        ("0:max_ops=1;max_ops=2", "rl.curriculum: expected 'step:min_ops=A,max_ops=B' parts"),
+                        ("0:min_ops=3,max_ops=2", "rl.curriculum: stage 0 needs 1 <= min_ops <= max_ops")):
+    with pytest.raises(ValueError, match=message):
+      rl_prompts.parse_difficulty(text, data)
 
 
 def test_sources_without_executable_tests_are_refused():
