@@ -32,6 +32,7 @@ tmpfs of that size, mounted over the host paths inside the jail's mount namespac
 written, and the total is bounded.
 """
 import ctypes
+import ctypes.util
 import errno
 import fcntl
 import importlib.util
@@ -237,7 +238,15 @@ def _seccomp_filter(spec: dict):
     return None
   module_spec = importlib.util.spec_from_file_location("pyseccomp", path)
   seccomp = importlib.util.module_from_spec(module_spec)
-  module_spec.loader.exec_module(seccomp)
+  # pyseccomp looks its libraries up with ctypes.util.find_library, which runs ldconfig (~40 ms); the runner
+  # resolved them once and passes the names.
+  libraries = spec.get("seccomp_libraries") or {}
+  find_library = ctypes.util.find_library
+  ctypes.util.find_library = lambda name: libraries.get(name) or find_library(name)
+  try:
+    module_spec.loader.exec_module(seccomp)
+  finally:
+    ctypes.util.find_library = find_library
   refuse = seccomp.ERRNO(errno.EPERM)
   filt = seccomp.SyscallFilter(seccomp.ALLOW)
   for name in DENIED_SYSCALLS:

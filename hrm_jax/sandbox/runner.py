@@ -24,6 +24,7 @@ for each whole-run limit that does not hold on this machine.
 """
 from __future__ import annotations
 
+import ctypes.util
 import dataclasses
 import enum
 import errno
@@ -191,7 +192,7 @@ def _uids_of_live_processes() -> set[int]:
       except OSError:
         continue
       match = re.search(r"^Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", status, re.MULTILINE)
-      if match:
+      if match and not re.search(r"^State:\s+Z", status, re.MULTILINE):
         uids.update(int(u) for u in match.groups())
   return uids
 
@@ -245,9 +246,14 @@ def _lease_uid(scratch: pathlib.Path) -> int:
 def _release_uid(uid: int) -> None:
   """Ends the lease, unless a process of the uid survived (then the lease outlives this runner and the next
   runner reclaims it)."""
+  deadline = time.monotonic() + 2
+  while _kill_uid(uid) and time.monotonic() < deadline:  # SIGKILLed processes take a moment to go.
+    time.sleep(0.01)
   if _kill_uid(uid) == 0:
     with _StateLock():
       (STATE_DIR / "uids" / str(uid)).unlink(missing_ok=True)
+  else:
+    _LOG.warning("sandbox: processes of uid %d survived SIGKILL; its lease is kept", uid)
 
 
 def _reclaim(uid: int, lease: dict) -> None:
@@ -443,12 +449,15 @@ def _seccomp_module() -> str | None:
     import pyseccomp  # noqa: F401  (raises where libseccomp is missing)
   except (ImportError, OSError, RuntimeError):
     return None
+  global _seccomp_libraries
+  _seccomp_libraries = {name: ctypes.util.find_library(name) for name in ("c", "seccomp")}
   return found.origin
 
 
 _cgroups: _Cgroups | None = None
 _cgroups_reason = ""
 _seccomp_path: str | None = None
+_seccomp_libraries: dict[str, str | None] = {}
 
 
 def default_read_paths() -> list[pathlib.Path]:
@@ -537,7 +546,8 @@ def _world_readable(path: pathlib.Path) -> bool:
 
 
 def _kill_uid(uid: int) -> int:
-  """SIGKILLs every process whose real uid is the run's private uid; returns how many were found."""
+  """SIGKILLs every process whose real uid is the run's private uid; returns how many were found (zombies,
+  which hold nothing but their pid until reaped, are not counted)."""
   found = 0
   for entry in pathlib.Path("/proc").iterdir():
     if not entry.name.isdigit():
@@ -547,7 +557,7 @@ def _kill_uid(uid: int) -> int:
     except OSError:
       continue
     match = re.search(r"^Uid:\s+(\d+)", status, re.MULTILINE)
-    if match and int(match.group(1)) == uid:
+    if match and int(match.group(1)) == uid and not re.search(r"^State:\s+Z", status, re.MULTILINE):
       found += 1
       try:
         os.kill(int(entry.name), signal.SIGKILL)
@@ -676,7 +686,7 @@ def _launch(argv, *, mode, limits, stdin, env, cwd, read_paths, start, scratch, 
           "read_paths": [str(p) for p in [*default_read_paths(), *map(pathlib.Path, read_paths)]],
           "write_paths": [str(work), str(scratch / "home")], "wall_s": limits.wall_s,
           "runner_pid": os.getpid(), "cgroups": [str(d) for d in cgroup_dirs or ()],
-          "seccomp_module": _seccomp_path}
+          "seccomp_module": _seccomp_path, "seccomp_libraries": _seccomp_libraries}
   spec_fd = _spec_fd(spec)
   stdin_bytes = stdin.encode() if isinstance(stdin, str) else stdin
   stdout, stderr, status_lines = bytearray(), bytearray(), bytearray()

@@ -195,6 +195,8 @@ def test_sigkill_of_runner_kills_the_jail_and_next_start_cleans_up(tmp_path):
   try:
     assert _wait_for(lambda: _processes_with(token), 30), proc.stderr.read1().decode() if proc.poll() else ""
     assert list(tmp_path.glob("hrm_jax_sbx_*")), "the run's scratch dir should exist while it runs"
+    leases = [p for p in (runner.STATE_DIR / "uids").glob("*") if str(tmp_path) in p.read_text()]
+    assert len(leases) == (1 if ISO.private_uid else 0)
     os.kill(proc.pid, signal.SIGKILL)  # The runner we started.
     proc.wait(timeout=10)
     assert _wait_for(lambda: not _processes_with(token), 3), "the jailed program outlived its runner"
@@ -207,6 +209,40 @@ def test_sigkill_of_runner_kills_the_jail_and_next_start_cleans_up(tmp_path):
   out, err = second.communicate(timeout=60)
   assert out.decode().strip() == "passed", err.decode()[-2000:]
   assert not list(tmp_path.glob("hrm_jax_sbx_*")), "stale scratch dir of a dead runner was not removed"
+  for lease in leases:
+    assert not lease.exists() or str(tmp_path) not in lease.read_text(), "stale uid lease was not reclaimed"
+    if ISO.memory_accounting != "none":
+      assert not any(d.exists() for d in runner._cgroups.run_dirs(f"uid-{lease.name}")) or lease.exists()
+
+
+def test_jail_enforces_the_wall_limit_when_its_runner_stops_watching(tmp_path):
+  token = _token()
+  source = f"import subprocess, time\nsubprocess.Popen(['sleep', '{token}'])\ntime.sleep(120)\n"
+  code = ("import os\nfrom hrm_jax.sandbox import runner\n"
+          "runner.run_python(os.environ['SOURCE'], limits=runner.Limits(wall_s=2, cpu_s=120))\n")
+  proc = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          env={**os.environ, "HRM_JAX_SANDBOX_TMP": str(tmp_path), "SOURCE": source})
+  try:
+    assert _wait_for(lambda: _processes_with(token), 30)
+    os.kill(proc.pid, signal.SIGSTOP)  # The runner we started: alive (no parent-death signal) but not watching.
+    started = time.monotonic()
+    assert _wait_for(lambda: not _processes_with(token), 2 + 2 + 4), "the jail let its program outlive wall_s"
+    assert time.monotonic() - started < 2 + 2 + 4
+  finally:
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def test_missing_whole_run_limits_are_reported_loudly(tmp_path):
+  code = "from hrm_jax.sandbox import runner\nprint(runner.isolation().description)\n"
+  env = {**os.environ, "HRM_JAX_SANDBOX_CGROUPS": "off", "HRM_JAX_SANDBOX_SECCOMP": "off",
+         "HRM_JAX_SANDBOX_MODE": "rlimits", "HRM_JAX_SANDBOX_TMP": str(tmp_path)}
+  done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+  assert done.returncode == 0, done.stderr
+  assert "NO whole-run memory accounting" in done.stdout and "NO seccomp" in done.stdout
+  assert "NO disk limit" in done.stdout
+  assert "no cgroup for whole-run memory accounting" in done.stderr  # The warning, on stderr by default.
+  assert "no seccomp filter" in done.stderr
 
 
 # ---- namespaces and dangerous syscalls inside the jail ----
@@ -281,9 +317,12 @@ def test_two_runner_processes_with_20_runs_each_get_distinct_uids(tmp_path):
 
 @pytest.mark.skipif(not ISO.private_uid, reason="private uids need root")
 def test_uid_with_live_processes_is_not_reused():
-  # A process of ours that runs under the first uid the allocator would hand out: the next runs must skip it,
+  # A process of ours that runs under the uid the allocator would hand out next: the next runs must skip it,
   # and the runner's clean-up must not kill it.
-  uid = runner.UID_BASE
+  runner.run_python("pass")  # Reclaims leases of dead runners first (their uids' leftovers are killed).
+  leased = {int(p.name) for p in (runner.STATE_DIR / "uids").iterdir()}
+  busy = runner._uids_of_live_processes()
+  uid = min(u for u in range(runner.UID_BASE, runner.UID_BASE + 100) if u not in leased | busy)
   holder = subprocess.Popen(["sleep", "60"], user=uid, group=uid)
   try:
     results = [runner.run_python("import os\nprint(os.getuid())", limits=Limits(wall_s=20)) for _ in range(3)]
