@@ -3,16 +3,11 @@ import ml_collections
 
 
 def model(**overrides) -> ml_collections.ConfigDict:
-  """The reference HRM's architecture (hrm_v1.yaml) in native mode; configs override what they change."""
-  m = ml_collections.ConfigDict(dict(
-      arch="hrm", vocab_size=8192, seq_len=128, hidden_size=512, num_heads=8, expansion=4.0,
-      H_layers=4, L_layers=4, H_cycles=2, L_cycles=2, pos_encodings="rope", rope_theta=10000.0,
-      rms_norm_eps=1e-5, puzzle_emb_ndim=0, num_puzzle_identifiers=1, task_conditioning=False,
-      num_languages=6, num_tasks=6, attention="bidirectional", q_position="first", halt_max_steps=16,
-      halt_exploration_prob=0.1, grad_steps=2, forward_dtype="float32", quant="none", remat_policy="none",
-      scan_layers=False))
-  m.update(overrides)
-  return m
+  """The reference HRM's architecture (hrm_v1.yaml) in native mode: `HRMConfig`'s defaults
+  (hrm_jax/models/config.py); configs override what they change."""
+  from hrm_jax import config_fields
+  from hrm_jax.models.config import HRMConfig
+  return config_fields.config_dict(HRMConfig, **overrides)
 
 
 def code_model(**overrides) -> ml_collections.ConfigDict:
@@ -21,21 +16,17 @@ def code_model(**overrides) -> ml_collections.ConfigDict:
 
 
 def optimizer(**overrides) -> ml_collections.ConfigDict:
-  """The reference optimizer (Adam-atan2, b=(0.9, 0.95), wd 0.1, warm-up then constant)."""
-  o = ml_collections.ConfigDict(dict(
-      name="adam_atan2", learning_rate=1e-4, warmup_steps=2000, lr_min_ratio=1.0, b1=0.9, b2=0.95,
-      weight_decay=0.1, grad_clip_norm=0.0, puzzle_emb_lr=1e-2, puzzle_emb_weight_decay=0.1))
-  o.update(overrides)
-  return o
+  """The reference optimizer: `OptimizerConfig`'s defaults (hrm_jax/train/config.py) with `overrides`."""
+  from hrm_jax import config_fields
+  from hrm_jax.train.config import OptimizerConfig
+  return config_fields.config_dict(OptimizerConfig, **overrides)
 
 
 def train(**overrides) -> ml_collections.ConfigDict:
-  t = ml_collections.ConfigDict(dict(
-      seed=0, batch_size=768, eval_batch_size=64, num_steps=100_000, log_every=100, eval_every=0,
-      checkpoint_every=1000, keep_checkpoints=3, loss_type="stablemax", dynamic_halting=False,
-      eval_halt_max_steps=0, sample_prompts=2, sample_max_new_tokens=64, microbatches=1))
-  t.update(overrides)
-  return t
+  """The trainer's settings: `TrainConfig`'s defaults (hrm_jax/train/config.py) with `overrides`."""
+  from hrm_jax import config_fields
+  from hrm_jax.train.config import TrainConfig
+  return config_fields.config_dict(TrainConfig, **overrides)
 
 
 def data(**overrides) -> ml_collections.ConfigDict:

@@ -69,7 +69,7 @@ def bench_config(spec: str, batch_size: int | None, steps: int, overrides: list[
   mesh = sharding.create_mesh(mesh_config)
   model = hrm.HRMCore(cfg)
   tx = optimizers.make_optimizer(config.optimizer, 1000)
-  microbatches = int(config.train.get("microbatches", 1))
+  microbatches = config.train.microbatches
   rng = np.random.default_rng(0)
 
   def batch():

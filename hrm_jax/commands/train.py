@@ -23,7 +23,7 @@ def sample_and_score(model, params, config):
   from hrm_jax.tokenizer import LANGUAGES, TASKS, load_tokenizer
 
   tok = load_tokenizer()
-  records = input_pipeline.load_records(config.data, "eval")[: config.train.get("generation_eval_size", 32)]
+  records = input_pipeline.load_records(config.data, "eval")[: config.train.generation_eval_size]
   if not records:
     return [], None
   new_tokens = config.train.sample_max_new_tokens
@@ -47,8 +47,25 @@ def sample_and_score(model, params, config):
 
 
 def run(args) -> int:
+  from hrm_jax.train.stop import StopSignal
+
+  # SIGTERM from here on ends the run cleanly (whatever was trained is saved, exit 0), even during start-up
+  # (JAX is not imported yet) and compilation.
+  stop = StopSignal().install()
+  try:
+    return _run(args, stop)
+  finally:
+    stop.restore()
+
+
+def _run(args, stop) -> int:
   from hrm_jax import config_loader
+  if stop:
+    print(f"hrm-jax train: stopped ({stop.reason}) during start-up; nothing was trained", flush=True)
+    return 0
+  from hrm_jax.models.config import HRMConfig
   from hrm_jax.train import distributed, trainer
+  from hrm_jax.train.config import OptimizerConfig, TrainConfig
 
   try:
     distributed.initialize(distributed.options_from(args))
@@ -58,6 +75,10 @@ def run(args) -> int:
 
   try:
     config = config_loader.load(args.config, args.overrides)
+    # Every section the trainer reads, checked now: a bad field is named before anything is compiled.
+    HRMConfig.from_config(config.model)
+    TrainConfig.from_config(config.train)
+    OptimizerConfig.from_config(config.optimizer)
   except (FileNotFoundError, KeyError, TypeError, ValueError, AttributeError) as e:
     print(f"hrm-jax train: config error: {e}", file=sys.stderr)
     return 2
@@ -70,8 +91,12 @@ def run(args) -> int:
     return shown
 
   try:
-    synthetic = config.data.get("source") == "copy_task"  # no records to sample prompts from
-    summary = trainer.train_and_evaluate(config, workdir, sample_fn=None if synthetic else samples)
+    synthetic = config.data.source == "copy_task"  # no records to sample prompts from
+    trainer.check_workdir(workdir)
+    summary = trainer.train_and_evaluate(config, workdir, sample_fn=None if synthetic else samples, stop=stop)
+  except trainer.WorkdirError as e:
+    print(f"hrm-jax train: {e}", file=sys.stderr)
+    return 2
   except trainer.TrainingError as e:
     print(f"hrm-jax train: {e}", file=sys.stderr)
     return 1

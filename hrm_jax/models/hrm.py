@@ -33,7 +33,6 @@ the Q head halts and then decodes every token at that depth.
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 from typing import Any, Mapping
 
@@ -41,131 +40,12 @@ import flax
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import ml_collections
 
 from hrm_jax.models import layers
+from hrm_jax.models.config import ATTENTION_MODES, H_KIND, L_KIND, HRMConfig  # noqa: F401  (re-exported)
 
 Array = jax.Array
 Batch = Mapping[str, Array]
-
-L_KIND, H_KIND = 0, 1
-ATTENTION_MODES = ("bidirectional", "causal", "prefix_lm")
-
-
-@dataclasses.dataclass(frozen=True)
-class HRMConfig:
-  """Model hyper-parameters (names follow the reference's `HierarchicalReasoningModel_ACTV1Config`)."""
-  vocab_size: int = 8192
-  seq_len: int = 128
-  hidden_size: int = 512
-  num_heads: int = 8
-  expansion: float = 4.0
-  H_layers: int = 4
-  L_layers: int = 4
-  H_cycles: int = 2
-  L_cycles: int = 2
-  pos_encodings: str = "rope"  # rope | learned
-  rope_theta: float = 10000.0
-  rms_norm_eps: float = 1e-5
-  puzzle_emb_ndim: int = 0  # >0: ceil(ndim/hidden) puzzle prefix tokens (reference)
-  num_puzzle_identifiers: int = 1
-  task_conditioning: bool = False  # two prefix tokens: language and task type
-  num_languages: int = 6
-  num_tasks: int = 6
-  attention: str = "bidirectional"  # bidirectional | causal | prefix_lm
-  q_position: str = "first"  # first (reference: the puzzle token) | last_prompt (causal ACT, module doc)
-  halt_max_steps: int = 16
-  halt_exploration_prob: float = 0.1
-  grad_steps: int = 2  # module applications with gradient; 2 = the reference's 1-step gradient (last L, last H)
-  forward_dtype: str = "float32"
-  arch: str = "hrm"  # hrm | transformer (pre-norm baseline of matched size: H_layers + L_layers blocks)
-  quant: str = "none"  # none | int8 | int4 (AQT, hrm_jax/quant)
-  remat_policy: str = "none"  # jax.checkpoint per module application: layers.REMAT_POLICIES
-  scan_layers: bool = False  # blocks of a module under nn.scan (parameters stacked: layers.scan_layer_params)
-
-  @classmethod
-  def from_config(cls, config: ml_collections.ConfigDict | Mapping[str, Any]) -> "HRMConfig":
-    """Builds the config, naming any unknown or invalid field (`config.model.<field>`)."""
-    values = dict(config.items()) if hasattr(config, "items") else dict(config)
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-      raise ValueError(f"config.model has unknown field(s) {unknown}; known fields: {sorted(known)}")
-    cfg = cls(**values)
-    cfg.validate()
-    return cfg
-
-  def validate(self) -> None:
-    def bad(field, why):
-      raise ValueError(f"config.model.{field}={getattr(self, field)!r}: {why}")
-    if self.hidden_size % self.num_heads:
-      bad("num_heads", f"must divide hidden_size={self.hidden_size}")
-    if (self.hidden_size // self.num_heads) % 2:
-      bad("num_heads", "head_dim must be even for rotary embeddings")
-    if self.pos_encodings not in ("rope", "learned"):
-      bad("pos_encodings", "expected 'rope' or 'learned'")
-    if self.attention not in ATTENTION_MODES:
-      bad("attention", f"expected one of {ATTENTION_MODES}")
-    if self.q_position not in ("first", "last_prompt"):
-      bad("q_position", "expected 'first' or 'last_prompt'")
-    if self.q_position == "first" and self.attention != "bidirectional" and self.prefix_len == 0:
-      bad("q_position", "'first' needs a prefix token (or bidirectional attention); use 'last_prompt'")
-    if self.arch not in ("hrm", "transformer"):
-      bad("arch", "expected 'hrm' or 'transformer'")
-    if self.halt_max_steps < 1:
-      bad("halt_max_steps", "must be >= 1")
-    if self.grad_steps < 1:
-      bad("grad_steps", "must be >= 1")
-    if self.forward_dtype not in ("float32", "bfloat16", "float16"):
-      bad("forward_dtype", "expected float32, bfloat16 or float16")
-    if self.remat_policy not in layers.REMAT_POLICIES:
-      bad("remat_policy", f"expected one of {layers.REMAT_POLICIES}")
-    if self.quant not in ("none", "int8", "int4"):
-      bad("quant", "expected none, int8 or int4")
-    for field in ("H_cycles", "L_cycles", "H_layers", "L_layers", "vocab_size", "seq_len"):
-      if getattr(self, field) < 1:
-        bad(field, "must be >= 1")
-
-  @property
-  def puzzle_len(self) -> int:
-    return -(-self.puzzle_emb_ndim // self.hidden_size) if self.puzzle_emb_ndim > 0 else 0
-
-  @property
-  def prefix_len(self) -> int:
-    return self.puzzle_len + (2 if self.task_conditioning else 0)
-
-  @property
-  def total_len(self) -> int:
-    return self.prefix_len + self.seq_len
-
-  @property
-  def dtype(self):
-    return jnp.dtype(self.forward_dtype)
-
-  @property
-  def act_bits(self) -> int:
-    """Bits of the activations multiplied by frozen integer weights (int4 QAT trains at 4, the rest use 8)."""
-    return 4 if self.quant == "int4" else 8
-
-  @property
-  def head_dim(self) -> int:
-    return self.hidden_size // self.num_heads
-
-  @property
-  def schedule(self) -> tuple[int, ...]:
-    """Kinds of the module applications of one segment, in order (L_KIND / H_KIND)."""
-    if self.arch == "transformer":
-      return (L_KIND,)
-    return ((L_KIND,) * self.L_cycles + (H_KIND,)) * self.H_cycles
-
-  @property
-  def num_L_applications(self) -> int:
-    return sum(k == L_KIND for k in self.schedule)
-
-  @property
-  def num_H_applications(self) -> int:
-    return sum(k == H_KIND for k in self.schedule)
-
 
 class HRMCore(nn.Module):
   """Parameters and per-module computations of the HRM (the recurrence is in `segment`)."""

@@ -315,8 +315,6 @@ def remat_policy(name: str):
   return table[name]
 
 
-REMAT_POLICIES = ("none", "full", "dots", "dots_no_batch", "block_outputs")
-
 
 class ReasoningModule(nn.Module):
   """A stack of blocks; `f(z, injection)` adds the injection once, then runs the blocks (spec 1.6).

@@ -22,6 +22,7 @@ import ml_collections
 import optax
 
 from hrm_jax.models.hrm import FROZEN_PARAMS
+from hrm_jax.train.config import OptimizerConfig
 
 
 class ScaleByAdamAtan2State(NamedTuple):
@@ -102,16 +103,14 @@ def param_labels(params) -> dict:
   return jax.tree_util.tree_map_with_path(label, params)
 
 
-def make_optimizer(opt: ml_collections.ConfigDict, total_steps: int) -> optax.GradientTransformation:
-  """Builds the optimizer from `config.optimizer` (fields: name, learning_rate, warmup_steps, lr_min_ratio,
-  b1, b2, weight_decay, grad_clip_norm, puzzle_emb_lr, puzzle_emb_weight_decay)."""
+def make_optimizer(config: ml_collections.ConfigDict | OptimizerConfig, total_steps: int) -> optax.GradientTransformation:
+  """Builds the optimizer from `config.optimizer` (fields: `hrm_jax.train.config.OptimizerConfig`)."""
+  opt = config if isinstance(config, OptimizerConfig) else OptimizerConfig.from_config(config)
   schedule = reference_schedule(opt.learning_rate, opt.warmup_steps, total_steps, opt.lr_min_ratio)
   if opt.name == "adam_atan2":
     main = adam_atan2(schedule, opt.b1, opt.b2, opt.weight_decay)
-  elif opt.name == "adamw":
+  else:  # "adamw" (OptimizerConfig.validate admits no other name)
     main = optax.adamw(schedule, opt.b1, opt.b2, weight_decay=opt.weight_decay)
-  else:
-    raise ValueError(f"config.optimizer.name={opt.name!r}: expected 'adam_atan2' or 'adamw'")
   if opt.grad_clip_norm and opt.grad_clip_norm > 0:
     main = optax.chain(optax.clip_by_global_norm(opt.grad_clip_norm), main)
   puzzle_schedule = reference_schedule(opt.puzzle_emb_lr, opt.warmup_steps, total_steps, opt.lr_min_ratio)

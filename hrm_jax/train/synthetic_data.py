@@ -37,9 +37,9 @@ def make_dataset(data: ml_collections.ConfigDict, model: ml_collections.ConfigDi
   checkpointable iterator), eval finite. Process i takes rows [i * b, (i + 1) * b) of each global batch, so
   the global batch (and its row order) is the same for any number of processes."""
   if split == "train":
-    n, split_seed = data.get("num_train", 64), data.get("seed", 0)
+    n, split_seed = data.num_train, data.seed
   else:
-    n, split_seed = data.get("num_eval", 16), data.get("seed", 0) + 1
+    n, split_seed = data.num_eval, data.seed + 1
   if global_batch_size % shard_count:
     raise ValueError(f"batch size {global_batch_size} does not divide into {shard_count} processes")
   local = global_batch_size // shard_count

@@ -32,6 +32,8 @@ from hrm_jax.train import metrics as metrics_lib
 from hrm_jax.train import optimizers
 from hrm_jax.train import sharding
 from hrm_jax.train import step as step_lib
+from hrm_jax.train.config import TrainConfig
+from hrm_jax.train.stop import StopSignal
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"  # one JSON line per logged step (process 0), appended across resumptions
@@ -40,6 +42,48 @@ EVAL_FILE = "eval.json"  # the final evaluation's metrics (process 0)
 
 class TrainingError(RuntimeError):
   """A run stopped for a reason the user must act on (the message says which)."""
+
+
+class WorkdirError(ValueError):
+  """The workdir cannot be created or written; the message is `workdir W: <reason>`."""
+
+
+def check_workdir(workdir: str) -> None:
+  """Creates `workdir` if needed and checks that files can be written there (before any model is built)."""
+  try:
+    os.makedirs(workdir, exist_ok=True)
+  except FileExistsError:
+    raise WorkdirError(f"workdir {workdir}: exists and is not a directory") from None
+  except OSError as e:
+    raise WorkdirError(f"workdir {workdir}: cannot be created ({e.strerror or e})") from None
+  probe = os.path.join(workdir, f".write-probe-{os.getpid()}")
+  try:
+    with open(probe, "w") as f:
+      f.write("ok")
+    os.remove(probe)
+  except OSError as e:
+    raise WorkdirError(f"workdir {workdir}: not writable ({e.strerror or e})") from None
+
+
+def _truncate_metrics(workdir: str, step: int) -> None:
+  """Drops metrics.jsonl lines past `step` (the resumed step), so a resumed run never logs a step twice."""
+  path = os.path.join(workdir, METRICS_FILE)
+  if not os.path.exists(path):
+    return
+  with open(path) as f:
+    lines = f.readlines()
+  kept = []
+  for line in lines:
+    try:
+      if json.loads(line)["step"] <= step:
+        kept.append(line if line.endswith("\n") else line + "\n")
+    except (ValueError, KeyError, TypeError):
+      continue  # a line cut short by a crash
+  if len(kept) != len(lines):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+      f.writelines(kept)
+    os.replace(tmp, path)
 
 
 @dataclasses.dataclass
@@ -67,14 +111,14 @@ def default_datasets(config: ml_collections.ConfigDict) -> Datasets:
 
   `config.data.source == "copy_task"` is the synthetic in-memory task (hrm_jax/train/synthetic_data.py).
   """
-  if config.data.get("source") == "copy_task":
+  if config.data.source == "copy_task":
     from hrm_jax.train import synthetic_data
 
     def make(split, batch_size, repeat):
       return lambda: iter(synthetic_data.make_dataset(config.data, config.model, split, batch_size,
                                                       config.train.seed, jax.process_index(),
                                                       jax.process_count(), repeat))
-    has_eval = config.data.get("num_eval", 16) > 0
+    has_eval = config.data.num_eval > 0
     return Datasets(train=make("train", config.train.batch_size, True),
                     eval=make("eval", config.train.eval_batch_size, False) if has_eval else None)
   from hrm_jax.data_pipelines import input_pipeline
@@ -115,18 +159,22 @@ def _model_batch(batch: dict) -> dict:
 
 def evaluate(model: hrm.HRMCore, params, batches, config: ml_collections.ConfigDict,
              eval_fn=None, max_steps: int | None = None,
-             mesh: sharding.MeshContext | None = None) -> dict[str, float]:
+             mesh: sharding.MeshContext | None = None, should_stop=None) -> dict[str, float]:
   """Reference-style evaluation over finite `batches`: metrics divided by the number of counted sequences.
+
+  `should_stop()` is checked between batches: when it answers True the evaluation ends and returns {}.
 
   With a `mesh`, each process's batches are its rows of the global eval batch (every process must call)."""
   cfg = model.cfg
-  max_steps = max_steps or config.train.get("eval_halt_max_steps", 0) or cfg.halt_max_steps
+  max_steps = max_steps or config.train.eval_halt_max_steps or cfg.halt_max_steps
   if eval_fn is None:
     eval_fn = jax.jit(lambda p, b, m: step_lib.eval_step(model, config.train.loss_type, p, b, m,
                                                           config.train.dynamic_halting))
   local_size = config.train.eval_batch_size // (jax.process_count() if mesh is not None else 1)
   totals: dict[str, float] = {}
   for batch in batches:
+    if should_stop is not None and should_stop():
+      return {}
     batch = _pad_batch(_model_batch(batch), local_size)
     if mesh is not None:
       with mesh:
@@ -159,24 +207,34 @@ def load_config(workdir: str) -> ml_collections.ConfigDict:
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, datasets: Datasets | None = None,
                        sample_fn: Callable[..., list[tuple[str, str]]] | None = None,
-                       stop_at_step: int | None = None) -> dict[str, Any]:
+                       stop_at_step: int | None = None, stop: StopSignal | None = None) -> dict[str, Any]:
   """Trains `config.train.num_steps` steps (resuming from `workdir`), then evaluates.
 
   `stop_at_step` ends this run early (after saving) as a preemption would, without changing the config (the
-  learning-rate schedule still spans num_steps). Returns a summary dict: final train metrics, eval metrics,
-  the logged metrics per step, and samples.
+  learning-rate schedule still spans num_steps). `stop`: a StopSignal already installed by the caller (the
+  CLI installs one first thing); otherwise one is installed here for the whole run. Returns a summary dict:
+  final train metrics, eval metrics, the logged metrics per step, and samples; a run ended by a signal
+  returns {"stopped_at": step, "history": ...}.
   """
-  os.makedirs(workdir, exist_ok=True)
-  tc = config.train
+  tc = TrainConfig.from_config(config.train)
+  check_workdir(workdir)
+  own = stop is None
+  stop = (stop or StopSignal()).install()
+  try:
+    return _train_and_evaluate(config, tc, workdir, datasets, sample_fn, stop_at_step, stop)
+  finally:
+    if own:
+      stop.restore()
+
+
+def _train_and_evaluate(config, tc: TrainConfig, workdir, datasets, sample_fn, stop_at_step,
+                        stop: StopSignal) -> dict[str, Any]:
   model = build_model(config)
   cfg = model.cfg
   datasets = datasets or default_datasets(config)
   if tc.batch_size % jax.process_count():
     raise ValueError(f"config.train.batch_size={tc.batch_size} must divide by the {jax.process_count()} processes")
-  microbatches = int(tc.get("microbatches", 1))
-  if microbatches < 1 or tc.batch_size % microbatches:
-    raise ValueError(f"config.train.microbatches={microbatches} must be >= 1 and divide "
-                     f"config.train.batch_size={tc.batch_size}")
+  microbatches = tc.microbatches
   mesh = sharding.create_mesh(config.get("mesh"))
   log = distributed.log
 
@@ -214,6 +272,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, datasets
     start = 0
   if distributed.is_main_process():
     _save_config(workdir, config)
+    _truncate_metrics(workdir, start)
 
   replicated = jax.sharding.NamedSharding(mesh.mesh, jax.sharding.PartitionSpec())
   train_fn = jax.jit(
@@ -235,11 +294,15 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, datasets
   writer = metrics_lib.create_writer(workdir)
   tokens_per_step = tc.batch_size * cfg.seq_len
   progress = metrics_lib.Progress(tc.num_steps, start, tokens_per_step)
-  stop_requested = {"signal": None}
-
-  def on_sigterm(signum, _frame):  # preemption: save at the next step boundary and exit cleanly
-    stop_requested["signal"] = signum
-  previous_handler = signal.signal(signal.SIGTERM, on_sigterm) if _in_main_thread() else None
+  if jax.process_count() > 1:  # every process must take the same decision
+    from jax.experimental import multihost_utils
+    if np.any(multihost_utils.process_allgather(np.int32(bool(stop)))) and not stop:
+      stop.reason = "peer process"
+  if stop and start < tc.num_steps:  # the signal came while building or compiling: nothing new to save
+    ckpt.close()
+    kept = f"step {start} in {ckpt.directory}" if restored is not None else "nothing (no step was trained)"
+    log(f"Stopping ({stop.reason}) before the first step: the run keeps {kept}.")
+    return {"stopped_at": start, "history": []}
 
   history: list[dict[str, float]] = []
   pending: list[dict] = []
@@ -252,7 +315,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, datasets
       if step == start:
         progress.start(step + 1)
       last = step + 1 == tc.num_steps
-      if (step + 1) % tc.log_every == 0 or last or stop_requested["signal"] or step + 1 == stop_at_step:
+      if (step + 1) % tc.log_every == 0 or last or bool(stop) or step + 1 == stop_at_step:
         host = jax.device_get(pending)
         pending = []
         bad = int(jax.device_get(state.first_nonfinite_step))
@@ -276,18 +339,18 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, datasets
         shown = {k: report[k] for k in ("loss", "lm_loss", "accuracy", "exact_accuracy", "steps") if k in report}
         log(progress.line(step + 1, shown))
       if stop_at_step is not None and step + 1 >= stop_at_step:
-        stop_requested["signal"] = stop_requested["signal"] or "stop_at_step"
+        stop.reason = stop.reason or "stop_at_step"
       if jax.process_count() > 1:  # a signal seen by any process stops all of them at the same step
         from jax.experimental import multihost_utils
-        flags = multihost_utils.process_allgather(np.int32(bool(stop_requested["signal"])))
-        if np.any(flags) and not stop_requested["signal"]:
-          stop_requested["signal"] = "peer process"
-      if (step + 1) % tc.checkpoint_every == 0 or last or stop_requested["signal"]:
+        flags = multihost_utils.process_allgather(np.int32(bool(stop)))
+        if np.any(flags) and not stop:
+          stop.reason = "peer process"
+      if (step + 1) % tc.checkpoint_every == 0 or last or bool(stop):
         ckpt.save(step + 1, state, train_iter, force=True)
       ckpt.check()  # a background save that failed (disk full) stops the run now
-      if stop_requested["signal"]:
+      if bool(stop):
         ckpt.close()
-        log(f"Stopping ({stop_requested['signal']}): saved step {step + 1} to {ckpt.directory}.")
+        log(f"Stopping ({stop.reason}): saved step {step + 1} to {ckpt.directory}.")
         writer.flush()
         return {"stopped_at": step + 1, "history": history}
       if tc.eval_every and (step + 1) % tc.eval_every == 0 and not last and datasets.eval is not None:
@@ -297,13 +360,17 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, datasets
     ckpt.close()
   except checkpoint_lib.CheckpointSaveError as e:  # one line for the user, not Orbax's tracebacks
     raise TrainingError(str(e)) from None
-  finally:
-    if previous_handler is not None:
-      signal.signal(signal.SIGTERM, previous_handler)
 
   summary: dict[str, Any] = {"history": history, "train": history[-1] if history else {}}
   if datasets.eval is not None:
-    ev = evaluate(model, state.params, datasets.eval(), config, mesh=mesh)
+    # One process cannot leave the evaluation's collectives alone: a signal interrupts it on a single process.
+    interruptible = (lambda: bool(stop)) if jax.process_count() == 1 else None
+    ev = evaluate(model, state.params, datasets.eval(), config, mesh=mesh, should_stop=interruptible)
+    if stop:
+      writer.flush()
+      log(f"Stopping ({stop.reason}) during the final evaluation: training is complete and saved "
+          f"(step {tc.num_steps} in {ckpt.directory}); the evaluation was skipped.")
+      return {"stopped_at": tc.num_steps, "history": history}
     writer.write_scalars(tc.num_steps, {f"eval/{k}": v for k, v in ev.items()})
     summary["eval"] = ev
     if distributed.is_main_process():
