@@ -115,3 +115,16 @@ def test_sample_rows_per_row_settings():
   draws_k = [int(sample_rows(logits[3:], jax.random.key(s)[None], jnp.ones(1), jnp.ones(1), jnp.asarray([3]))[0])
              for s in range(40)]
   assert set(draws_k) <= top3
+
+
+def test_sample_rows_draws_from_the_softmax():
+  logits = jnp.asarray([[2.0, 1.0, 0.0, -1.0, -30.0]] * 4000, jnp.float32)
+  keys = jax.vmap(jax.random.key)(jnp.arange(4000))
+  ones = jnp.ones((4000,), jnp.float32)
+  draws = np.asarray(sample_rows(logits, keys, ones, ones, jnp.zeros((4000,), jnp.int32)))
+  freq = np.bincount(draws, minlength=5) / len(draws)
+  np.testing.assert_allclose(freq, np.asarray(jax.nn.softmax(logits[0])), atol=0.03)
+  hot = np.asarray(sample_rows(logits, keys, ones * 0.5, ones, jnp.zeros((4000,), jnp.int32)))
+  assert (hot == 0).mean() > freq[0] + 0.1  # a lower temperature sharpens
+  nucleus = np.asarray(sample_rows(logits, keys, ones, ones * 0.7, jnp.zeros((4000,), jnp.int32)))
+  assert set(nucleus.tolist()) == {0, 1}  # 0.665 < 0.7 <= 0.909: the two most likely tokens
