@@ -5,6 +5,8 @@ question_content, platform, question_id, contest_id, contest_date (ISO datetime)
 (easy|medium|hard), public_test_cases (JSON list of {input, output, testtype}), private_test_cases (the same
 list as JSON, or base64(zlib(pickle(JSON string)))), metadata (JSON object; `func_name` for call-based
 problems). Fields outside the schema (our bundled sample's `solution`) are kept in `LcbProblem.extra`.
+This is the one reader of the format: the input pipeline, the evaluation harness (`hrm_jax.evals.livecodebench`)
+and the RL rewards all parse records here.
 
 The private-test pickle comes from the internet, so it is loaded with `RestrictedUnpickler`, which builds
 only plain str/list/dict values (and the int/float/bool/None inside them) and refuses every global or
@@ -66,15 +68,26 @@ class LcbProblem:
   def is_functional(self) -> bool:
     return self.func_name is not None
 
+  @property
+  def tests(self) -> tuple[TestCase, ...]:
+    """Every test, public first, then private (the order LiveCodeBench grades in)."""
+    return self.public_tests + self.private_tests
+
+  @property
+  def solution(self) -> str | None:
+    """Our `solution` field (a reference Python program), when the record has one."""
+    value = self.extra.get("solution")
+    return value if isinstance(value, str) and value.strip() else None
+
 
 class RestrictedUnpickler(pickle.Unpickler):
   """Unpickles plain data only: any global lookup (the way a pickle reaches callables) is refused."""
 
   def find_class(self, module: str, name: str):
-    raise UnsafePickleError(f"pickle refers to global {module}.{name}; only plain str/list/dict data is allowed")
+    raise UnsafePickleError(f"refused pickle global {module}.{name}")
 
   def persistent_load(self, pid):
-    raise UnsafePickleError(f"pickle uses a persistent id {pid!r}; only plain str/list/dict data is allowed")
+    raise UnsafePickleError(f"refused pickle persistent id {pid!r}")
 
 
 _PLAIN_SCALARS = (str, int, float, bool, type(None))
@@ -167,8 +180,8 @@ def parse_record(obj) -> LcbProblem:
     raise RecordError(f"field public_test_cases is not JSON: {e}") from e
   try:
     private = decode_private_tests(obj["private_test_cases"])
-  except UnsafePickleError as e:
-    raise RecordError(f"field private_test_cases: {e}") from e
+  except UnsafePickleError as e:  # the message leads: "refused pickle global posix.system (...)"
+    raise RecordError(f"{e} (field private_test_cases; only plain str/list/dict data is allowed)") from e
   except RecordError as e:
     raise RecordError(f"field {e}") from e
   try:
@@ -187,9 +200,16 @@ def parse_record(obj) -> LcbProblem:
 
 
 def iter_jsonl(path: str) -> Iterator[tuple[int, LcbProblem | RecordError]]:
-  """(line number, problem or the RecordError for that line) for every non-blank line of `path`."""
-  with open(path, encoding="utf-8") as f:
-    for lineno, line in enumerate(f, start=1):
+  """(line number, problem or the RecordError for that line) for every non-blank line of `path`.
+
+  Each line is decoded on its own, so a line that is not UTF-8 is a bad record naming `path:line`."""
+  with open(path, "rb") as f:
+    for lineno, raw in enumerate(f, start=1):
+      try:
+        line = raw.decode("utf-8")
+      except UnicodeDecodeError as e:
+        yield lineno, RecordError(f"{path}:{lineno}: not UTF-8: {e}")
+        continue
       if not line.strip():
         continue
       try:
@@ -204,11 +224,15 @@ def iter_jsonl(path: str) -> Iterator[tuple[int, LcbProblem | RecordError]]:
 
 
 def read_jsonl(path: str, max_bad: int = 0) -> list[LcbProblem]:
-  """All problems of a JSONL file. More than `max_bad` malformed lines raise RecordError listing them."""
+  """All problems of a JSONL file: the one LiveCodeBench reader (the data pipeline, the evaluator and the RL
+  rewards read records through it). More than `max_bad` malformed lines raise RecordError: the line's own
+  error when it is the only one (`path:line: reason`), else a count and the first ten."""
   problems, bad = [], []
   for _, item in iter_jsonl(path):
     (bad if isinstance(item, RecordError) else problems).append(item)
   if len(bad) > max_bad:
+    if len(bad) == 1:
+      raise bad[0]
     shown = "\n  ".join(str(e) for e in bad[:10])
     raise RecordError(f"{path}: {len(bad)} malformed record(s) (threshold {max_bad}):\n  {shown}")
   for error in bad:

@@ -80,8 +80,14 @@ def read_exercise(directory: pathlib.Path, language: str) -> PolyglotExercise:
   if not editable:
     raise ExerciseError(f"{directory}: no editable solution file (all are tests, examples or build files)")
   stubs = {p: (ex.pristine / p).read_text() for p in editable}
-  reference = harness.reference_files(ex)
-  solution = {p: reference[p] for p in editable if p in reference and reference[p] != stubs[p]}
+  try:
+    reference = harness.reference_files(ex)
+  except ValueError as e:
+    raise ExerciseError(str(e)) from e
+  # Changed editable files, and files the reference adds beside them (a Java helper class in its own file);
+  # never build files the model does not see (Cargo.toml).
+  solution = {p: c for p, c in reference.items()
+              if (p in stubs and c != stubs[p]) or (p not in stubs and not (ex.pristine / p).exists())}
   if not solution:
     raise ExerciseError(f"{directory}: the reference solution changes none of the editable files {editable}")
   return PolyglotExercise(language, ex.name, ex.pristine, harness.instructions(ex), stubs, solution,
@@ -187,7 +193,8 @@ def edit_target(files: dict, solution: dict) -> str:
     return "".join(edit_formats.render_search_replace(p, s, r) for p, pairs in pairs_by_path for s, r in pairs)
 
   changed = [p for p in files if p in solution and solution[p] != files[p]]
-  minimal = render((p, search_replace_blocks(p, files[p], solution[p])) for p in changed)
+  created = [(p, [("", solution[p])]) for p in solution if p not in files]  # new files: an empty SEARCH
+  minimal = render([*((p, search_replace_blocks(p, files[p], solution[p])) for p in changed), *created])
   if _applies_exactly(minimal, files, solution):
     return minimal
   spans = []
@@ -196,10 +203,10 @@ def edit_target(files: dict, solution: dict) -> str:
     regions = _regions(a, b)
     lo, hi = regions[0][0], regions[-1][1]
     spans.append((p, [("".join(a[lo:hi]), "".join(_replacement(a, b, lo, hi, [op for r in regions for op in r[2]])))]))
-  spanned = render(spans)
+  spanned = render([*spans, *created])
   if _applies_exactly(spanned, files, solution):
     return spanned
-  whole = render((p, [(files[p], solution[p])]) for p in changed)
+  whole = render([*((p, [(files[p], solution[p])]) for p in changed), *created])
   if not _applies_exactly(whole, files, solution):
     raise ValueError(f"no SEARCH/REPLACE reply re-applies exactly for {changed}")
   return whole
@@ -220,13 +227,21 @@ def _record(ex: PolyglotExercise, qid: str, task: str, prompt: str, target: str)
 
 
 def edit_records(ex: PolyglotExercise) -> list[dict]:
-  """Two `edit` records: SEARCH/REPLACE (`diff`) and whole-file, with the harness's first-try prompt."""
-  return [
-      _record(ex, f"{ex.language}/{ex.name}/diff", "edit",
-              harness.build_prompt("diff", ex.stubs, [], ex.instructions), edit_target(ex.stubs, ex.solution)),
-      _record(ex, f"{ex.language}/{ex.name}/whole", "edit",
-              harness.build_prompt("whole", ex.stubs, [], ex.instructions), whole_target(ex.solution)),
-  ]
+  """Two `edit` records: SEARCH/REPLACE (`diff`) and whole-file, with the harness's first-try prompt.
+
+  The `diff` record is left out (and logged) when no SEARCH/REPLACE reply can express the reference: a new
+  file whose path is close to an editable one (java `Fraction.java` beside `RationalSum.java`) is taken for
+  that file by aider's fuzzy file-name matching, which the harness reproduces."""
+  records = []
+  try:
+    records.append(_record(ex, f"{ex.language}/{ex.name}/diff", "edit",
+                           harness.build_prompt("diff", ex.stubs, [], ex.instructions),
+                           edit_target(ex.stubs, ex.solution)))
+  except ValueError as e:
+    logging.getLogger(__name__).warning("%s/%s: no diff-format edit record: %s", ex.language, ex.name, e)
+  records.append(_record(ex, f"{ex.language}/{ex.name}/whole", "edit",
+                         harness.build_prompt("whole", ex.stubs, [], ex.instructions), whole_target(ex.solution)))
+  return records
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -272,10 +287,13 @@ def second_attempt_record(ex: PolyglotExercise, seed: int = 0, tries: int = 8) -
       run = harness.run_tests(ex.exercise, workdir)
     if run.passed:
       continue
-    first_reply = edit_target(ex.stubs, {p: c for p, c in attempt.items() if p in ex.stubs and c != ex.stubs[p]})
+    try:
+      first_reply = edit_target(ex.stubs, {p: c for p, c in attempt.items() if ex.stubs.get(p) != c})
+      target = edit_target(attempt, {target_path: ex.solution[target_path]})
+    except ValueError:  # not expressible in the diff format (see edit_records)
+      return None
     prompt = harness.build_prompt("diff", attempt, [(ex.instructions, first_reply)],
                                   harness.test_failure_text(run.output, ex.exercise))
-    target = edit_target(attempt, {target_path: ex.solution[target_path]})
     record = _record(ex, f"{ex.language}/{ex.name}/repair", "self_repair", prompt, target)
     record["metadata"] = json.dumps({"exercise": ex.name, "tests": list(ex.tests), "outcome": run.outcome,
                                      "attempt": attempt})

@@ -154,8 +154,13 @@ def run(args) -> int:
   except (FileNotFoundError, KeyError, TypeError, ValueError, AttributeError) as e:
     print(f"hrm-jax data: config error: {e}", file=sys.stderr)
     return 2
-  if args.action == "inspect":
-    _inspect(cfg, args)
-  else:
-    _bench(cfg, args)
+  from hrm_jax.data_pipelines.livecodebench import RecordError
+  try:
+    if args.action == "inspect":
+      _inspect(cfg, args)
+    else:
+      _bench(cfg, args)
+  except RecordError as e:  # a malformed LiveCodeBench record: `path:line: reason`, no traceback
+    print(e, file=sys.stderr)
+    return 2
   return 0

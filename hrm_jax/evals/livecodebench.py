@@ -20,19 +20,16 @@ on that wrapping). Test-output predictions and code-execution answers are `eval`
 from __future__ import annotations
 
 import ast
-import base64
 import dataclasses
 import datetime as dt
 import decimal
-import io
 import json
 import pathlib
-import pickle
 import re
 import sys
-import zlib
 from typing import Any, Sequence
 
+from hrm_jax.data_pipelines import livecodebench as lcb_reader
 from hrm_jax.evals import generators as gen_lib
 from hrm_jax.evals.pass_at_k import mean_pass_at_k
 from hrm_jax.sandbox import pool, runner
@@ -61,28 +58,26 @@ FORMAT_STARTER = ("Complete the starter code below (keep its class and method na
                   "in one ```python fenced block.")
 
 ERROR_CATEGORIES = ("passed", "no_code", "compile_error", "wrong_answer", "time_limit", "runtime_error",
-                    "memory_limit", "output_limit", "sandbox_error")
+                    "memory_limit", "output_limit", "sandbox_error", "context_overflow")
 
 
-@dataclasses.dataclass(frozen=True)
-class TestCase:
-  input: str
-  output: str
+def _generate(generator, prompts: Sequence[str]) -> tuple[list[str], list[int]]:
+  """Replies ("" for prompts that do not fit the model's context and were not sent) and those prompts' indices."""
+  replies, _ = gen_lib.generate_within_context(generator, prompts)
+  return [r if r is not None else "" for r in replies], [i for i, r in enumerate(replies) if r is None]
 
 
-@dataclasses.dataclass(frozen=True)
-class Problem:
-  question_id: str
-  title: str
-  content: str
-  platform: str
-  contest_date: str
-  difficulty: str
-  starter_code: str
-  func_name: str | None  # Call-based when set (LCB chooses the mode by metadata.func_name).
-  tests: tuple[TestCase, ...]  # Public first, then private.
-  public_tests: tuple[TestCase, ...]
-  solution: str | None
+def _overflow_grades(grades: list, overflowed: Sequence[int]) -> list:
+  for i in overflowed:
+    grades[i] = Grade(False, "context_overflow", {"error": "the prompt does not fit the model's context"})
+  return grades
+
+
+# Problems come from the one LiveCodeBench reader (`hrm_jax.data_pipelines.livecodebench`, restricted
+# unpickler for the private tests); the harness reads its `tests` (public first, then private), `func_name`
+# (call-based when set, as LCB chooses the mode) and `solution` (our field, used by --oracle).
+Problem = lcb_reader.LcbProblem
+TestCase = lcb_reader.TestCase
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,24 +103,6 @@ class Grade:
 # ----------------------------------------------------------------------------------------------- loading
 
 
-class _StringOnlyUnpickler(pickle.Unpickler):
-  def find_class(self, module, name):
-    raise pickle.UnpicklingError(f"private_test_cases pickle references {module}.{name}; only a str is allowed")
-
-
-def decode_test_cases(field: str) -> list[dict]:
-  """`public_test_cases`/`private_test_cases`: JSON, or base64(zlib(pickle(JSON string))) (B2)."""
-  if not field:
-    return []
-  try:
-    return json.loads(field)
-  except json.JSONDecodeError:
-    payload = _StringOnlyUnpickler(io.BytesIO(zlib.decompress(base64.b64decode(field)))).load()
-    if not isinstance(payload, str):
-      raise ValueError("private_test_cases pickle does not hold a JSON string")
-    return json.loads(payload)
-
-
 def _date(text: str) -> dt.date:
   return dt.datetime.fromisoformat(text.replace("Z", "")).date()
 
@@ -138,32 +115,20 @@ def _in_window(date_text: str, start: str | None, end: str | None) -> bool:
 
 
 def problem_from_record(record: dict, where: str = "") -> Problem:
+  """One decoded code_generation record (for example a training record graded as an RL reward)."""
   try:
-    metadata = record.get("metadata") or "{}"
-    metadata = json.loads(metadata) if isinstance(metadata, str) else metadata
-    public = [TestCase(t["input"], t["output"]) for t in decode_test_cases(record.get("public_test_cases", ""))]
-    private = [TestCase(t["input"], t["output"]) for t in decode_test_cases(record.get("private_test_cases", ""))]
-    return Problem(question_id=str(record["question_id"]), title=record.get("question_title", ""),
-                   content=record["question_content"], platform=record.get("platform", "unknown"),
-                   contest_date=record.get("contest_date", "1970-01-01T00:00:00"),
-                   difficulty=record.get("difficulty", "unknown"), starter_code=record.get("starter_code", ""),
-                   func_name=metadata.get("func_name"), tests=tuple(public + private), public_tests=tuple(public),
-                   solution=record.get(SOLUTION_FIELD))
-  except (KeyError, TypeError, ValueError) as error:
-    raise ValueError(f"{where}: not a LiveCodeBench code_generation record ({error})") from error
+    return lcb_reader.parse_record(record)
+  except lcb_reader.RecordError as error:
+    raise lcb_reader.RecordError(f"{where}: {error}" if where else str(error)) from error
 
 
 def load_problems(path: pathlib.Path, start_date: str | None = None, end_date: str | None = None,
                   platform: str | None = None) -> list[Problem]:
-  """Reads code_generation(_lite) JSONL, keeping problems whose contest_date is in [start, end] (inclusive)."""
-  problems = []
-  for number, line in enumerate(pathlib.Path(path).read_text().splitlines(), 1):
-    if not line.strip():
-      continue
-    problem = problem_from_record(json.loads(line), f"{path}:{number}")
-    if _in_window(problem.contest_date, start_date, end_date) and (not platform or problem.platform == platform):
-      problems.append(problem)
-  return problems
+  """Reads code_generation(_lite) JSONL with the one reader, keeping problems whose contest_date is in
+  [start, end] (inclusive) and, if given, on `platform`. A malformed record raises RecordError naming
+  `path:line` (a refused private-test pickle: `path:line: refused pickle global MODULE.NAME`)."""
+  return [p for p in lcb_reader.read_jsonl(str(path))
+          if _in_window(p.contest_date, start_date, end_date) and (not platform or p.platform == platform)]
 
 
 def execution_problems_from_records(records: Sequence[dict]) -> list[ExecutionProblem]:
@@ -190,7 +155,7 @@ def execution_problems_from_codegen(problems: Sequence[Problem]) -> list[Executi
 
 
 def codegen_prompt(problem: Problem) -> str:
-  parts = [SYSTEM_MESSAGE, "", f"### Question:\n{problem.content}", ""]
+  parts = [SYSTEM_MESSAGE, "", f"### Question:\n{problem.question_content}", ""]
   if problem.starter_code:
     parts += [f"### Format: {FORMAT_STARTER}", f"```python\n{problem.starter_code}\n```", ""]
   else:
@@ -219,7 +184,7 @@ def selfrepair_prompt(problem: Problem, code: str, grade: Grade) -> str:
       "You are an expert Python programmer. Below is a problem and a program that fails its tests, with "
       "feedback from the first failing test. Explain briefly (two or three sentences) what is wrong, then give "
       "the corrected program.", "",
-      f"### Question:\n{problem.content}", "", f"### Answer:\n```python\n{code}\n```", "",
+      f"### Question:\n{problem.question_content}", "", f"### Answer:\n```python\n{code}\n```", "",
       f"### Format: {FORMAT_STDIN}", "```python\n# YOUR CODE HERE\n```", "",
       f"### Feedback: {feedback_text(grade)}", "",
       "### Answer: (use the provided format with backticks)\n"])
@@ -235,7 +200,7 @@ def testoutput_prompt(problem: Problem) -> str:
       "You are an expert Python programmer. Given a problem, its function signature and the input of a test "
       "case, work out the output a correct solution returns and write the complete assertion, with that "
       "output as a literal, in a fenced code block.", "",
-      f"Problem:\n{problem.content}", "", f"Function:\n```\n{problem.starter_code}\n```", "",
+      f"Problem:\n{problem.question_content}", "", f"Function:\n```\n{problem.starter_code}\n```", "",
       "Please complete the following test case:", "", f"```\n{_first_test_assert(problem)}\n```", "",
       "# Your Answer\n"])
 
@@ -582,10 +547,11 @@ def _sample_record(problem, outputs, extracted, grades) -> SampleRecord:
 
 def run_codegeneration(problems, generator, n: int, workers: int, backend="local") -> list[SampleRecord]:
   prompts = [codegen_prompt(p) for p in problems]
-  replies = gen_lib.generate_all(generator, [p for p in prompts for _ in range(n)])
+  replies, overflowed = _generate(generator, [p for p in prompts for _ in range(n)])
   codes = [extract_code(r) for r in replies]
   grades = grade_programs([(p, codes[i * n + j]) for i, p in enumerate(problems) for j in range(n)], workers,
                           backend=backend)
+  grades = _overflow_grades(grades, overflowed)
   return [_sample_record(p, replies[i * n:(i + 1) * n], codes[i * n:(i + 1) * n], grades[i * n:(i + 1) * n])
           for i, p in enumerate(problems)]
 
@@ -604,9 +570,10 @@ def run_selfrepair(problems, generator, codegen: list[SampleRecord], workers: in
         keep[(problem.question_id, j)] = (code, Grade(**grade))
       else:
         asks.append((problem, j, selfrepair_prompt(problem, code, Grade(**grade))))
-  replies = gen_lib.generate_all(generator, [a[2] for a in asks])
+  replies, overflowed = _generate(generator, [a[2] for a in asks])
   codes = [extract_code(r) for r in replies]
-  grades = grade_programs([(a[0], c) for a, c in zip(asks, codes)], workers, backend=backend)
+  grades = _overflow_grades(grade_programs([(a[0], c) for a, c in zip(asks, codes)], workers, backend=backend),
+                            overflowed)
   repaired = {(a[0].question_id, a[1]): (r, c, g) for a, r, c, g in zip(asks, replies, codes, grades)}
   records = []
   for problem in problems:
@@ -630,10 +597,11 @@ def run_selfrepair(problems, generator, codegen: list[SampleRecord], workers: in
 def run_testoutputprediction(problems, generator, n: int, workers: int, backend="local") -> list[SampleRecord]:
   problems = [p for p in problems if p.func_name and p.tests]
   prompts = [testoutput_prompt(p) for p in problems]
-  replies = gen_lib.generate_all(generator, [p for p in prompts for _ in range(n)])
+  replies, overflowed = _generate(generator, [p for p in prompts for _ in range(n)])
   answers = [extract_test_output(r) for r in replies]
   grades = grade_test_outputs([(p, answers[i * n + j]) for i, p in enumerate(problems) for j in range(n)],
                               workers, backend)
+  grades = _overflow_grades(grades, overflowed)
   return [_sample_record(p, replies[i * n:(i + 1) * n], answers[i * n:(i + 1) * n], grades[i * n:(i + 1) * n])
           for i, p in enumerate(problems)]
 
@@ -641,10 +609,11 @@ def run_testoutputprediction(problems, generator, n: int, workers: int, backend=
 def run_codeexecution(items: Sequence[ExecutionProblem], generator, n: int, workers: int,
                       cot: bool = False, backend="local") -> list[SampleRecord]:
   prompts = [execution_prompt(item) for item in items]
-  replies = gen_lib.generate_all(generator, [p for p in prompts for _ in range(n)])
+  replies, overflowed = _generate(generator, [p for p in prompts for _ in range(n)])
   answers = [extract_execution_answer(r, cot) for r in replies]
   grades = grade_executions([(item, answers[i * n + j]) for i, item in enumerate(items) for j in range(n)],
                             workers, backend)
+  grades = _overflow_grades(grades, overflowed)
   records = []
   for i, item in enumerate(items):
     sample_grades = grades[i * n:(i + 1) * n]

@@ -27,6 +27,7 @@ import pathlib
 import re
 import shutil
 import sys
+import threading
 import time
 import traceback
 from typing import Any, Callable, Sequence
@@ -46,6 +47,7 @@ TIMING = re.compile(r"\bin \d+\.\d+s\b")
 # Memory (RLIMIT_DATA) of one test run: compilers and test runners included. All six languages' reference
 # solutions pass under it (the JVM, Go and V8 reserve address space without committing it).
 TEST_MEMORY_BYTES = 4 << 30
+TEST_PROCESSES = 512  # RLIMIT_NPROC (threads count); a language's TestCommand may ask for more (C++: 2048).
 LAZY_COMMENT = re.compile(r"^[+]? *#.* \.\.\. ", re.MULTILINE)
 
 
@@ -103,14 +105,15 @@ def _prepare(language: str, directory: pathlib.Path) -> None:
     raise RuntimeError(f"no toolchain layer (hrm_jax.sandbox.languages) to run {language} exercises")
 
 
-def _test_command(language: str, directory: pathlib.Path) -> tuple[list[str], dict[str, str], float]:
+def _test_command(language: str, directory: pathlib.Path) -> tuple[list[str], dict[str, str], float, int]:
+  """(argv, env, timeout_s, processes) of the exercise's test run."""
   languages = _languages()
   if languages is not None:
     command = languages.test_command(language, directory)
-    return list(command.argv), dict(command.env), float(command.timeout_s)
+    return list(command.argv), dict(command.env), float(command.timeout_s), int(command.processes)
   if language != "python":
     raise RuntimeError(f"no toolchain layer (hrm_jax.sandbox.languages) to run {language} exercises")
-  return [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], {}, TEST_TIMEOUT_S
+  return [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], {}, TEST_TIMEOUT_S, TEST_PROCESSES
 
 
 def _read_paths() -> list[pathlib.Path]:
@@ -157,25 +160,12 @@ def build_prompt(edit_format: str, files: dict[str, str], history: Sequence[tupl
 
 
 def reference_files(exercise: Exercise) -> dict[str, str]:
-  """Solution path -> reference content: each example file over the solution file with the same name (Java)
-  or suffix; Rust's `.meta/Cargo-example.toml` over `Cargo.toml` (benchmarks.md A1)."""
-  solutions = exercise.files.get("solution", [])
-  mapping = {}
-  for example in exercise.files.get("example", []):
-    source = exercise.pristine / example
-    name = pathlib.PurePosixPath(example).name
-    if name == "Cargo-example.toml":
-      target = "Cargo.toml"
-    else:
-      same_name = [s for s in solutions if pathlib.PurePosixPath(s).name == name]
-      same_suffix = [s for s in solutions if pathlib.PurePosixPath(s).suffix == pathlib.PurePosixPath(name).suffix]
-      target = (same_name or same_suffix or [None])[0]
-    if target is not None:
-      mapping[target] = source.read_text()
-  cargo_example = exercise.pristine / ".meta" / "Cargo-example.toml"
-  if exercise.language == "rust" and cargo_example.exists():
-    mapping["Cargo.toml"] = cargo_example.read_text()
-  return mapping
+  """Solution path -> reference content, placed by the one rule of `languages.reference_targets`: Java by
+  file name with helper classes beside the solution classes, others by suffix, Rust's
+  `.meta/Cargo-example.toml` over `Cargo.toml` (benchmarks.md A1)."""
+  from hrm_jax.sandbox import languages  # pylint: disable=import-outside-toplevel
+  return {target: (exercise.pristine / example).read_text()
+          for example, target in languages.reference_targets(exercise.pristine).items()}
 
 
 # ----------------------------------------------------------------------------------------------- one exercise
@@ -189,9 +179,53 @@ class TestRun:
   wall_s: float
 
 
+def _limits(processes: int, output_bytes: int = 4 << 20) -> runner.Limits:
+  # aider's 180 s test timeout (the languages layer uses the same value).
+  return runner.Limits(wall_s=TEST_TIMEOUT_S, cpu_s=TEST_TIMEOUT_S * 4, memory_bytes=TEST_MEMORY_BYTES,
+                       processes=processes, open_files=4096, file_size_bytes=1 << 30, output_bytes=output_bytes)
+
+
+_warm_locks: dict[str, threading.Lock] = {}
+_warm_locks_guard = threading.Lock()
+_warm_tried: set[str] = set()
+
+
+def warm_cpp_framework(exercise: Exercise) -> None:
+  """Compiles the C++ exercise's test-framework objects once, in the sandbox, from the PRISTINE exercise,
+  into the cache its test runs reuse (`languages.cpp_framework_warm_command`). A failure only costs speed:
+  the tests then compile the framework themselves."""
+  languages = _languages()
+  if exercise.language != "cpp" or languages is None:
+    return
+  fingerprint = languages.cpp_framework_fingerprint(exercise.pristine)
+  with _warm_locks_guard:
+    lock = _warm_locks.setdefault(fingerprint, threading.Lock())
+  with lock:
+    if fingerprint in _warm_tried or languages.cpp_framework_cached(exercise.pristine):
+      return
+    _warm_tried.add(fingerprint)  # tried once per process, even when it fails
+
+    def setup(run_dir: pathlib.Path):
+      command = languages.cpp_framework_warm_command(run_dir)
+      return list(command.argv), dict(command.env)
+
+    result = runner.run_prepared(setup, limits=_limits(TEST_PROCESSES, output_bytes=256 << 20),
+                                 copy_tree=exercise.pristine, read_paths=_read_paths())
+    if result.ok:
+      try:
+        languages.store_cpp_framework_objects(exercise.pristine, result.stdout)
+        return
+      except (ValueError, OSError) as error:  # a corrupt object line (binascii, gzip) or an unwritable cache
+        result = dataclasses.replace(result, detail=str(error))
+    print(f"{exercise.language}/{exercise.name}: could not prebuild the test framework "
+          f"({result.outcome.value}: {result.detail}); its tests compile it", file=sys.stderr)
+
+
 def run_tests(exercise: Exercise, workdir: pathlib.Path) -> TestRun:
   """Runs the tests in the sandbox on a copy of `workdir` with the test files restored from pristine and the
   exercise prepared (`languages.prepare_exercise`) in the sandbox's own working directory."""
+  warm_cpp_framework(exercise)
+
   def setup(run_dir: pathlib.Path):
     for build_dir in BUILD_DIRS:
       if (run_dir / build_dir).is_symlink():
@@ -204,14 +238,14 @@ def run_tests(exercise: Exercise, workdir: pathlib.Path) -> TestRun:
       (run_dir / test).parent.mkdir(parents=True, exist_ok=True)
       shutil.copy2(exercise.pristine / test, run_dir / test)
     _prepare(exercise.language, run_dir)
-    argv, env, _ = _test_command(exercise.language, run_dir)
+    argv, env, _, _ = _test_command(exercise.language, run_dir)
     return argv, env
 
-  # aider's 180 s test timeout (the languages layer uses the same value).
-  limits = runner.Limits(wall_s=TEST_TIMEOUT_S, cpu_s=TEST_TIMEOUT_S * 4,
-                         memory_bytes=TEST_MEMORY_BYTES, processes=512,
-                         open_files=4096, file_size_bytes=1 << 30, output_bytes=4 << 20)
-  result = runner.run_prepared(setup, limits=limits, copy_tree=workdir, read_paths=_read_paths())
+  try:  # The limits are fixed before setup runs: the language's process limit (C++ asks for more).
+    processes = _test_command(exercise.language, workdir)[3]
+  except Exception:  # pylint: disable=broad-except  # setup fails the same way and reports it
+    processes = TEST_PROCESSES
+  result = runner.run_prepared(setup, limits=_limits(processes), copy_tree=workdir, read_paths=_read_paths())
   output = result.stdout + result.stderr
   if result.outcome == runner.Outcome.TIMEOUT:
     output = "Tests timed out!"
@@ -246,7 +280,7 @@ def run_exercise(exercise: Exercise, generator: gen_lib.Generator, out_dir: path
                              "language": exercise.language, "model": model, "edit_format": edit_format,
                              "tests_outcomes": [], "outcomes": [], "test_timeouts": 0, "num_error_outputs": 0,
                              "num_malformed_responses": 0, "syntax_errors": 0, "indentation_errors": 0,
-                             "lazy_comments": 0, "num_user_asks": 0}
+                             "lazy_comments": 0, "num_user_asks": 0, "num_replies": 0}
   history_log = [f"# {exercise.language}/{exercise.name}\n"]
   try:
     if oracle:
@@ -257,7 +291,13 @@ def run_exercise(exercise: Exercise, generator: gen_lib.Generator, out_dir: path
       for _reflection in range(max_reflections + 1):
         files = {f: (workdir / f).read_text() for f in editable}
         prompt = build_prompt(edit_format, files, history, message)
+        overflow = None if oracle else gen_lib.context_overflow(generator, prompt)
+        if overflow:  # Never sent: the model cannot read the whole prompt.
+          results["context_overflow"] = overflow
+          history_log += ["\n## prompt\n", prompt, f"\n## not sent: {overflow}\n"]
+          break
         reply = "" if oracle else gen_lib.generate_all(generator, [prompt])[0]
+        results["num_replies"] += 1
         results["lazy_comments"] += len(LAZY_COMMENT.findall(reply))
         history_log += ["\n## prompt\n", prompt, "\n## reply\n", reply]
         applied = (edit_formats.ApplyResult({}, [], False) if oracle
@@ -269,6 +309,9 @@ def run_exercise(exercise: Exercise, generator: gen_lib.Generator, out_dir: path
         results["num_malformed_responses"] += 1
         results["num_error_outputs"] += 1
         message = "\n\n".join(applied.failed)
+      if "context_overflow" in results:
+        results["outcomes"].append("context_overflow")
+        break
       test = run_tests(exercise, workdir)
       results["tests_outcomes"].append(test.passed)
       results["outcomes"].append(test.outcome)
@@ -328,6 +371,10 @@ def _metrics(results: Sequence[dict], total: int, tries: int) -> dict[str, Any]:
       for i in range(len(outcomes) - 1, tries):
         pass_num[i] += 1
   with_malformed = sum(1 for r in results if r.get("num_malformed_responses", 0) > 0)
+  # A case well formed: it got at least one reply and none was malformed (a context overflow before the
+  # first reply, or an exception, is not).
+  well_formed = sum(1 for r in results if r.get("num_malformed_responses", 0) == 0 and "exception" not in r
+                    and r.get("num_replies", 1) > 0)
 
   def total_of(key):
     return sum(r.get(key, 0) for r in results)
@@ -336,12 +383,13 @@ def _metrics(results: Sequence[dict], total: int, tries: int) -> dict[str, Any]:
     metrics[f"pass_rate_{i + 1}"] = round(100.0 * pass_num[i] / completed, 1) if completed else 0.0
     metrics[f"pass_num_{i + 1}"] = pass_num[i]
   metrics.update({
-      "percent_cases_well_formed": round(100.0 * (1 - with_malformed / completed), 1) if completed else 0.0,
+      "percent_cases_well_formed": round(100.0 * well_formed / completed, 1) if completed else 0.0,
       "error_outputs": total_of("num_error_outputs"), "num_malformed_responses": total_of("num_malformed_responses"),
       "num_with_malformed_responses": with_malformed, "user_asks": total_of("num_user_asks"),
       "lazy_comments": total_of("lazy_comments"), "syntax_errors": total_of("syntax_errors"),
       "indentation_errors": total_of("indentation_errors"), "test_timeouts": total_of("test_timeouts"),
       "exceptions": sum(1 for r in results if "exception" in r),
+      "context_overflows": sum(1 for r in results if "context_overflow" in r),
       "seconds_per_case": round(total_of("duration") / completed, 2) if completed else 0.0})
   return metrics
 

@@ -29,7 +29,7 @@ def _table(header: list[str], rows: list[list[Any]], digits: int = 3) -> str:
 
 def polyglot_markdown(summary: dict) -> str:
   keys = ["completed_tests", "pass_rate_1", "pass_rate_2", "percent_cases_well_formed", "error_outputs",
-          "test_timeouts", "seconds_per_case"]
+          "test_timeouts", "context_overflows", "exceptions", "seconds_per_case"]
   rows = [[language, *[m.get(k) for k in keys]] for language, m in summary["by_language"].items()]
   rows.append(["**overall**", *[summary["overall"].get(k) for k in keys]])
   return "# Aider Polyglot\n\n" + _table(["language", *keys], rows, digits=1)

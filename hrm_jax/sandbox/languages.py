@@ -29,13 +29,17 @@ cannot build with a read-only GOCACHE; `go test ./...` skips directories whose n
 """
 from __future__ import annotations
 
+import base64
 import dataclasses
+import gzip
+import hashlib
 import json
 import os
 import pathlib
 import re
 import shlex
 import shutil
+import subprocess
 import sys
 
 from hrm_jax.sandbox import toolchains
@@ -66,6 +70,8 @@ class TestCommand:
   argv: list[str]
   env: dict[str, str]
   timeout_s: float
+  # RLIMIT_NPROC for the run (threads count): C++ tests may start ~1000 threads at once.
+  processes: int = 512
 
 
 def _check_language(language: str) -> None:
@@ -192,12 +198,14 @@ def prepare_exercise(language: str, exercise_dir: pathlib.Path) -> None:
     seed_go_cache(exercise_dir, toolchains.toolchains_root())
 
 
-def install_reference_solution(exercise_dir: pathlib.Path) -> list[pathlib.Path]:
-  """Copies the exercise's reference solution (`files.example`) over its stubs; returns the files written.
+def reference_targets(exercise_dir: pathlib.Path) -> dict[str, str]:
+  """Where each reference file goes: example path -> solution path (both relative to the exercise).
 
-  The rule of reference/benchmarks.md (A1): each example file replaces the solution file with the same
-  suffix; Java matches by file name, and reference helper classes go beside the solution classes; Rust
-  also takes `.meta/Cargo-example.toml` as `Cargo.toml` when it exists.
+  The one placement rule (reference/benchmarks.md, A1), used by `install_reference_solution` and by the
+  harness's oracle (`hrm_jax.evals.polyglot.reference_files`): Java matches by file name, and a reference
+  class with no solution file of its name (a helper such as `Frame.java`) goes beside the solution classes,
+  never over them; every other language replaces the solution file with the same suffix (`Cargo.toml`
+  excluded); Rust's `.meta/Cargo-example.toml` becomes `Cargo.toml`, listed or not.
   """
   exercise_dir = pathlib.Path(exercise_dir)
   files = read_config(exercise_dir).get("files", {})
@@ -206,25 +214,37 @@ def install_reference_solution(exercise_dir: pathlib.Path) -> list[pathlib.Path]
   if not solution or not examples:
     raise ValueError(f"{exercise_dir / '.meta' / 'config.json'}: files.solution and files.example are required")
   language = language_of_exercise(exercise_dir)
-  written: list[pathlib.Path] = []
+  targets: dict[str, str] = {}
   for example in examples:
-    if language == "java":
+    if example.name == "Cargo-example.toml":
+      target = pathlib.PurePosixPath("Cargo.toml")
+    elif language == "java":
       same_name = [s for s in solution if s.name == example.name]
       java_dir = next((s.parent for s in solution if s.suffix == ".java"), pathlib.PurePosixPath("src/main/java"))
       target = same_name[0] if same_name else java_dir / example.name
     else:
       same_suffix = [s for s in solution if s.suffix == example.suffix and s.name != "Cargo.toml"]
       if not same_suffix:
-        raise ValueError(f"{exercise_dir}: no solution file with suffix {example.suffix} for example {example}")
+        raise ValueError(f"{exercise_dir / '.meta' / 'config.json'}: no solution file with suffix "
+                         f"{example.suffix} for example {example}")
       target = same_suffix[0]
+    targets[str(example)] = str(target)
+  cargo_example = ".meta/Cargo-example.toml"
+  if language == "rust" and (exercise_dir / cargo_example).exists():
+    targets[cargo_example] = "Cargo.toml"
+  return targets
+
+
+def install_reference_solution(exercise_dir: pathlib.Path) -> list[pathlib.Path]:
+  """Copies the exercise's reference solution (`files.example`) over its stubs, placed by
+  `reference_targets`; returns the files written."""
+  exercise_dir = pathlib.Path(exercise_dir)
+  written: list[pathlib.Path] = []
+  for example, target in reference_targets(exercise_dir).items():
     destination = exercise_dir / target
     destination.parent.mkdir(parents=True, exist_ok=True)
     destination.write_bytes((exercise_dir / example).read_bytes())
     written.append(destination)
-  cargo_example = exercise_dir / ".meta" / "Cargo-example.toml"
-  if language == "rust" and cargo_example.exists():
-    (exercise_dir / "Cargo.toml").write_bytes(cargo_example.read_bytes())
-    written.append(exercise_dir / "Cargo.toml")
   return written
 
 
@@ -232,13 +252,114 @@ def install_reference_solution(exercise_dir: pathlib.Path) -> list[pathlib.Path]
 # Commands.
 
 
+# C++: the CMakeLists stays authoritative (cmake configures, make builds and runs the tests, as aider's
+# cpp-test.sh), but the test framework's main (`test/tests-main.cpp`: Catch2's implementation, about 9 s of
+# the ~10 s build on a quiet 2-core machine) is compiled once and reused. Its object is keyed by what decides
+# its content: the compiler's version, the target's flags.make (defines, includes and flags CMake derived from
+# the CMakeLists, with the exercise's path abstracted) and every file under test/. After the configure step
+# the test command copies a cached object with the same key to the path CMake builds it at; being newer than
+# its inputs, make links it instead of compiling. Any difference (other flags, an edited framework file)
+# misses the cache and make compiles as usual. Objects are only ever built from pristine exercises
+# (`cpp_framework_warm_command`, in the sandbox), so a model's code never reaches the cache.
+CPP_CONFIGURE = "mkdir -p build && cd build && cmake -DEXERCISM_RUN_ALL_TESTS=1 -G 'Unix Makefiles' .."
+# glibc gives each new thread a stack the size of RLIMIT_STACK's soft limit (8 MiB by default), all of it
+# counted by the sandbox's memory limit: 1000 threads alive at once would reserve 8 GiB. 2 MiB stacks bring
+# that to 2 GiB, and 2 MiB is still a deep call stack (gcc raises its own limit for the compiler).
+CPP_STACK_KIB = 2048
+CPP_PROCESSES = 2048
+CPP_OBJECT_MARKER = "@@HRM_CPP_FRAMEWORK_OBJECT@@"
+# Runs in build/ after the configure: for each target and each framework source under test/, sets $key and
+# $obj and runs the body given in $1.
+_CPP_FRAMEWORK_LOOP = r"""
+exercise=$(cd .. && pwd)
+for target in CMakeFiles/*.dir; do
+  [ -f "$target/flags.make" ] || continue
+  for src in $(cd .. && find test -name '*.cpp' 2>/dev/null | LC_ALL=C sort); do
+    obj="$target/$src.o"
+    grep -q "^$obj:" "$target/build.make" || continue
+    key=$({ c++ --version; sed "s|$exercise|@EXERCISE@|g" "$target/flags.make"; echo "$src";
+            (cd .. && find test -type f -exec sha256sum {} + | LC_ALL=C sort -k 2); } | sha256sum | cut -c 1-40)
+    BODY
+  done
+done
+"""
+
+
+def cpp_objects_dir(root: pathlib.Path | None = None) -> pathlib.Path:
+  """Where prebuilt C++ test-framework objects are kept (read-only inside test runs)."""
+  return (root or toolchains.toolchains_root()) / "cpp" / "framework-objects"
+
+
+def _cpp_tools() -> list[pathlib.Path]:
+  return [_require_tool("cpp", name) for name in ("cmake", "make", "c++")]
+
+
 def _cpp_command(exercise_dir: pathlib.Path) -> TestCommand:
-  tools = [_require_tool("cpp", name) for name in ("cmake", "make", "c++")]
-  # aider's cpp-test.sh; the CMakeLists adds a target to ALL that runs the test binary, so make fails when
-  # a test fails.
-  script = "mkdir -p build && cd build && cmake -DEXERCISM_RUN_ALL_TESTS=1 -G 'Unix Makefiles' .. && make"
+  tools = _cpp_tools()
+  objects = shlex.quote(str(cpp_objects_dir()))
+  use_cached = _CPP_FRAMEWORK_LOOP.replace("BODY", f"""if [ -f {objects}/$key.o ]; then
+      mkdir -p "$(dirname "$obj")" && cp {objects}/$key.o "$obj" && echo "Using the prebuilt $src object"
+    fi""")
+  # The CMakeLists adds a target to ALL that runs the test binary, so make fails when a test fails.
+  script = "\n".join(["set -e", CPP_CONFIGURE, use_cached, f"ulimit -S -s {CPP_STACK_KIB}", "make"])
   env = _base_env(exercise_dir, [tool.parent for tool in tools])
+  return TestCommand(argv=["sh", "-c", script], env=env, timeout_s=TEST_TIMEOUT_S, processes=CPP_PROCESSES)
+
+
+def cpp_framework_warm_command(exercise_dir: pathlib.Path) -> TestCommand:
+  """For a copy of a PRISTINE C++ exercise: configure, compile each test-framework object and print each as
+  `CPP_OBJECT_MARKER key base64(gzip(object))` lines for `store_cpp_framework_objects` (no tests run)."""
+  tools = _cpp_tools()
+  build = _CPP_FRAMEWORK_LOOP.replace("BODY", f"""make -f "$target/build.make" "$obj" >&2
+    printf '%s %s ' '{CPP_OBJECT_MARKER}' "$key"; gzip -c "$obj" | base64 -w 0; echo""")
+  script = "\n".join(["set -e", CPP_CONFIGURE + " >&2", build])
+  env = _base_env(pathlib.Path(exercise_dir).absolute(), [tool.parent for tool in tools])
   return TestCommand(argv=["sh", "-c", script], env=env, timeout_s=TEST_TIMEOUT_S)
+
+
+def cpp_framework_fingerprint(exercise_dir: pathlib.Path) -> str:
+  """What decides whether a pristine exercise's framework objects are already cached: the CMakeLists, every
+  file under test/ and the compiler's version (the cached objects' own keys are computed in the sandbox)."""
+  exercise_dir = pathlib.Path(exercise_dir)
+  digest = hashlib.sha256()
+  compiler = toolchains.which("c++")
+  version = subprocess.run([str(compiler), "--version"], capture_output=True, text=True, check=False).stdout \
+      if compiler else ""
+  digest.update(version.encode())
+  for path in [exercise_dir / "CMakeLists.txt", *sorted((exercise_dir / "test").rglob("*"))]:
+    if path.is_file():
+      digest.update(str(path.relative_to(exercise_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
+  return digest.hexdigest()[:40]
+
+
+def cpp_framework_cached(exercise_dir: pathlib.Path) -> bool:
+  """Whether `store_cpp_framework_objects` already ran for an exercise with this fingerprint."""
+  return (cpp_objects_dir() / f"warm-{cpp_framework_fingerprint(exercise_dir)}.json").exists()
+
+
+def store_cpp_framework_objects(exercise_dir: pathlib.Path, output: str) -> list[str]:
+  """Writes the objects a `cpp_framework_warm_command` run printed into the cache (atomically) and marks
+  the exercise's fingerprint as warm; returns the keys stored."""
+  directory = cpp_objects_dir()
+  directory.mkdir(parents=True, exist_ok=True)
+  keys = []
+  for line in output.splitlines():
+    if not line.startswith(CPP_OBJECT_MARKER + " "):
+      continue
+    _, key, payload = line.split(" ", 2)
+    if not re.fullmatch(r"[0-9a-f]{40}", key):
+      raise ValueError(f"bad framework object key {key!r}")
+    data = gzip.decompress(base64.b64decode(payload))
+    partial = directory / f".{key}.{os.getpid()}.partial"
+    partial.write_bytes(data)
+    partial.chmod(0o644)
+    partial.replace(directory / f"{key}.o")
+    keys.append(key)
+  marker = directory / f"warm-{cpp_framework_fingerprint(exercise_dir)}.json"
+  partial = directory / f".{marker.name}.{os.getpid()}.partial"
+  partial.write_text(json.dumps({"exercise": pathlib.Path(exercise_dir).name, "objects": keys}))
+  partial.replace(marker)
+  return keys
 
 
 def _go_command(exercise_dir: pathlib.Path) -> TestCommand:
@@ -265,7 +386,8 @@ def _java_command(exercise_dir: pathlib.Path) -> TestCommand:
   script = "\n".join([
       "set -e",
       f"rm -rf {out} && mkdir -p {out}/main {out}/test",
-      f"javac {javac_jvm} -encoding UTF-8 -d {out}/main $(find src/main/java -name '*.java')",
+      # The cached jars are on every classpath: solutions may import them too (org.json, io.reactivex).
+      f"javac {javac_jvm} -encoding UTF-8 -d {out}/main -cp {jars} $(find src/main/java -name '*.java')",
       f"javac {javac_jvm} -encoding UTF-8 -d {out}/test -cp {out}/main:{jars} $(find src/test/java -name '*.java')",
       f"exec java {fast_jvm} -cp {out}/main:{out}/test:src/main/resources:src/test/resources:{jars} "
       f"org.junit.platform.console.ConsoleLauncher "

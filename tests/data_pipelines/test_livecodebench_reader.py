@@ -154,3 +154,68 @@ def test_bundled_solutions_pass_in_the_project_sandbox():
   grades = harness.grade_programs([(p, p.solution) for p in problems], workers=2)
   failed = [(p.question_id, g.category, g.metadata) for p, g in zip(problems, grades) if not g.passed]
   assert len(problems) == 60 and not failed
+
+
+# ---------------------------------------------------------------------------------------------------------
+# One reader for the pipeline, the evaluator and the RL rewards; refused pickles through the real CLI.
+
+
+def test_evaluator_reads_through_the_same_reader():
+  from hrm_jax.evals import livecodebench as harness
+  assert harness.load_problems(SAMPLE) == lcb.read_jsonl(SAMPLE)
+  windowed = harness.load_problems(SAMPLE, start_date="2024-01-01", platform="hrm-jax")
+  assert windowed and all(p.contest_date >= "2024-01-01" for p in windowed)
+  problem = windowed[0]
+  assert isinstance(problem, lcb.LcbProblem)
+  assert problem.tests == problem.public_tests + problem.private_tests and problem.solution
+  record = lcb.to_training_record(problem)  # what the RL rewards grade: the same reader parses it back
+  assert harness.problem_from_record(record).tests == problem.tests
+
+
+def test_a_line_that_is_not_utf8_names_its_line(tmp_path):
+  path = tmp_path / "p.jsonl"
+  path.write_bytes(json.dumps(_record()).encode() + b"\n" + b'{"question_title": "\xff"}\n')
+  with pytest.raises(lcb.RecordError, match=rf"{path}:2: not UTF-8"):
+    lcb.read_jsonl(str(path))
+  assert len(lcb.read_jsonl(str(path), max_bad=1)) == 1
+
+
+@pytest.fixture
+def refused_pickle_file(tmp_path):
+  marker = tmp_path / "ran"
+  evil = base64.b64encode(zlib.compress(pickle.dumps(_Runs(str(marker))))).decode()
+  good = _record(question_id="abc001_a", solution="print(1)\n")
+  bad = _record(question_id="abc001_b", private_test_cases=evil, solution="print(1)\n")
+  path = _write(tmp_path, [json.dumps(good), json.dumps(bad)])
+  return path, marker
+
+
+class _Runs:
+  def __init__(self, marker):
+    self.marker = marker
+
+  def __reduce__(self):
+    return (os.system, (f"touch {self.marker}",))
+
+
+def _cli(*args):
+  import subprocess
+  import sys
+  return subprocess.run([sys.executable, "-m", "hrm_jax.cli", *args], capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("command", ["eval", "data"])
+def test_refused_pickle_is_one_line_and_exit_2_in_the_cli(refused_pickle_file, tmp_path, command):
+  path, marker = refused_pickle_file
+  if command == "eval":
+    done = _cli("eval", "livecodebench", "--problems", path, "--oracle", "--scenario", "codegeneration",
+                "--out", str(tmp_path / "out"))
+  else:
+    config = tmp_path / "cfg.py"
+    config.write_text("from hrm_jax.data_pipelines import input_pipeline\n"
+                      "def get_config():\n  return input_pipeline.default_data_config()\n")
+    done = _cli("data", "inspect", "--config", str(config), "--config.source=livecodebench_sample",
+                f"--config.lcb_path={path}", "--num", "0", "--batches", "1")
+  assert done.returncode == 2, (done.stdout, done.stderr)
+  assert f"{path}:2: refused pickle global posix.system" in done.stderr
+  assert "Traceback" not in done.stderr and not marker.exists()

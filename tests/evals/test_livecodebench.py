@@ -83,7 +83,7 @@ def test_selfrepair_repairs_failed_samples(problems):
   def generator(prompts):
     out = []
     for prompt in prompts:
-      problem = next(p for p in problems if p.content in prompt)
+      problem = next(p for p in problems if p.question_content in prompt)
       if "### Feedback:" in prompt:
         repair_prompts.append(prompt)
         out.append(f"```python\n{problem.solution}\n```")
