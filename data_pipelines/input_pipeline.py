@@ -542,9 +542,13 @@ def make_dataset(data_config: ml_collections.ConfigDict, split: str, *, batch_si
   it_ds = ds.to_iter_dataset(grain.ReadOptions(num_threads=cfg.read_threads, prefetch_buffer_size=
                                                max(2 * batch_size, 16) if cfg.read_threads else 0))
   if cfg.worker_count > 0:
-    # grain's workers read absl flags; outside absl.app.run nothing has parsed them (reference/deps.md #5).
+    # Grain's worker pool reads absl flags, which only an application may parse (absl.app.run, or `hrm-jax`,
+    # whose entry point does): library code does not mutate that global state (reference/deps.md #5).
     if not flags.FLAGS.is_parsed():
-      flags.FLAGS.mark_as_parsed()
+      raise ValueError(
+          f"config.data.worker_count={cfg.worker_count} starts Grain worker processes, which read absl flags, and "
+          "nothing has parsed them: run under absl.app.run, or call absl.flags.FLAGS.mark_as_parsed() once at "
+          "the start of the program or notebook (the hrm-jax command does)")
     # Workers take elements round-robin and the prefetcher interleaves them back in order, so batching
     # after it gives the same batches for any worker_count.
     it_ds = it_ds.mp_prefetch(grain.MultiprocessingOptions(num_workers=cfg.worker_count))

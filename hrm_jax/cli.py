@@ -50,6 +50,11 @@ def main(argv: list[str] | None = None) -> int:
   argv = list(sys.argv[1:] if argv is None else argv)
   for key, value in QUIET_ENV.items():
     os.environ.setdefault(key, value)
+  # The application owns absl's flags: mark them parsed so that libraries reading them (Grain's worker pool)
+  # see the defaults. (absl is imported by the jobs anyway; this costs a few milliseconds.)
+  from absl import flags
+  if not flags.FLAGS.is_parsed():
+    flags.FLAGS.mark_as_parsed()
   parser = build_parser()
   if not argv or argv[0] in ("-h", "--help"):
     parser.print_help()

@@ -128,6 +128,11 @@ def test_multiprocess_workers_give_the_same_batches():
   cfg = _cfg()
   plain = _take(iter(ip.make_dataset(cfg, "train", batch_size=8, seed=0, repeat=True)), 6)
   cfg.worker_count = 2
+  from absl import flags
+  if not flags.FLAGS.is_parsed():  # the application's job (hrm-jax's entry point does it), not the library's
+    with pytest.raises(ValueError, match="worker_count=2 starts Grain worker processes"):
+      ip.make_dataset(cfg, "train", batch_size=8, seed=0, repeat=True)
+    flags.FLAGS.mark_as_parsed()
   it = iter(ip.make_dataset(cfg, "train", batch_size=8, seed=0, repeat=True))
   workers = _take(it, 6)
   assert _rows(plain) == _rows(workers)
