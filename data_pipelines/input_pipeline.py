@@ -87,6 +87,7 @@ def default_data_config() -> ml_collections.ConfigDict:
   c.max_constant = 9
   c.num_train = 20000                # procedural: number of train tasks materialised
   c.num_eval = 200                   # procedural: number of held-out tasks
+  c.procedural_eval_fraction = 0.1   # procedural: share of the task space held out (stratified: procedural.py)
   # livecodebench_sample source: the bundled JSONL (or another file in the same schema)
   c.lcb_path = ""                    # "" = data_pipelines/data/livecodebench_sample.jsonl
   c.lcb_eval_fraction = 0.25         # share of problems held out, chosen by a hash of question_id
@@ -199,7 +200,8 @@ def procedural_config(cfg: ml_collections.ConfigDict) -> procedural.ProceduralCo
   """The generator config named by the data config's procedural fields (errors name the field)."""
   return procedural.ProceduralConfig(
       languages=_split_list(cfg.languages), families=_split_list(cfg.families), min_ops=cfg.min_ops,
-      max_ops=cfg.max_ops, max_constant=cfg.max_constant, num_eval=cfg.num_eval, seed=cfg.seed)
+      max_ops=cfg.max_ops, max_constant=cfg.max_constant, num_eval=cfg.num_eval,
+      eval_fraction=cfg.procedural_eval_fraction, seed=cfg.seed)
 
 
 def _lcb_problems(cfg: ml_collections.ConfigDict, split: str):

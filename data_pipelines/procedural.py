@@ -12,9 +12,12 @@ small model can learn the mapping exactly. Families:
   repair   (self_repair)      the arith spec + a function with one injected bug -> the corrected function
 
 Knobs: `min_ops`/`max_ops` (operations per task: expression length, string steps, program length),
-`max_constant`. Splits: each task is drawn from `random.Random("<seed>/<split>/<index>/<attempt>")`, so train
-and eval come from different seed streams, and a train candidate whose content key (language, family,
-statement) is one of the eval tasks' keys is redrawn, so the splits never share a task (`assert_disjoint`).
+`max_constant`. Splits are stratified by construction: a task belongs to the held-out split when the hash of its
+content key (language, family, statement) falls below `eval_fraction`, so every stratum (language x family x
+number of operations) is split in the same proportion, and small strata (there are only a few dozen one-operation
+arith tasks per language) are not swallowed by whichever split is drawn first. Each split's stream draws
+candidates from `random.Random("<seed>/<split>/<index>/<attempt>")` and keeps those of its split, so the splits
+never share a task (`assert_disjoint`) and both see the generator's mix of difficulties.
 
 Tests are functional (LiveCodeBench encoding: one JSON value per argument line, JSON output, `func_name` in
 metadata) except for `predict`, whose test is stdin-style (empty input, expected stdout). `build_test_program`
@@ -51,6 +54,7 @@ class ProceduralConfig:
   max_ops: int = 2
   max_constant: int = 9
   num_eval: int = 200
+  eval_fraction: float = 0.1  # share of the task space (by content-key hash, in every stratum) held out
   seed: int = 0
   num_public_tests: int = 2
   num_private_tests: int = 4
@@ -68,6 +72,8 @@ class ProceduralConfig:
       raise ValueError(f"ProceduralConfig: need 1 <= min_ops <= max_ops, got {self.min_ops}, {self.max_ops}")
     if self.max_constant < 2:
       raise ValueError(f"ProceduralConfig.max_constant must be >= 2, got {self.max_constant}")
+    if not 0.0 < self.eval_fraction < 1.0:
+      raise ValueError(f"ProceduralConfig.eval_fraction must be in (0, 1), got {self.eval_fraction}")
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -304,6 +310,11 @@ def content_key(record: dict) -> str:
   return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def split_of(record: dict, eval_fraction: float) -> str:
+  """"eval" when the content key's hash falls below `eval_fraction` (uniform over every stratum), else "train"."""
+  return "eval" if int(content_key(record)[:16], 16) / 16**16 < eval_fraction else "train"
+
+
 def _task(cfg: ProceduralConfig, split: str, index: int, attempt: int) -> dict:
   rng = random.Random(f"{cfg.seed}/{split}/{index}/{attempt}")
   record = _make_task(cfg, rng)
@@ -314,8 +325,8 @@ def _task(cfg: ProceduralConfig, split: str, index: int, attempt: int) -> dict:
 class ProceduralTasks:
   """The raw task stream of one split: `tasks[i]` is deterministic in (config, split, i) for any i >= 0.
 
-  The train stream redraws every candidate whose content key belongs to the eval split's tasks. Streams may
-  repeat a task; `generate` keeps the first occurrence of each.
+  Candidates of the other split (by `split_of`) are redrawn. Streams may repeat a task; `generate` keeps the
+  first occurrence of each.
   """
 
   def __init__(self, cfg: ProceduralConfig, split: str):
@@ -323,27 +334,25 @@ class ProceduralTasks:
       raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
     self.cfg = cfg
     self.split = split
-    self._eval_keys: frozenset[str] = frozenset()
-    self.redrawn = 0  # train candidates that collided with an eval task and were redrawn
-    if split == "train":
-      self._eval_keys = frozenset(content_key(r) for r in generate(cfg, "eval", cfg.num_eval))
+    self.redrawn = 0  # candidates of the other split, redrawn
 
   def __getitem__(self, index: int) -> dict:
     if index < 0:
       raise IndexError(f"negative task index {index}")
-    for attempt in range(1000):
+    for attempt in range(10_000):
       record = _task(self.cfg, self.split, index, attempt)
-      if content_key(record) not in self._eval_keys:
+      if split_of(record, self.cfg.eval_fraction) == self.split:
         return record
       self.redrawn += 1
-    raise RuntimeError(f"train task {index}: 1000 draws all collide with eval tasks; widen the config's knobs")
+    raise RuntimeError(f"{self.split} task {index}: 10000 draws all belong to the other split; widen the "
+                       "config's knobs or move eval_fraction away from 0 or 1")
 
 
 @dataclasses.dataclass
 class GenerationStats:
   drawn: int = 0
   duplicates: int = 0      # stream draws equal to an earlier task of the same split (skipped)
-  redrawn_eval: int = 0    # train draws equal to an eval task (redrawn)
+  redrawn: int = 0         # draws that belong to the other split (redrawn)
 
 
 def generate(cfg: ProceduralConfig, split: str, num: int, stats: GenerationStats | None = None) -> list[dict]:
@@ -365,7 +374,7 @@ def generate(cfg: ProceduralConfig, split: str, num: int, stats: GenerationStats
     seen.add(key)
     out.append(record)
   if stats is not None:
-    stats.drawn, stats.duplicates, stats.redrawn_eval = index, index - len(out), tasks.redrawn
+    stats.drawn, stats.duplicates, stats.redrawn = index, index - len(out), tasks.redrawn
   return out
 
 

@@ -60,11 +60,12 @@ def test_generation_is_deterministic_and_seeded():
 
 def test_splits_never_overlap_even_in_a_small_task_space():
   # One language, one op: a few hundred distinct arith tasks exist, so train draws do hit eval tasks.
-  cfg = P.ProceduralConfig(languages=("python",), families=("arith",), max_ops=1, max_constant=40, num_eval=60)
+  cfg = P.ProceduralConfig(languages=("python",), families=("arith",), max_ops=1, max_constant=40, num_eval=60,
+                           eval_fraction=0.3)
   heldout = P.generate(cfg, "eval", 60)
   stats = P.GenerationStats()
   train = P.generate(cfg, "train", 150, stats)
-  assert stats.redrawn_eval > 0 and stats.duplicates > 0
+  assert stats.redrawn > 0 and stats.duplicates > 0
   assert len({P.content_key(r) for r in train}) == 150 and len({P.content_key(r) for r in heldout}) == 60
   P.assert_disjoint(train, heldout)
   with pytest.raises(AssertionError, match="equals train task"):
@@ -72,6 +73,20 @@ def test_splits_never_overlap_even_in_a_small_task_space():
   with pytest.raises(RuntimeError, match="distinct"):
     P.generate(P.ProceduralConfig(languages=("python",), families=("arith",), max_ops=1, num_eval=10), "train",
                1000)
+
+
+def test_splits_are_stratified_by_difficulty():
+  # The tiny_cpu task space: Python arith, 1-2 operations. The few dozen 1-op tasks are shared between the
+  # splits in about the same proportion as the 2-op ones (drawing eval first used to take nearly all of them).
+  cfg = P.ProceduralConfig(languages=("python",), families=("arith",), num_eval=200)
+  train, heldout = P.generate(cfg, "train", 1500), P.generate(cfg, "eval", 200)
+  def one_op_share(records):
+    return sum(r["difficulty"] == "easy" for r in records) / len(records)
+  assert 0 < one_op_share(heldout) < 0.1 and 0 < one_op_share(train) < 0.1
+  assert abs(one_op_share(heldout) - one_op_share(train)) < 0.03
+  easy_train = sum(r["difficulty"] == "easy" for r in train)
+  easy_eval = sum(r["difficulty"] == "easy" for r in heldout)
+  assert easy_train > 3 * easy_eval  # most of the small stratum is trained on
 
 
 def test_default_splits_are_disjoint():
