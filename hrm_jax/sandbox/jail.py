@@ -344,6 +344,7 @@ def _disk_report(spec: dict, writable: list[str], failed: bool) -> dict:
     seen = 0
     for place in writable:
       for root, dirs, files in os.walk(place):
+        seen += len(dirs)
         for name in files:
           seen += 1
           try:
@@ -352,7 +353,7 @@ def _disk_report(spec: dict, writable: list[str], failed: bool) -> dict:
               return report
           except OSError:
             pass
-        if seen > 100_000:
+        if seen > 100_000:  # A tree made to slow this walk down: give up (the outcome is the program's).
           return report
   return report
 

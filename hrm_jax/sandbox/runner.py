@@ -325,6 +325,14 @@ class _Cgroups:
     """Makes the run's cgroup(s) with its memory and pids limits; returns the dirs the jail joins."""
     dirs = self.run_dirs(name)
     self.remove(dirs)  # Left by a dead runner that held the same uid.
+    try:
+      self._make(dirs, name, limits)
+    except OSError:
+      self.remove(dirs)
+      raise
+    return dirs
+
+  def _make(self, dirs: list[pathlib.Path], name: str, limits: Limits) -> None:
     for path in dirs:
       path.mkdir()
     pids_max = "max" if limits.processes is None else str(limits.processes + JAIL_PROCESSES)
@@ -342,7 +350,6 @@ class _Cgroups:
         if (group / "memory.swap.max").exists():
           (group / "memory.swap.max").write_text("0")
       (group / "pids.max").write_text(pids_max)
-    return dirs
 
   def oom_kills(self, dirs: list[pathlib.Path]) -> int:
     """How many processes the OOM killer ended in the run's memory cgroup."""
@@ -652,12 +659,20 @@ def _run_in_scratch(argv, *, mode, limits, stdin, env, cwd, read_paths, setup, s
       return RunResult(Outcome.SANDBOX_ERROR, None, None, "", "", time.monotonic() - start, 0.0, 0, mode,
                        f"setup failed: {type(error).__name__}: {error}")
     env = {**(env or {}), **setup_env}
-  uid = _lease_uid(scratch) if os.getuid() == 0 else None
+  try:
+    uid = _lease_uid(scratch) if os.getuid() == 0 else None
+  except (OSError, RuntimeError) as error:
+    return RunResult(Outcome.SANDBOX_ERROR, None, None, "", "", time.monotonic() - start, 0.0, 0, mode,
+                     f"cannot lease a private uid: {error}")
   cgroup_dirs = None
   try:
     if _cgroups is not None:
-      cgroup_dirs = _cgroups.create(f"uid-{uid}" if uid is not None else f"run-{os.getpid()}-{next(_run_counter)}",
-                                    limits)
+      name = f"uid-{uid}" if uid is not None else f"run-{os.getpid()}-{next(_run_counter)}"
+      try:
+        cgroup_dirs = _cgroups.create(name, limits)
+      except OSError as error:
+        return RunResult(Outcome.SANDBOX_ERROR, None, None, "", "", time.monotonic() - start, 0.0, 0, mode,
+                         f"cannot create the run's cgroup {name}: {error}")
     return _launch(argv, mode=mode, limits=limits, stdin=stdin, env=env, cwd=cwd, read_paths=read_paths,
                    start=start, scratch=scratch, work=work, uid=uid, cgroup_dirs=cgroup_dirs)
   finally:
@@ -827,7 +842,8 @@ def run(argv: Sequence[str], *, limits: Limits = Limits(), stdin: str | bytes | 
     copy_tree: a directory copied as the scratch working directory (the original is never written).
     cwd: working directory relative to the scratch working directory.
     read_paths: extra host paths the command may read (toolchain caches); never writable.
-    keep_scratch: leave the scratch directory on disk (for debugging).
+    keep_scratch: leave the scratch directory on disk (for debugging). With `limits.disk_bytes` (namespaces
+      mode) it holds the staged inputs only: the program wrote to a tmpfs that ends with the run.
   """
   return _run_once(argv, mode=isolation().mode, limits=limits, stdin=stdin, env=env, files=files,
                    copy_tree=copy_tree, cwd=cwd, read_paths=read_paths, keep_scratch=keep_scratch)
