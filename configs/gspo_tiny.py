@@ -6,9 +6,8 @@ COMMAND:  hrm-jax train --config configs/tiny_cpu.py --workdir /tmp/sft --config
           (GRPO on the same budget: --config.rl.objective.name=grpo; both over 3 seeds:
           python -m hrm_jax.bench.rl_demo --init /tmp/sft --init_step 150 --out /tmp/rl_demo)
 MACHINE:  2-core x86 CPU, no accelerator; sandboxed Python runs (namespaces where the machine allows them).
-RESULT:   3.5-5 min per run; held-out greedy pass@1 (100 tasks) 0.49 -> GSPO 0.59/0.59/0.60, GRPO 0.60/0.57/0.60
-          (seeds 0-2); two-operation tasks 0.78 -> 0.90-0.95 (README "Reinforcement learning"). Each step:
-          8 prompts x G=8 samples, 4 updates.
+RESULT:   held-out greedy pass@1 before and after, per objective and seed: docs/rl.md (measured figures and
+          their date). Each step: 8 prompts x G=8 samples, 4 updates.
 The model section comes from the --init workdir's config. Prompt sources follow data.curriculum / data.mixture
 (procedural, livecodebench_sample); rl.curriculum stages ("step:min_ops=A,max_ops=B;...") set procedural difficulty.
 """
