@@ -102,6 +102,48 @@ def test_forked_children_together_hit_memory_limit():
   assert result.outcome == Outcome.MEMORY_LIMIT, result
 
 
+_THREADS_C = textwrap.dedent("""
+    #include <pthread.h>
+    #include <stdio.h>
+    #include <stdlib.h>
+    #include <string.h>
+    static pthread_barrier_t barrier;
+    static void *work(void *arg) { pthread_barrier_wait(&barrier); return arg; }
+    int main(int argc, char **argv) {
+      static pthread_t threads[1000];
+      pthread_barrier_init(&barrier, NULL, 1001);
+      for (int i = 0; i < 1000; i++) {
+        int err = pthread_create(&threads[i], NULL, work, NULL);
+        if (err) { fprintf(stderr, "thread %d: %s\\n", i, strerror(err)); return 3; }
+      }
+      pthread_barrier_wait(&barrier);
+      for (int i = 0; i < 1000; i++) pthread_join(threads[i], NULL);
+      printf("1000 threads\\n");
+      if (argc > 1) {  /* then 1 GiB really used (volatile: the compiler may not drop it) */
+        size_t size = (size_t)1 << 30;
+        volatile char *p = malloc(size);
+        for (size_t i = 0; i < size; i += 4096) p[i] = 1;
+        printf("1 GiB\\n");
+      }
+      return 0;
+    }
+    """)
+
+
+@needs_cgroup
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc is not installed")
+def test_many_threads_pass_with_large_data_limit_while_cgroup_stops_a_bomb():
+  # ~1000 threads reserve 8 GiB of stacks they barely touch: RLIMIT_DATA would refuse them; the cgroup counts
+  # only what is used, so a large `data_bytes` lets them run while `memory_bytes` still stops a real bomb.
+  limits = Limits(wall_s=30, memory_bytes=512 << 20, data_bytes=16 << 30, processes=1100)
+  build = "gcc -O1 -pthread -o threads threads.c && ./threads"
+  threads = runner.run(["sh", "-c", build], files={"threads.c": _THREADS_C}, limits=limits)
+  assert threads.outcome == Outcome.PASSED, threads
+  bomb = runner.run(["sh", "-c", build + " bomb"], files={"threads.c": _THREADS_C}, limits=limits)
+  assert bomb.outcome == Outcome.MEMORY_LIMIT, bomb
+  assert "1 GiB" not in bomb.stdout
+
+
 @needs_cgroup
 def test_ordinary_program_under_cgroup_passes_and_reports_mechanism():
   result = runner.run_python("block = b'x' * (64 << 20)\nprint(len(block))", limits=Limits(wall_s=20,
