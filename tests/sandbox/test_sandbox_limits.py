@@ -219,6 +219,14 @@ def _start_runner(tmp_path: pathlib.Path, source: str) -> subprocess.Popen:
                           stderr=subprocess.PIPE)
 
 
+def _read(path: pathlib.Path) -> str:
+  """A lease file's text; "" once it is gone (other runners end leases concurrently)."""
+  try:
+    return path.read_text()
+  except OSError:
+    return ""
+
+
 def _wait_for(predicate, timeout: float) -> bool:
   deadline = time.monotonic() + timeout
   while time.monotonic() < deadline:
@@ -237,7 +245,7 @@ def test_sigkill_of_runner_kills_the_jail_and_next_start_cleans_up(tmp_path):
   try:
     assert _wait_for(lambda: _processes_with(token), 30), proc.stderr.read1().decode() if proc.poll() else ""
     assert list(tmp_path.glob("hrm_jax_sbx_*")), "the run's scratch dir should exist while it runs"
-    leases = [p for p in (runner.STATE_DIR / "uids").glob("*") if str(tmp_path) in p.read_text()]
+    leases = [p for p in (runner.STATE_DIR / "uids").glob("*") if str(tmp_path) in _read(p)]
     assert len(leases) == (1 if ISO.private_uid else 0)
     os.kill(proc.pid, signal.SIGKILL)  # The runner we started.
     proc.wait(timeout=10)
@@ -252,7 +260,7 @@ def test_sigkill_of_runner_kills_the_jail_and_next_start_cleans_up(tmp_path):
   assert out.decode().strip() == "passed", err.decode()[-2000:]
   assert not list(tmp_path.glob("hrm_jax_sbx_*")), "stale scratch dir of a dead runner was not removed"
   for lease in leases:
-    assert not lease.exists() or str(tmp_path) not in lease.read_text(), "stale uid lease was not reclaimed"
+    assert str(tmp_path) not in _read(lease), "stale uid lease was not reclaimed"
     if ISO.memory_accounting != "none":
       assert not any(d.exists() for d in runner._cgroups.run_dirs(f"uid-{lease.name}")) or lease.exists()
 
@@ -366,10 +374,11 @@ def test_uid_with_live_processes_is_not_reused():
   # A process of ours that runs under the uid the allocator would hand out next: the next runs must skip it,
   # and the runner's clean-up must not kill it.
   runner.run_python("pass")  # Reclaims leases of dead runners first (their uids' leftovers are killed).
-  leased = {int(p.name) for p in (runner.STATE_DIR / "uids").iterdir()}
-  busy = runner._uids_of_live_processes()
-  uid = min(u for u in range(runner.UID_BASE, runner.UID_BASE + 100) if u not in leased | busy)
-  holder = subprocess.Popen(["sleep", "60"], user=uid, group=uid)
+  with runner._StateLock():  # No other runner (another pytest worker) leases meanwhile.
+    leased = {int(p.name) for p in (runner.STATE_DIR / "uids").iterdir()}
+    busy = runner._uids_of_live_processes()
+    uid = min(u for u in range(runner.UID_BASE, runner.UID_BASE + 1000) if u not in leased | busy)
+    holder = subprocess.Popen(["sleep", "60"], user=uid, group=uid)
   try:
     results = [runner.run_python("import os\nprint(os.getuid())", limits=Limits(wall_s=20)) for _ in range(3)]
     assert all(r.outcome == Outcome.PASSED for r in results), results
