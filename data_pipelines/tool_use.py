@@ -13,7 +13,9 @@ One JSON object per line:
       "answer": "..."                         the final answer
     }
 Tools: `python` (args: code; runs `python3 -c code` in the workspace), `shell` (args: command; `bash -c`),
-`read_file` (args: path), `write_file` (args: path, content). Results hold the real output and exit code
+`read_file` (args: path), `write_file` (args: path, content); the agent adds `edit` (blocks), `git` (command),
+`package` (manager, command), `test` (target), `debug` (program, commands): hrm_jax/agent/tools.py.
+Results hold the real output and exit code
 (the bundled sample was recorded by executing every call: `tool_use_sample_build.py`).
 
 Training records, one per model action: the prompt is the task plus the history so far, rendered as
@@ -33,7 +35,10 @@ from typing import Iterator
 from hrm_jax.data_pipelines import jsonl
 from hrm_jax.tokenizer import LANGUAGES
 
-TOOLS = {"python": ("code",), "shell": ("command",), "read_file": ("path",), "write_file": ("path", "content")}
+TOOLS = {"python": ("code",), "shell": ("command",), "read_file": ("path",), "write_file": ("path", "content"),
+         # the agent's other tools (hrm_jax/agent/tools.py runs them all)
+         "edit": ("blocks",), "git": ("command",), "package": ("manager", "command"), "test": ("target",),
+         "debug": ("program", "commands")}
 BUNDLED_SAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "tool_use_sample.jsonl")
 EVAL_FRACTION = 0.2
 
