@@ -7,9 +7,11 @@ requests that arrive while others are decoding join at the next step and leave w
 batching: no request waits for another to finish). Each row keeps its own position, ACT depth and sampling
 settings (temperature / top-p / top-k / seed per row: `sample_rows`).
 
-Shapes are static: one compile per prompt bucket for the prefill and one per decoded segment count for the step
-(the step runs the first k segments' caches, k the deepest active row's ACT depth; rows shallower than k ignore
-the extra segments, `hrm.act_loop` keeps each row's output at its own depth). Caches are donated to both.
+Shapes are static: one compile per prompt bucket for the prefill, and for the step one per (row count, decoded
+segment count): the step runs the first R rows (R the power of two above the highest row in use; a new request
+takes the lowest free row) through the first k segments' caches (k the deepest active row's ACT depth; rows
+shallower than k ignore the extra segments, `hrm.act_loop` keeps each row's output at its own depth), so one
+request alone costs a batch-1 step. Caches are donated to both.
 
 The engine runs in one background thread; callers submit a `Request` and get `Event`s through its callback
 (the server turns them into HTTP responses or SSE chunks). Text is decoded incrementally here, so stop strings
@@ -142,7 +144,7 @@ class Engine:
     self.buckets += (self.max_context,)
     self.cache_len = cfg.prefix_len + self.max_context
     self._prefill_fns: dict[int, Callable] = {}
-    self._step_fns: dict[int, Callable] = {}
+    self._step_fns: dict[tuple[int, int], Callable] = {}
     self._caches = None
     self._pending: queue.Queue[Request] = queue.Queue()
     self._wake = threading.Event()
@@ -176,17 +178,32 @@ class Engine:
       self._prefill_fns[bucket] = jax.jit(fn, donate_argnums=2)
     return self._prefill_fns[bucket]
 
-  def _step_fn(self, k: int):
-    """jit: one decode step of every row through the first k segments, then one sampled token per row."""
-    if k not in self._step_fns:
-      model = self.model
+  def _step_fn(self, rows: int, k: int):
+    """jit: one decode step of the first `rows` rows through the first k segments, one sampled token per row.
+
+    The step reads those rows' caches (a slice of the leading axis) and writes them back in place (the caches
+    are donated), so its cost follows the rows in use, not `max_batch`."""
+    if (rows, k) not in self._step_fns:
+      model, heads = self.model, self.cfg.num_heads
 
       def fn(params, tokens, positions, caches, depth, seeds, steps, temperature, top_p, top_k):
-        logits, caches = sampler.decode_step(model, params, tokens, positions, caches, jnp.minimum(depth, k))
-        return sample_rows(logits, _row_keys(seeds, steps), temperature, top_p, top_k), caches
+        part = jax.tree.map(lambda c: c[: rows * heads], caches)
+        logits, part = sampler.decode_step(model, params, tokens[:rows], positions[:rows], part,
+                                           jnp.minimum(depth[:rows], k))
+        caches = jax.tree.map(lambda c, p: jax.lax.dynamic_update_slice(c, p, (0,) * c.ndim), caches, part)
+        return sample_rows(logits, _row_keys(seeds[:rows], steps[:rows]), temperature[:rows], top_p[:rows],
+                           top_k[:rows]), caches
 
-      self._step_fns[k] = jax.jit(fn, donate_argnums=3)
-    return self._step_fns[k]
+      self._step_fns[(rows, k)] = jax.jit(fn, donate_argnums=3)
+    return self._step_fns[(rows, k)]
+
+  def row_counts(self) -> list[int]:
+    """The row counts a step is compiled for: powers of two up to max_batch (and max_batch itself)."""
+    counts, n = [], 1
+    while n < self.max_batch:
+      counts.append(n)
+      n *= 2
+    return counts + [self.max_batch]
 
   # -- lifecycle -------------------------------------------------------------------------------------------------
   def start(self) -> "Engine":
@@ -213,10 +230,12 @@ class Engine:
       caches, _, _ = self._prefill_fn(bucket)(self.params, batch, caches, 0, np.zeros((1,), np.uint32),
                                               np.zeros((1,), np.float32), np.ones((1,), np.float32),
                                               np.zeros((1,), np.int32))
-    for k in range(1, self.segments + 1):
-      out, rest = self._step_fn(k)(self.params, zeros, zeros, caches[:k], zeros + 1, zeros.astype(np.uint32),
-                                   zeros, zeros.astype(np.float32), np.ones_like(zeros, np.float32), zeros)
-      caches = tuple(rest) + tuple(caches[k:])
+    for rows in self.row_counts():
+      for k in range(1, self.segments + 1):
+        out, rest = self._step_fn(rows, k)(self.params, zeros, zeros, caches[:k], zeros + 1,
+                                           zeros.astype(np.uint32), zeros, zeros.astype(np.float32),
+                                           np.ones_like(zeros, np.float32), zeros)
+        caches = tuple(rest) + tuple(caches[k:])
     jax.block_until_ready(out)
 
   def submit(self, request: Request) -> None:
@@ -331,7 +350,8 @@ class Engine:
       self._wake.wait(timeout=0.5)
       return
     k = int(self._depth[active].max())
-    tokens, caches = self._step_fn(k)(
+    rows = next(n for n in self.row_counts() if n > max(active))
+    tokens, caches = self._step_fn(rows, k)(
         self.params, self._tokens, self._positions, self._caches[:k], self._depth, self._seeds, self._steps,
         self._temperature, self._top_p, self._top_k)
     self._caches = tuple(caches) + tuple(self._caches[k:])
