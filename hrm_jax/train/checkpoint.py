@@ -29,6 +29,8 @@ import hashlib
 import json
 import logging
 import os
+import shutil
+import sys
 from typing import Any, Iterable, Mapping
 
 import grain
@@ -157,19 +159,57 @@ def layout_mismatch(saved_dir: str, template: Any) -> str | None:
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# Quiet background failures: Orbax logs each failing save thread's traceback (hundreds of lines for one full
-# disk); `CheckpointSaveError` carries the cause instead.
+# Quiet background failures. A failing async save (a full disk) makes Orbax log each failing thread's traceback,
+# TensorStore's writes still pending when Orbax closes its event loop report "Event loop is closed" through
+# sys.unraisablehook, and asyncio logs each orphaned write task at exit: hundreds of lines in all. `CheckpointSaveError` carries the cause in one line instead.
 
-class _OrbaxSaveErrors(logging.Filter):
+_NOISY_LOGGERS = ("absl", "orbax", "asyncio")
+
+
+class _SaveNoise(logging.Filter):
+  """While saves are in flight (and after one failed), drops Orbax's ERROR records, asyncio's "exception was
+  never retrieved" records and the unraisable "Event loop is closed" errors of TensorStore callbacks; everything
+  else passes."""
+
   def __init__(self):
     super().__init__()
+    self.active = 0
     self.suppressed = 0
+    self._previous_hook = None
 
   def filter(self, record: logging.LogRecord) -> bool:
-    if record.levelno >= logging.ERROR and f"{os.sep}orbax{os.sep}" in (record.pathname or ""):
+    if self.active and record.levelno >= logging.ERROR and (
+        f"{os.sep}orbax{os.sep}" in (record.pathname or "")
+        or (record.name == "asyncio" and "exception was never retrieved" in record.getMessage())):
       self.suppressed += 1
       return False
     return True
+
+  def unraisable(self, unraisable) -> None:
+    error = unraisable.exc_value
+    if self.active and isinstance(error, RuntimeError) and str(error) == "Event loop is closed":
+      self.suppressed += 1
+      return
+    (self._previous_hook or sys.__unraisablehook__)(unraisable)
+
+  def begin(self) -> None:
+    if not self.active:
+      for name in _NOISY_LOGGERS:
+        logging.getLogger(name).addFilter(self)
+      if sys.unraisablehook is not self.unraisable:
+        self._previous_hook, sys.unraisablehook = sys.unraisablehook, self.unraisable
+    self.active += 1
+
+  def end(self) -> None:
+    self.active = max(self.active - 1, 0)
+    if not self.active:
+      for name in _NOISY_LOGGERS:
+        logging.getLogger(name).removeFilter(self)
+      if sys.unraisablehook is self.unraisable:
+        sys.unraisablehook = self._previous_hook or sys.__unraisablehook__
+
+
+_NOISE = _SaveNoise()
 
 
 def _root_cause(error: BaseException) -> str:
@@ -177,7 +217,9 @@ def _root_cause(error: BaseException) -> str:
   while error.__cause__ is not None or (error.__context__ is not None and not error.__suppress_context__):
     error = error.__cause__ or error.__context__
   text = " ".join(str(error).split()) or type(error).__name__
-  return text if len(text) <= 400 else text[:200] + " ... " + text[-190:]
+  if len(text) > 160:  # TensorStore nests "context: context: cause"; the cause is what the user acts on
+    text = "... " + text.rsplit(": ", 1)[-1][-160:]
+  return text
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -199,7 +241,6 @@ class Checkpointer:
     options = ocp.CheckpointManagerOptions(max_to_keep=keep, enable_async_checkpointing=async_save and not read_only,
                                            create=not read_only)
     self._async_save = async_save and not read_only
-    self._errors = _OrbaxSaveErrors()
     self._in_flight: list[int] = []  # saved steps whose completion (and digest) is not collected yet
     self.manager = ocp.CheckpointManager(self.directory, options=options)
 
@@ -222,9 +263,18 @@ class Checkpointer:
     except CheckpointSaveError:
       raise
     except Exception as e:  # noqa: BLE001 - Orbax/TensorStore raise ValueError, OSError, RuntimeError, ...
+      self._remove_partial(step)
       raise CheckpointSaveError(
           f"saving checkpoint step {step} to {self.directory} failed ({_root_cause(e)}); the previous "
           f"checkpoints are intact (latest complete: {self._latest_complete(step)})") from e
+
+  def _remove_partial(self, step: int) -> None:
+    """Deletes what the failed save of `step` left (Orbax's temporary directory), freeing the space it took."""
+    if jax.process_index() != 0 or not os.path.isdir(self.directory):
+      return
+    for name in os.listdir(self.directory):
+      if name.startswith(f"{step}.orbax-checkpoint-tmp"):
+        shutil.rmtree(os.path.join(self.directory, name), ignore_errors=True)
 
   def _latest_complete(self, failed: int) -> str:
     try:
@@ -243,10 +293,8 @@ class Checkpointer:
       return
     steps, self._in_flight = self._in_flight, []
     with self._saving(steps[-1]):
-      try:
-        self.manager.wait_until_finished()
-      finally:
-        _detach(self._errors)
+      self.manager.wait_until_finished()  # raises the background save's error (the noise stays quiet then)
+      _NOISE.end()
       if jax.process_index() == 0:
         for step in steps:
           if os.path.isdir(self.step_dir(step)):  # (a step may already be gone: keep-N)
@@ -266,19 +314,15 @@ class Checkpointer:
     for name, value in (extras or {}).items():
       # A snapshot: the caller may change its objects while an async save is still writing them.
       items[name] = ocp.args.JsonSave(json.loads(json.dumps(value)))
-    _attach(self._errors)
+    _NOISE.begin()
     with self._saving(step):
-      try:
-        saved = self.manager.save(step, args=ocp.args.Composite(**items), force=force)
-      except BaseException:
-        _detach(self._errors)
-        raise
+      saved = self.manager.save(step, args=ocp.args.Composite(**items), force=force)
     if saved:
       self._in_flight.append(step)
       if not self._async_save:
         self._collect()
     else:
-      _detach(self._errors)
+      _NOISE.end()
     return saved
 
   def check(self) -> None:
@@ -382,18 +426,6 @@ class Checkpointer:
       from jax.experimental import multihost_utils
       multihost_utils.sync_global_devices(f"set aside checkpoint {step}")
     self.manager.reload()
-
-
-def _attach(f: logging.Filter) -> None:
-  for name in ("absl", "orbax"):
-    logger = logging.getLogger(name)
-    if f not in logger.filters:
-      logger.addFilter(f)
-
-
-def _detach(f: logging.Filter) -> None:
-  for name in ("absl", "orbax"):
-    logging.getLogger(name).removeFilter(f)
 
 
 def load_for_inference(workdir: str, step: int | None = None):
