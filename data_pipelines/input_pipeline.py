@@ -30,8 +30,10 @@ Sources (`data_config.source`, or several through `mixture` / `curriculum`): see
               holds its longest row, so a step compiles for a few shapes only.
   packing     True: train rows are packed with several examples (grain FirstFitPackIterDataset) and carry
               segment_ids int32[B, S] (1, 2, ... per example, 0 = padding), positions int32[B, S] (restarting at
-              0 in each segment), language_ids / task_ids int32[B, S] per token; labels never cross a segment.
-              Attention must not cross segments either: see `packing.segment_attention_mask`.
+              0 in each segment), language_ids / task_ids int32[B, S] per token and q_read int32[B, S] (1 at
+              each example's last prompt token); labels never cross a segment. With `prefix_slots` p (the
+              model's prefix length) each example starts with p conditioning slots, so the model trains on it as
+              it would alone (hrm.HRMCore.embed; `hrm-jax train` with data.packing=True does this).
 The train split is shuffled by seed (reshuffled each epoch when repeating); eval keeps record order.
 Sharding takes every shard_count-th example starting at shard_index, before shuffling, so shards are
 disjoint and together cover the split.
@@ -420,19 +422,28 @@ class _ToFixedLength:
 
 @dataclasses.dataclass(frozen=True)
 class _ToVariableLength:
-  """Index -> one unpadded example for packing: every field is per token, length n."""
+  """Index -> one unpadded example for packing: every field is per token, length prefix_slots + n.
+
+  The first `prefix_slots` positions are the example's own conditioning slots (the model puts its language and
+  task embeddings there: `hrm.HRMCore.embed`), so a packed example sees what it would see alone in a row;
+  `q_read` marks the example's last prompt token, where the model's Q head reads it."""
   examples: Examples
+  prefix_slots: int = 0
 
   def __call__(self, index: int) -> dict[str, np.ndarray]:
     ex = self.examples
     tokens = ex.tokens[ex.offsets[index]:ex.offsets[index + 1]]
-    n = len(tokens)
-    _, labels = make_example(tokens, int(ex.prompt_length[index]), n)
+    n, p = len(tokens), self.prefix_slots
+    prompt_length = int(ex.prompt_length[index])
+    _, labels = make_example(tokens, prompt_length, n)
+    q_read = np.zeros(p + n, np.int32)
+    q_read[p + max(prompt_length, 1) - 1] = 1
     return {
-        "inputs": np.asarray(tokens, np.int32),
-        "labels": labels,
-        "language_ids": np.full(n, ex.language_id[index], np.int32),
-        "task_ids": np.full(n, ex.task_id[index], np.int32),
+        "inputs": np.concatenate([np.zeros(p, np.int32), np.asarray(tokens, np.int32)]),
+        "labels": np.concatenate([np.full(p, IGNORE_LABEL, np.int32), labels]),
+        "language_ids": np.full(p + n, ex.language_id[index], np.int32),
+        "task_ids": np.full(p + n, ex.task_id[index], np.int32),
+        "q_read": q_read,
     }
 
 
@@ -462,7 +473,7 @@ def _rename_packed(element: dict) -> dict:
       "inputs": element["inputs"], "labels": element["labels"],
       "segment_ids": element["inputs_segment_ids"].astype(np.int32),
       "positions": element["inputs_positions"].astype(np.int32),
-      "language_ids": element["language_ids"], "task_ids": element["task_ids"],
+      "language_ids": element["language_ids"], "task_ids": element["task_ids"], "q_read": element["q_read"],
   }
 
 
@@ -490,7 +501,8 @@ class _CutToBucket:
 
 
 def make_dataset(data_config: ml_collections.ConfigDict, split: str, *, batch_size: int, seed: int,
-                 shard_index: int = 0, shard_count: int = 1, repeat: bool) -> grain.IterDataset:
+                 shard_index: int = 0, shard_count: int = 1, repeat: bool,
+                 prefix_slots: int = 0) -> grain.IterDataset:
   """Batched examples of `split` (see the module docstring for the fields and layout).
 
   Args:
@@ -501,6 +513,8 @@ def make_dataset(data_config: ml_collections.ConfigDict, split: str, *, batch_si
     seed: shuffle seed.
     shard_index, shard_count: this process's shard (e.g. jax.process_index(), jax.process_count()).
     repeat: repeat forever (training) or make one pass (evaluation). Mixtures and curricula need repeat=True.
+    prefix_slots: with packing, conditioning slots put before each packed example (the model's prefix_len;
+      the trainer passes it). Examples longer than seq_len - prefix_slots are cut by the packer.
   """
   _check_config(data_config, split)
   if not 0 <= shard_index < shard_count:
@@ -524,7 +538,7 @@ def make_dataset(data_config: ml_collections.ConfigDict, split: str, *, batch_si
       ds = ds.shuffle(seed=(seed + 1_000_003 * offset) % 2**32)
     if repeat:
       ds = ds.repeat(None)
-    return ds.map(_ToVariableLength(examples) if packing else _ToFixedLength(examples, cfg.seq_len))
+    return ds.map(_ToVariableLength(examples, prefix_slots) if packing else _ToFixedLength(examples, cfg.seq_len))
 
   per_source = {name: source_dataset(name, i) for i, name in enumerate(names)}
 
@@ -557,9 +571,10 @@ def make_dataset(data_config: ml_collections.ConfigDict, split: str, *, batch_si
   if packing:
     s_len = cfg.seq_len
     it_ds = grain.experimental.FirstFitPackIterDataset(
-        it_ds, length_struct={"inputs": s_len, "labels": s_len, "language_ids": s_len, "task_ids": s_len},
+        it_ds, length_struct={"inputs": s_len, "labels": s_len, "language_ids": s_len, "task_ids": s_len,
+                              "q_read": s_len},
         num_packing_bins=batch_size, shuffle_bins=False,
-        padding_struct={"inputs": 0, "labels": IGNORE_LABEL, "language_ids": 0, "task_ids": 0})
+        padding_struct={"inputs": 0, "labels": IGNORE_LABEL, "language_ids": 0, "task_ids": 0, "q_read": 0})
     it_ds = it_ds.map(_rename_packed)
   it_ds = it_ds.batch(batch_size, drop_remainder=False)
   if cfg.length_buckets.strip() and not packing:

@@ -139,3 +139,53 @@ def normalise_metrics(sums: dict, global_batch: int) -> dict:
     else:
       out[k] = v / count
   return out
+
+
+def packed_act_loss(logits, labels, segment_ids, q_read, q_halt_logits, q_continue_logits, target_q_continue,
+                    halted, steps, loss_type: str = "stablemax"):
+  """`act_loss` for packed rows: every packed sequence counts as the sequence it would be alone in a row.
+
+  The LM loss is normalised per packed sequence (its mean token loss), the Q head is read at each sequence's
+  `q_read` position and trained towards that sequence's exact correctness (halt) and its bootstrapped target
+  (continue), and the metrics count sequences, so a packed batch's loss equals the loss of the same sequences
+  unpacked (tests/train/test_packed_training.py).
+
+  Args:
+    logits [batch, seq, vocab]; labels, segment_ids (1, 2, ...; 0 = padding), q_read (1 at each sequence's Q
+    position): int [batch, seq]; q_halt_logits, q_continue_logits, target_q_continue (or None): fp32
+    [batch, seq]; halted bool [batch] and steps int [batch] per row (the ACT unit).
+  Returns:
+    (total loss summed over sequences, metrics dict of sums). Divide the loss by the global batch size.
+  """
+  b, s = labels.shape
+  valid = labels != IGNORE_LABEL
+  correct = valid & (jnp.argmax(logits, axis=-1) == labels)
+  per_token = token_loss_fn(loss_type)(logits, labels)
+  # Per-sequence sums by segment: ids row * (s + 1) + segment over b * (s + 1) buckets.
+  ids = (jnp.arange(b)[:, None] * (s + 1) + segment_ids.astype(jnp.int32)).reshape(-1)
+  n = b * (s + 1)
+  def per_seq(x):
+    return jax.ops.segment_sum(x.reshape(-1).astype(jnp.float32), ids, num_segments=n)
+  counts, hits, loss_sums = per_seq(valid), per_seq(correct), per_seq(per_token)
+  seq_of_token = lambda table: table[ids].reshape(b, s)  # noqa: E731  (each token's sequence value)
+  counts_t = jnp.maximum(seq_of_token(counts), 1.0)
+  seq_correct_t = seq_of_token(hits) == seq_of_token(counts)
+  read = (q_read > 0) & (segment_ids > 0)
+  lm_loss = jnp.sum(jnp.where(read, seq_of_token(loss_sums) / counts_t, 0.0))
+  bce = optax.sigmoid_binary_cross_entropy
+  q_halt_loss = jnp.sum(jnp.where(read, bce(q_halt_logits, seq_correct_t.astype(jnp.float32)), 0.0))
+  total = lm_loss + 0.5 * q_halt_loss
+  metrics = {"lm_loss": lm_loss, "q_halt_loss": q_halt_loss}
+  if target_q_continue is not None:
+    q_continue_loss = jnp.sum(jnp.where(read, bce(q_continue_logits, target_q_continue), 0.0))
+    total = total + 0.5 * q_continue_loss
+    metrics["q_continue_loss"] = q_continue_loss
+  counted = read & halted[:, None] & (seq_of_token(counts) > 0)
+  metrics.update(
+      count=counted.sum().astype(jnp.float32),
+      accuracy=jnp.where(counted, seq_of_token(hits) / counts_t, 0.0).sum(),
+      exact_accuracy=(counted & seq_correct_t).sum().astype(jnp.float32),
+      q_halt_accuracy=(counted & ((q_halt_logits >= 0) == seq_correct_t)).sum().astype(jnp.float32),
+      steps=jnp.where(counted, steps[:, None], 0).sum().astype(jnp.float32),
+  )
+  return total, metrics

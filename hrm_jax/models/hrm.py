@@ -89,10 +89,18 @@ class HRMCore(nn.Module):
       self.stack = layers.ReasoningModule(c.H_layers + c.L_layers, post_norm=False, final_norm=True, **common)
 
   def embed(self, batch: Batch) -> Array:
-    """Input embedding (spec 1.4). Returns [batch, prefix_len + seq_len, d] in the forward dtype."""
+    """Input embedding (spec 1.4). Returns [batch, prefix_len + seq_len, d] in the forward dtype.
+
+    A packed batch (`is_packed`) carries each sequence's prefix inline: the first prefix_len positions of every
+    packed sequence (its `positions` 0..prefix_len-1) are slots that take that sequence's language and task
+    embeddings (`language_ids` / `task_ids` per token), so every sequence sees exactly the input it would see
+    alone in a row; the row's own leading prefix positions are unused padding (invisible, see
+    `attention_context`)."""
     c = self.cfg
     tokens = batch["inputs"]
     e = self.embed_tokens(tokens).astype(c.dtype)
+    if is_packed(batch):
+      return self._embed_packed(batch, e)
     prefix = []
     if c.puzzle_emb_ndim > 0:
       p = jnp.take(self.puzzle_emb, batch["puzzle_identifiers"], axis=0)
@@ -106,6 +114,21 @@ class HRMCore(nn.Module):
       e = jnp.concatenate(prefix + [e], axis=1)
     if c.pos_encodings == "learned":
       e = (e + self.embed_pos[: e.shape[1]].astype(c.dtype)) * (1.0 / math.sqrt(2.0))
+    return layers.constrain((math.sqrt(c.hidden_size) * e).astype(c.dtype), ("batch", "seq", "embed"))
+
+  def _embed_packed(self, batch: Batch, e: Array) -> Array:
+    c = self.cfg
+    pos = batch["positions"].astype(jnp.int32)
+    real = batch["segment_ids"] > 0
+    if c.task_conditioning:
+      lang = jnp.take(self.language_emb, batch["language_ids"], axis=0).astype(c.dtype)
+      task = jnp.take(self.task_emb, batch["task_ids"], axis=0).astype(c.dtype)
+      slot = lambda k: (real & (pos == c.puzzle_len + k))[..., None]
+      e = jnp.where(slot(0), lang, jnp.where(slot(1), task, e))
+    e = jnp.concatenate([jnp.zeros((e.shape[0], c.prefix_len, c.hidden_size), c.dtype), e], axis=1)
+    if c.pos_encodings == "learned":
+      index = jnp.concatenate([jnp.zeros((e.shape[0], c.prefix_len), jnp.int32), pos], axis=1)
+      e = (e + jnp.take(self.embed_pos, index, axis=0).astype(c.dtype)) * (1.0 / math.sqrt(2.0))
     return layers.constrain((math.sqrt(c.hidden_size) * e).astype(c.dtype), ("batch", "seq", "embed"))
 
   def embed_step(self, tokens: Array, positions: Array) -> Array:
@@ -154,17 +177,56 @@ class HRMCore(nn.Module):
     return self.lm_logits(z_H), self.q_logits(z_H[:, 0])
 
 
+def is_packed(batch: Batch) -> bool:
+  """A packed batch: several sequences per row (`segment_ids` 1, 2, ... per token, 0 = padding; `positions`
+  restarting at 0 for each sequence and counting its inline prefix slots; per-token `language_ids`/`task_ids`;
+  `q_read` 1 at each sequence's Q-head position). Made by the data pipeline with `data.packing=True`."""
+  return "segment_ids" in batch
+
+
+def check_packable(cfg: HRMConfig) -> None:
+  """Packed sequences need the Q head at each sequence's own position and no row-wide prompt window."""
+  if cfg.q_position != "last_prompt":
+    raise ValueError(f"config.model.q_position={cfg.q_position!r}: packed training (data.packing=True) reads the "
+                     "Q head at each packed sequence's last prompt token; use 'last_prompt'")
+  if cfg.attention == "prefix_lm":
+    raise ValueError("config.model.attention='prefix_lm' cannot be packed (its prompt window is per row); use "
+                     "'causal' or data.packing=False")
+  if cfg.puzzle_emb_ndim > 0:
+    raise ValueError("config.model.puzzle_emb_ndim > 0 (puzzle mode) cannot be packed; use data.packing=False")
+
+
+def _packed_context(cfg: HRMConfig, batch: Batch, length: int) -> dict[str, Array | None]:
+  """RoPE at each packed sequence's own positions; attention inside each sequence (causal by index), never to
+  padding or to the row's unused leading prefix (both segment 0, which see only each other)."""
+  b, p = batch["inputs"].shape[0], cfg.prefix_len
+  pos = jnp.concatenate([jnp.zeros((b, p), jnp.int32), batch["positions"].astype(jnp.int32)], axis=1)[:, :length]
+  ctx: dict[str, Array | None] = {"cos": None, "sin": None, "mask": None}
+  if cfg.pos_encodings == "rope":
+    ctx["cos"], ctx["sin"] = layers.rope_tables(pos, cfg.head_dim, cfg.rope_theta)
+  seg = jnp.pad(batch["segment_ids"].astype(jnp.int32), ((0, 0), (p, 0)))[:, :length]
+  mask = (seg[:, :, None] == seg[:, None, :])[:, None]
+  if cfg.attention != "bidirectional":
+    index = jnp.arange(length, dtype=jnp.int32)
+    mask = mask & (index[None, None, None, :] <= index[None, None, :, None])
+  ctx["mask"] = mask
+  return ctx
+
+
 def attention_context(cfg: HRMConfig, batch: Batch, start: Array | int, length: int,
                       kv_len: int | None = None, positions: Array | None = None) -> dict[str, Array | None]:
   """RoPE tables and the attention mask for `length` positions starting at absolute position `start`.
 
   Positions count the prefix tokens (prefix at 0..P-1, token t at P+t), as the reference does. The mask is
   bool [batch, 1, length, kv_len] (None = attend everywhere): causal, or prefix-LM (bidirectional over the
-  prefix and the prompt, `batch["prompt_length"]` tokens), intersected with `batch["segment_ids"]` when
-  sequences are packed (prefix tokens are visible to every segment). `positions` (int32 [batch, length])
-  replaces `start` when rows are at different positions (decoding: new tokens always come after the prompt,
-  so there the mask is causal).
+  prefix and the prompt, `batch["prompt_length"]` tokens). A packed batch (`is_packed`, whole rows only) gets
+  `_packed_context`. `positions` (int32 [batch, length]) replaces `start` when rows are at different positions
+  (decoding: new tokens always come after the prompt, so there the mask is causal).
   """
+  if is_packed(batch):
+    if kv_len not in (None, length) or positions is not None:
+      raise ValueError("packed batches are for training and evaluation over whole rows (no caches)")
+    return _packed_context(cfg, batch, length)
   b = batch["inputs"].shape[0]
   kv_len = length if kv_len is None else kv_len
   if positions is None:
@@ -173,7 +235,7 @@ def attention_context(cfg: HRMConfig, batch: Batch, start: Array | int, length: 
   ctx: dict[str, Array | None] = {"cos": None, "sin": None, "mask": None}
   if cfg.pos_encodings == "rope":
     ctx["cos"], ctx["sin"] = layers.rope_tables(positions, cfg.head_dim, cfg.rope_theta)
-  if cfg.attention == "bidirectional" and "segment_ids" not in batch:
+  if cfg.attention == "bidirectional":
     return ctx
   k_pos = jnp.arange(kv_len, dtype=jnp.int32)
   q_pos = positions[:, None, :, None]  # [b, 1, length, 1]
@@ -183,13 +245,6 @@ def attention_context(cfg: HRMConfig, batch: Batch, start: Array | int, length: 
   if cfg.attention == "prefix_lm":
     visible = (cfg.prefix_len + batch["prompt_length"].astype(jnp.int32))[:, None, None, None]
     mask = mask | ((k_pos[None, None, None, :] < visible) & (q_pos < visible))
-  if "segment_ids" in batch:
-    p = cfg.prefix_len
-    seg = jnp.pad(batch["segment_ids"].astype(jnp.int32), ((0, 0), (p, 0)), constant_values=-1)
-    seg_k = seg[:, :kv_len] if seg.shape[1] >= kv_len else jnp.pad(seg, ((0, 0), (0, kv_len - seg.shape[1])))
-    seg_q = jax.lax.dynamic_slice_in_dim(seg, start, length, axis=1)
-    same = (seg_q[:, :, None] == seg_k[:, None, :]) | (seg_k[:, None, :] == -1)
-    mask = mask & same[:, None]
   ctx["mask"] = mask
   return ctx
 
@@ -267,9 +322,13 @@ def segment(model: HRMCore, params, z_H: Array, z_L: Array, x: Array, ctx: Mappi
 
 
 def heads(model: HRMCore, params, z_H: Array, batch: Batch) -> tuple[Array, tuple[Array, Array]]:
-  """LM logits over the sequence ([batch, seq, vocab]) and the Q head at `q_index` (fp32 [batch] each)."""
+  """LM logits over the sequence ([batch, seq, vocab]) and the Q head at `q_index` (fp32 [batch] each).
+
+  Packed batches: the Q head at every position, fp32 [batch, seq] each (the loss reads it where `q_read`)."""
   cfg = model.cfg
   logits = model.apply(params, z_H[:, cfg.prefix_len:], method=HRMCore.lm_logits)
+  if is_packed(batch):
+    return logits, model.apply(params, z_H[:, cfg.prefix_len:], method=HRMCore.q_logits)
   qi = q_index(cfg, batch)
   q = model.apply(params, z_H[jnp.arange(z_H.shape[0]), qi], method=HRMCore.q_logits)
   return logits, q
@@ -402,7 +461,8 @@ def _where_rows(mask: Array, a: Array, b: Array) -> Array:
 
 @flax.struct.dataclass
 class ACTOutputs:
-  """What one ACT call produces for the loss (spec 2.2). Shapes: logits [batch, seq, vocab], rest [batch]."""
+  """What one ACT call produces for the loss (spec 2.2). Shapes: logits [batch, seq, vocab], rest [batch]
+  ([batch, seq] for packed batches: the loss reads them at `q_read`)."""
   logits: Array
   q_halt_logits: Array
   q_continue_logits: Array
@@ -451,14 +511,20 @@ def act_step(model: HRMCore, params, carry: ACTCarry, batch: Batch, rng: Array |
   is_last = steps >= max_steps
   halted = is_last
   target = None
+  packed = is_packed(data)
   if train and max_steps > 1:
-    halted = halted | (q_halt > q_cont)
-    explore_u, min_draw = _exploration_draws(rng, q_halt.shape, max_steps)
+    if packed:  # a row (the ACT unit) halts when every sequence packed in it would
+      read = data["q_read"] > 0
+      halted = halted | jnp.all(jnp.where(read, q_halt > q_cont, True), axis=1)
+    else:
+      halted = halted | (q_halt > q_cont)
+    explore_u, min_draw = _exploration_draws(rng, steps.shape, max_steps)
     explore = explore_u < cfg.halt_exploration_prob
     min_steps = explore * min_draw
     halted = halted & (steps >= min_steps)
     _, _, (next_halt, next_cont) = forward_segment(model, jax.lax.stop_gradient(params), z_H, z_L, data)
-    target = jax.nn.sigmoid(jnp.where(is_last, next_halt, jnp.maximum(next_halt, next_cont)))
+    last = is_last[:, None] if packed else is_last
+    target = jax.nn.sigmoid(jnp.where(last, next_halt, jnp.maximum(next_halt, next_cont)))
     target = jax.lax.stop_gradient(target)
   new_carry = ACTCarry(z_H=z_H, z_L=z_L, steps=steps, halted=halted, data=data)
   return new_carry, ACTOutputs(logits, q_halt, q_cont, target)

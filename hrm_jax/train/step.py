@@ -84,9 +84,14 @@ def train_step(model: hrm.HRMCore, tx: optax.GradientTransformation, loss_type: 
 
   def loss_fn(params, carry, data, keys):
     carry, out = hrm.act_step(model, {"params": params}, carry, data, keys, train=True)
-    loss, metrics = losses.act_loss(out.logits, carry.data["labels"], out.q_halt_logits, out.q_continue_logits,
-                                    out.target_q_continue, carry.halted, carry.steps, loss_type)
-    return loss / global_batch, (carry, metrics)
+    if hrm.is_packed(carry.data):  # several sequences per row: per-sequence loss and Q targets
+      loss, metrics = losses.packed_act_loss(
+          out.logits, carry.data["labels"], carry.data["segment_ids"], carry.data["q_read"], out.q_halt_logits,
+          out.q_continue_logits, out.target_q_continue, carry.halted, carry.steps, loss_type)
+    else:
+      loss, metrics = losses.act_loss(out.logits, carry.data["labels"], out.q_halt_logits, out.q_continue_logits,
+                                      out.target_q_continue, carry.halted, carry.steps, loss_type)
+    return loss / global_batch, (carry, metrics)  # packed: per row (the ACT unit), summed over its sequences
 
   grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
   if microbatches == 1:

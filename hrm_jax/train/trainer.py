@@ -122,12 +122,17 @@ def default_datasets(config: ml_collections.ConfigDict) -> Datasets:
     return Datasets(train=make("train", config.train.batch_size, True),
                     eval=make("eval", config.train.eval_batch_size, False) if has_eval else None)
   from hrm_jax.data_pipelines import input_pipeline
+  prefix_slots = 0
+  if config.data.packing:  # each packed sequence carries its own conditioning slots (hrm.HRMCore.embed)
+    cfg = hrm.HRMConfig.from_config(config.model)
+    hrm.check_packable(cfg)
+    prefix_slots = cfg.prefix_len
 
   def train():
     # make_dataset takes the per-process batch: the global batch is split over the processes.
     ds = input_pipeline.make_dataset(config.data, "train", batch_size=config.train.batch_size // jax.process_count(),
                                      seed=config.train.seed, shard_index=jax.process_index(),
-                                     shard_count=jax.process_count(), repeat=True)
+                                     shard_count=jax.process_count(), repeat=True, prefix_slots=prefix_slots)
     return iter(ds)
 
   def evaluate():

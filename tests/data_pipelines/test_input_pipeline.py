@@ -176,7 +176,7 @@ def test_packing_keeps_segments_apart_and_resumes():
   cfg = _cfg(packing=True)
   it = iter(ip.make_dataset(cfg, "train", batch_size=4, seed=0, repeat=True))
   batch = next(it)
-  assert set(batch) == {"inputs", "labels", "segment_ids", "positions", "language_ids", "task_ids"}
+  assert set(batch) == {"inputs", "labels", "segment_ids", "positions", "language_ids", "task_ids", "q_read"}
   seg = batch["segment_ids"]
   assert seg.shape == (4, 128) and seg.max() >= 2  # several examples share a row
   assert packing.labels_stay_in_segment(batch["labels"], seg, batch["inputs"])
