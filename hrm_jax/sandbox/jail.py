@@ -271,6 +271,7 @@ def _exec_command(spec: dict, status_fd: int, seccomp_filter) -> None:
     os.set_inheritable(status_fd, False)  # Closed by a successful exec; kept to report a failed one.
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.setitimer(signal.ITIMER_REAL, 0)
     # The OOM killer prefers the program over the jail's own processes; set while still root, the value is
     # also the floor the program can lower it to.
@@ -303,7 +304,10 @@ def _send(status_fd: int, message: dict) -> None:
     pass
 
 
-def _kill_run(spec: dict, child: int) -> None:
+_command_pid = [None]  # The command's pid once forked (for the SIGTERM handler of the rlimits mode).
+
+
+def _kill_run(spec: dict, child: int | None) -> None:
   """Kills every process of the run (called by the wall-limit backstop)."""
   if os.getpid() == 1:
     try:
@@ -311,21 +315,26 @@ def _kill_run(spec: dict, child: int) -> None:
     except OSError:
       pass
     return
-  try:
-    os.killpg(child, signal.SIGKILL)
-  except OSError:
-    pass
+  # rlimits mode: the command, every other process of the run's cgroups, every process of its private uid.
+  pids = {child} if child else set()
   for group in spec.get("cgroups", ()):
     try:
-      pids = [int(p) for p in open(os.path.join(group, "cgroup.procs")).read().split()]
+      pids.update(int(p) for p in open(os.path.join(group, "cgroup.procs")).read().split())
     except OSError:
       continue
-    for pid in pids:
-      if pid != os.getpid():
-        try:
-          os.kill(pid, signal.SIGKILL)
-        except OSError:
-          pass
+  if spec.get("uid") is not None:
+    for entry in os.listdir("/proc"):
+      try:
+        if entry.isdigit() and os.stat(f"/proc/{entry}").st_uid == spec["uid"]:
+          pids.add(int(entry))
+      except OSError:
+        pass
+  pids.discard(os.getpid())
+  for pid in pids:
+    try:
+      os.kill(pid, signal.SIGKILL)
+    except OSError:
+      pass
 
 
 def _disk_report(spec: dict, writable: list[str], failed: bool) -> dict:
@@ -363,6 +372,7 @@ def _supervise(spec: dict, status_fd: int, seccomp_filter, writable: list[str]) 
   pid = os.fork()
   if pid == 0:
     _exec_command(spec, status_fd, seccomp_filter)
+  _command_pid[0] = pid
   expired = []
 
   def on_wall_limit(signum, frame):
@@ -412,8 +422,14 @@ def main() -> int:
   spec = _read_spec(int(sys.argv[1]))
   status_fd = spec["status_fd"]
   mode = spec["mode"]
-  # Die with the runner; if it already died before the line above took effect, stop here.
-  _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+  # Die with the runner; if it already died before the line below took effect, stop here. With namespaces,
+  # SIGKILL suffices (the namespace dies with its init, which dies with this process). Without, this process
+  # gets SIGTERM and kills the run's processes first: grandchildren of the command have no parent-death signal.
+  if mode == "namespaces":
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+  else:
+    signal.signal(signal.SIGTERM, lambda signum, frame: (_kill_run(spec, _command_pid[0]), os._exit(137)))
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
   if spec.get("runner_pid") and os.getppid() != spec["runner_pid"]:
     return 125
   seccomp_filter = None

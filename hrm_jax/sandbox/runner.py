@@ -107,6 +107,9 @@ class RunResult:
   max_rss_kb: int
   mechanism: str
   detail: str = ""  # why the runner chose the outcome (limit hit, sandbox error message).
+  # Peak memory of the whole run (all processes, page cache and tmpfs files included) from its cgroup; 0 where
+  # no cgroup accounts it.
+  peak_memory_bytes: int = 0
 
   @property
   def ok(self) -> bool:
@@ -748,6 +751,7 @@ def _launch(argv, *, mode, limits, stdin, env, cwd, read_paths, start, scratch, 
       _terminate(proc, uid, cgroup_dirs)
   wall = time.monotonic() - start
   oom_kills = _cgroups.oom_kills(cgroup_dirs) if cgroup_dirs else 0
+  peak_memory = _cgroups.peak_bytes(cgroup_dirs) if cgroup_dirs else 0
   messages = [json.loads(line) for line in status_lines.decode().splitlines() if line.strip()]
   final = next((m for m in messages if "exit_code" in m or "signal" in m), {})
   error = next((m["error"] for m in messages if "error" in m), None)
@@ -790,7 +794,8 @@ def _launch(argv, *, mode, limits, stdin, env, cwd, read_paths, start, scratch, 
   return RunResult(outcome=outcome, exit_code=exit_code, signal=sig,
                    stdout=_decode(bytes(stdout[:limits.output_bytes])),
                    stderr=_decode(bytes(stderr[:limits.output_bytes])), wall_s=wall, cpu_s=cpu,
-                   max_rss_kb=int(final.get("max_rss_kb", 0)), mechanism=mode, detail=detail)
+                   max_rss_kb=int(final.get("max_rss_kb", 0)), mechanism=mode, detail=detail,
+                   peak_memory_bytes=peak_memory)
 
 
 def _feed(pipe, data: bytes) -> None:

@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 
@@ -150,6 +151,7 @@ def test_ordinary_program_under_cgroup_passes_and_reports_mechanism():
                                                                                               memory_bytes=SMALL))
   assert result.outcome == Outcome.PASSED, result
   assert ISO.memory_accounting in ISO.description
+  assert 64 << 20 <= result.peak_memory_bytes <= SMALL  # The cgroup's peak: the 64 MiB block and the interpreter.
 
 
 # ---- disk: the run's writable places are bounded ----
@@ -208,11 +210,21 @@ def test_disk_limit_defaults_and_old_constructor_still_work():
 
 # ---- lifetime: the jail dies with its runner ----
 
+@pytest.fixture
+def scratch_base():
+  """A directory for the scratch dirs of the runners a test starts (searchable by the private uids, which
+  pytest's tmp_path is not: in rlimits mode the program's working dir is on the host)."""
+  base = pathlib.Path(tempfile.mkdtemp(prefix="hrm_jax_test_"))
+  os.chmod(base, 0o711)
+  yield base
+  shutil.rmtree(base, ignore_errors=True)
+
+
 def _start_runner(tmp_path: pathlib.Path, source: str) -> subprocess.Popen:
   """A real runner process (this repository's `runner.run_python`) whose scratch dirs live under tmp_path."""
   # The source travels in the environment, so its marker shows only in the jailed program's command line.
   code = ("import os\nfrom hrm_jax.sandbox import runner\n"
-          "r = runner.run_python(os.environ['SOURCE'], limits=runner.Limits(wall_s=120, cpu_s=120))\n"
+          "r = runner.run(['sh', '-c', os.environ['SOURCE']], limits=runner.Limits(wall_s=120, cpu_s=120))\n"
           "print(r.outcome.value, flush=True)\n")
   env = {**os.environ, "HRM_JAX_SANDBOX_TMP": str(tmp_path), "SOURCE": source}
   return subprocess.Popen([sys.executable, "-c", code], env=env, cwd=REPO, stdout=subprocess.PIPE,
@@ -236,12 +248,10 @@ def _wait_for(predicate, timeout: float) -> bool:
   return predicate()
 
 
-def test_sigkill_of_runner_kills_the_jail_and_next_start_cleans_up(tmp_path):
+def test_sigkill_of_runner_kills_the_jail_and_next_start_cleans_up(scratch_base):
+  tmp_path = scratch_base
   token = _token()
-  source = (f"import subprocess, time\n"
-            f"subprocess.Popen(['sleep', '{token}'])\n"
-            f"time.sleep(120)\n")
-  proc = _start_runner(tmp_path, source)
+  proc = _start_runner(tmp_path, f"sleep {token} & sleep 120")
   try:
     assert _wait_for(lambda: _processes_with(token), 30), proc.stderr.read1().decode() if proc.poll() else ""
     assert list(tmp_path.glob("hrm_jax_sbx_*")), "the run's scratch dir should exist while it runs"
@@ -255,7 +265,7 @@ def test_sigkill_of_runner_kills_the_jail_and_next_start_cleans_up(tmp_path):
       os.kill(proc.pid, signal.SIGKILL)
       proc.wait()
   assert list(tmp_path.glob("hrm_jax_sbx_*")), "a killed runner leaves its scratch dir (removed on next start)"
-  second = _start_runner(tmp_path, "print('ok')")
+  second = _start_runner(tmp_path, "echo ok")
   out, err = second.communicate(timeout=60)
   assert out.decode().strip() == "passed", err.decode()[-2000:]
   assert not list(tmp_path.glob("hrm_jax_sbx_*")), "stale scratch dir of a dead runner was not removed"
@@ -265,11 +275,12 @@ def test_sigkill_of_runner_kills_the_jail_and_next_start_cleans_up(tmp_path):
       assert not any(d.exists() for d in runner._cgroups.run_dirs(f"uid-{lease.name}")) or lease.exists()
 
 
-def test_jail_enforces_the_wall_limit_when_its_runner_stops_watching(tmp_path):
+def test_jail_enforces_the_wall_limit_when_its_runner_stops_watching(scratch_base):
+  tmp_path = scratch_base
   token = _token()
-  source = f"import subprocess, time\nsubprocess.Popen(['sleep', '{token}'])\ntime.sleep(120)\n"
+  source = f"sleep {token} & sleep 120"
   code = ("import os\nfrom hrm_jax.sandbox import runner\n"
-          "runner.run_python(os.environ['SOURCE'], limits=runner.Limits(wall_s=2, cpu_s=120))\n")
+          "runner.run(['sh', '-c', os.environ['SOURCE']], limits=runner.Limits(wall_s=2, cpu_s=120))\n")
   proc = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           env={**os.environ, "HRM_JAX_SANDBOX_TMP": str(tmp_path), "SOURCE": source})
   try:
