@@ -93,7 +93,7 @@ def test_forked_children_together_hit_memory_limit():
         pid = os.fork()
         if pid == 0:
           block = b"x" * (200 << 20)
-          time.sleep(3)
+          time.sleep(2)
           os._exit(0)
         children.append(pid)
       codes = [os.waitpid(pid, 0)[1] for pid in children]
