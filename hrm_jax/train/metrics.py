@@ -120,24 +120,36 @@ def _format_seconds(seconds: float) -> str:
 
 
 class Progress:
-  """Prints `step N/M (p%) | metrics | steps/s | ETA` lines; times exclude the first (compiling) step."""
+  """Prints `step N/M (p%) | metrics | steps/s | tok/s | ETA` lines; times exclude the first (compiling) step.
+
+  tok/s counts the tokens trained on (`count_tokens`: non-padding input tokens, so packed and unpacked runs
+  compare), or `tokens_per_step` per step when nothing is counted."""
 
   def __init__(self, total_steps: int, start_step: int, tokens_per_step: int = 0):
     self.total = total_steps
     self.tokens_per_step = tokens_per_step
     self.t0 = None
     self.s0 = start_step
+    self.tokens = 0
 
   def start(self, step: int) -> None:
-    self.t0, self.s0 = time.perf_counter(), step
+    self.t0, self.s0, self.tokens = time.perf_counter(), step, 0
+
+  def count_tokens(self, n: int) -> None:
+    """Adds the tokens of a step that ran after `start` (call it after the step)."""
+    if self.t0 is not None:
+      self.tokens += int(n)
 
   def rates(self, step: int) -> dict[str, float]:
     """steps/s (and tokens/s) since `start`, for the metric writer; empty before two timed steps."""
     if self.t0 is None or step <= self.s0:
       return {}
-    rate = (step - self.s0) / (time.perf_counter() - self.t0)
+    elapsed = time.perf_counter() - self.t0
+    rate = (step - self.s0) / elapsed
     out = {"steps_per_sec": rate}
-    if self.tokens_per_step:
+    if self.tokens:
+      out["tokens_per_sec"] = self.tokens / elapsed
+    elif self.tokens_per_step:
       out["tokens_per_sec"] = rate * self.tokens_per_step
     return out
 

@@ -314,11 +314,14 @@ def _train_and_evaluate(config, tc: TrainConfig, workdir, datasets, sample_fn, s
   step = start
   try:
     for step in range(start, tc.num_steps):
-      batch = sharding.global_batch(mesh, _model_batch(next(train_iter)))
+      host_batch = _model_batch(next(train_iter))
+      batch = sharding.global_batch(mesh, host_batch)
       state, metrics = compiled(state, batch)
       pending.append(metrics)
       if step == start:
         progress.start(step + 1)
+      else:  # tokens trained on (not padding, not packed sequences' conditioning slots), all processes
+        progress.count_tokens(np.count_nonzero(host_batch["inputs"]) * jax.process_count())
       last = step + 1 == tc.num_steps
       if (step + 1) % tc.log_every == 0 or last or bool(stop) or step + 1 == stop_at_step:
         host = jax.device_get(pending)
