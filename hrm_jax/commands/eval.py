@@ -6,7 +6,8 @@
       --scenario codegeneration|selfrepair|testoutputprediction|codeexecution [--n 1] [--workers N]
       [--start-date YYYY-MM-DD] [--end-date YYYY-MM-DD] [--platform P] [--codegen-results FILE]
       [--execution-problems FILE] [--cot] [--backend local|swerex-docker|swerex-modal|swerex-local]
-Either also takes `--endpoint URL --model NAME` instead: any OpenAI-compatible server (`hrm-jax serve`, vLLM, ...).
+  hrm-jax eval swe --instances FILE|bundled --agent ours|endpoint|oracle|empty --out DIR  (hrm_jax/agent/swe.py)
+Polyglot and LiveCodeBench also take `--endpoint URL --model NAME` instead: any OpenAI-compatible server (`hrm-jax serve`, vLLM, ...).
 Each writes results.json (or per-exercise results), report.json, report.md and a PNG chart into --out.
 """
 from __future__ import annotations
@@ -66,6 +67,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "(swerex-local is NOT isolated)")
   lcb.add_argument("--swerex-image", default="python:3.11", help="image for swerex-docker / swerex-modal")
   _add_generator_arguments(lcb)
+  from hrm_jax.agent import swe as swe_env  # pylint: disable=import-outside-toplevel
+  swe_env.add_arguments(sub.add_parser("swe", help="SWE-smith instances as agent environments (resolved rate)"))
 
 
 def _generator(args) -> tuple[gen_lib.Generator | None, str]:
@@ -185,6 +188,9 @@ def _run_livecodebench(args) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+  if args.benchmark == "swe":
+    from hrm_jax.agent import swe as swe_env  # pylint: disable=import-outside-toplevel
+    return swe_env.run(args)
   if args.benchmark == "polyglot":
     return _run_polyglot(args)
   return _run_livecodebench(args)
