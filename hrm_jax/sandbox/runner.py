@@ -44,7 +44,7 @@ import sys
 import tempfile
 import threading
 import time
-from typing import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 JAIL = pathlib.Path(__file__).with_name("jail.py")
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -115,7 +115,7 @@ class RunResult:
   def ok(self) -> bool:
     return self.outcome == Outcome.PASSED
 
-  def refine(self, failure: Outcome) -> "RunResult":
+  def refine(self, failure: Outcome) -> RunResult:
     """Turns a plain non-zero exit (`runtime_error`) into `failure` (e.g. `failed_tests`); other outcomes stay."""
     if self.outcome == Outcome.RUNTIME_ERROR:
       return dataclasses.replace(self, outcome=failure)

@@ -3,7 +3,6 @@ import os
 import pathlib
 import re
 import shutil
-import signal
 import socket
 import sys
 import textwrap
