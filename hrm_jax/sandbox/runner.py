@@ -146,8 +146,11 @@ _stale_swept = False
 # Private uids: [UID_BASE, UID_BASE + UID_COUNT), leased one per live run (see `_lease_uid`).
 UID_BASE = 200_000
 UID_COUNT = 10_000
-# Machine-wide state (uid leases and their lock); machine-wide because uids are.
-STATE_DIR = pathlib.Path(os.environ.get("HRM_JAX_SANDBOX_STATE", "/run/hrm_jax_sandbox"))
+# Machine-wide state (uid leases and their lock); machine-wide because uids are. /run where it is writable
+# (root), else the system temporary directory (never HRM_JAX_SANDBOX_TMP, which differs between runners).
+STATE_DIR = pathlib.Path(os.environ.get("HRM_JAX_SANDBOX_STATE") or (
+    "/run/hrm_jax_sandbox" if os.access("/run", os.W_OK) else
+    os.path.join(tempfile.gettempdir(), "hrm_jax_sandbox_state")))
 CGROUP_MOUNT = pathlib.Path(os.environ.get("HRM_JAX_CGROUP_MOUNT", "/sys/fs/cgroup"))
 CGROUP_GROUP = "hrm_jax_sandbox"
 # The launcher and the namespace's init are in the run's cgroup too: pids.max leaves room for them.
@@ -283,7 +286,7 @@ def _sweep_stale(base: pathlib.Path) -> None:
       continue  # Not ours to judge (being created, or made by an older runner).
     if not _owner_alive(owner):
       shutil.rmtree(scratch, ignore_errors=True)
-  if os.getuid() == 0 and STATE_DIR.parent.exists():
+  if os.getuid() == 0:
     with _StateLock():
       leases = {}
       for path in (STATE_DIR / "uids").iterdir():
