@@ -3,11 +3,12 @@ clients, against one-at-a-time serving (the same engine with one row).
 
     python -m hrm_jax.bench.serve [--workdir W] [--requests 64] [--max-tokens 32] [--clients 1,8,32]
 
-Without --workdir it serves an untrained tiny causal model (`tiny_workdir`: the real 8k vocabulary, 2 layers of
-width 64), so the figures measure the server and the batching, not a model's quality. Clients are real HTTP
-clients (httpx, one connection each) on loopback against uvicorn in this process; every request asks for
-exactly --max-tokens tokens (a stop string that never occurs keeps rows from ending early... the end-of-sequence
-token still may: the table counts the tokens actually generated).
+Without --workdir it serves an untrained tiny causal model (`tiny_workdir`: the real 8k vocabulary, width 64,
+one H and one L layer), so the figures measure the server and the batching, not a model's quality. The server
+is `hrm-jax serve` in its own process (one row for one-at-a-time serving, --max-batch rows for batched serving);
+the clients are real HTTP clients (httpx, one connection each) on loopback, each sending its requests one after
+another. Every request asks for --max-tokens tokens (the end-of-sequence token may end one earlier: the table
+counts the tokens actually generated).
 """
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ import asyncio
 import os
 import socket
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -103,6 +106,45 @@ async def _load(url: str, model: str, clients: int, requests: int, max_tokens: i
               p95=latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))])
 
 
+class ServerProcess:
+  """`hrm-jax serve` in its own process (so the clients here do not share its interpreter lock)."""
+
+  def __init__(self, workdir: str, max_batch: int, model_name: str = "bench"):
+    with socket.socket() as sock:
+      sock.bind(("127.0.0.1", 0))
+      self.port = sock.getsockname()[1]
+    self.url = f"http://127.0.0.1:{self.port}"
+    self.cmd = [sys.executable, "-m", "hrm_jax.cli", "serve", "--workdir", workdir, "--port", str(self.port),
+                "--max-batch", str(max_batch), "--model-name", model_name]
+
+  def __enter__(self):
+    import httpx
+    self.proc = subprocess.Popen(self.cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 900
+    while time.time() < deadline:
+      if self.proc.poll() is not None:
+        raise RuntimeError(f"the server exited: {self.proc.stderr.read()[-2000:]}")
+      try:
+        if httpx.get(self.url + "/health", timeout=2).status_code == 200:
+          return self
+      except httpx.TransportError:
+        pass
+      time.sleep(0.5)
+    raise RuntimeError("the server did not start in 900 s")
+
+  def stats(self) -> dict:
+    import httpx
+    return httpx.get(self.url + "/health", timeout=10).json()
+
+  def __exit__(self, *exc):
+    self.proc.terminate()
+    try:
+      self.proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+      self.proc.kill()
+      self.proc.wait()
+
+
 def main(argv=None) -> int:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--workdir", default=None, help="a trained workdir (default: an untrained tiny model)")
@@ -111,40 +153,37 @@ def main(argv=None) -> int:
   parser.add_argument("--clients", default="1,8,32")
   parser.add_argument("--max-batch", type=int, default=32, help="rows of the batched engine")
   args = parser.parse_args(argv)
-  from hrm_jax import serve
-  from hrm_jax.tokenizer import load_tokenizer
 
   workdir = args.workdir or tiny_workdir(tempfile.mkdtemp(prefix="hrm-serve-bench-"))
-  tok = load_tokenizer()
+  levels = [int(c) for c in args.clients.split(",")]
   print(f"model: {workdir}; {args.requests} requests of {args.max_tokens} new tokens each "
-        f"(temperature 0.8); cpus: {os.cpu_count()}", flush=True)
+        f"(temperature 0.8); cpus: {os.cpu_count()}; server in its own process", flush=True)
   rows = []
-  for label, batch, levels in (("one at a time", 1, [1] + [c for c in map(int, args.clients.split(",")) if c > 1][-1:]),
-                               (f"batched ({args.max_batch} rows)", args.max_batch,
-                                [int(c) for c in args.clients.split(",")])):
+  for label, batch in (("one at a time (1 row)", 1), (f"batched ({args.max_batch} rows)", args.max_batch)):
     t0 = time.perf_counter()
-    app, server = serve.load(workdir, model_name="bench", max_batch=batch)
-    print(f"[{label}] loaded and compiled in {time.perf_counter() - t0:.1f}s", flush=True)
-    try:
-      with ServerThread(app) as srv:
-        asyncio.run(_load(srv.url, "bench", 1, 2, args.max_tokens))  # warm the HTTP path
-        for clients in levels:
-          r = asyncio.run(_load(srv.url, "bench", clients, args.requests, args.max_tokens))
-          stats = server.engine.stats
-          r.update(label=label, mean_rows=stats["rows_decoded"] / max(stats["steps"], 1))
-          rows.append(r)
-          print(f"  {clients:>3} clients: {r['rps']:.2f} req/s, {r['tps']:.1f} tok/s, p50 {r['p50']:.2f}s, "
-                f"p95 {r['p95']:.2f}s", flush=True)
-    finally:
-      server.engine.stop()
+    with ServerProcess(workdir, batch) as srv:
+      print(f"[{label}] loaded and compiled in {time.perf_counter() - t0:.1f}s", flush=True)
+      asyncio.run(_load(srv.url, "bench", 1, 2, args.max_tokens))  # warm the HTTP path
+      for clients in levels:
+        before = srv.stats()
+        r = asyncio.run(_load(srv.url, "bench", clients, args.requests, args.max_tokens))
+        after = srv.stats()
+        steps = after["steps"] - before["steps"]
+        r.update(label=label, mean_rows=(after["rows_decoded"] - before["rows_decoded"]) / max(steps, 1))
+        rows.append(r)
+        print(f"  {clients:>3} clients: {r['rps']:.2f} req/s, {r['tps']:.1f} tok/s, p50 {r['p50']:.2f}s, "
+              f"p95 {r['p95']:.2f}s, {r['mean_rows']:.1f} rows per step", flush=True)
   print()
-  print(f"| serving | clients | requests/s | tokens/s | p50 latency | p95 latency |")
-  print(f"|---|---:|---:|---:|---:|---:|")
+  print("| serving | clients | requests/s | tokens/s | p50 latency | p95 latency | rows per step |")
+  print("|---|---:|---:|---:|---:|---:|---:|")
   for r in rows:
-    print(f"| {r['label']} | {r['clients']} | {r['rps']:.2f} | {r['tps']:.1f} | {r['p50']:.2f}s | {r['p95']:.2f}s |")
-  base = max(r["tps"] for r in rows if r["label"] == "one at a time")
-  best = max(r["tps"] for r in rows if r["label"] != "one at a time")
-  print(f"\nbatched vs one-at-a-time tokens/s: {best / base:.1f}x")
+    print(f"| {r['label']} | {r['clients']} | {r['rps']:.2f} | {r['tps']:.1f} | {r['p50']:.2f}s | {r['p95']:.2f}s "
+          f"| {r['mean_rows']:.1f} |")
+  for clients in levels:
+    one = [r for r in rows if r["clients"] == clients and r["label"].startswith("one")]
+    many = [r for r in rows if r["clients"] == clients and not r["label"].startswith("one")]
+    if one and many:
+      print(f"{clients} clients: batched / one-at-a-time tokens/s = {many[0]['tps'] / one[0]['tps']:.2f}x")
   return 0
 
 

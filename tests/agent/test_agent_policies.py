@@ -59,3 +59,16 @@ def test_swerex_session_keeps_shell_state():
     assert session.read_file("sub/b.txt") == "x\n"
   finally:
     session.close()
+
+
+def test_model_policy_runs_our_model_in_the_tool_use_layout(tiny_workdir):
+  policy = loop.ModelPolicy(tiny_workdir, max_new_tokens=6)
+  session = SandboxSession()
+  try:
+    episode = loop.run_episode(policy, session, "Print 42.", budgets=loop.Budgets(max_steps=2))
+  finally:
+    session.close()
+  # untrained: its reply is no well-formed call, so it reads as an answer or a bad call; tokens are counted
+  assert episode.stop_reason in ("answer", "bad_action", "max_steps")
+  assert 0 < episode.trajectory["meta"]["tokens"] <= 12 and episode.trajectory["meta"]["policy"].startswith("model:")
+  assert loop.render_history("Print 42.", ["a.py"], []) == "Print 42.\nFiles: a.py"
