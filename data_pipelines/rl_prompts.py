@@ -18,7 +18,7 @@ from every stage.
 from __future__ import annotations
 
 import dataclasses
-from typing import Sequence
+from collections.abc import Sequence
 
 import ml_collections
 import numpy as np

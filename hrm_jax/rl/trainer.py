@@ -43,7 +43,8 @@ import concurrent.futures
 import json
 import os
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import flax
 import jax
@@ -55,14 +56,12 @@ import optax
 from hrm_jax import losses
 from hrm_jax.data_pipelines import rl_prompts
 from hrm_jax.models import hrm
-from hrm_jax.rl import execution
-from hrm_jax.rl import objectives
+from hrm_jax.rl import execution, objectives
 from hrm_jax.rl import rewards as rewards_lib
 from hrm_jax.rl import rollout as rollout_lib
 from hrm_jax.train import checkpoint as checkpoint_lib
 from hrm_jax.train import metrics as metrics_lib
-from hrm_jax.train import optimizers
-from hrm_jax.train import sharding
+from hrm_jax.train import optimizers, sharding
 from hrm_jax.train import step as step_lib
 from hrm_jax.train import trainer as sft_trainer
 
@@ -145,8 +144,9 @@ def score_rollout(rollout: rollout_lib.Rollout, records: Sequence[dict], tokeniz
 
 def run_problems(model, params, records, prompts, tokenizer, exec_config, max_new_tokens: int,
                  temperature: float = 0.0, samples: int = 1, seed: int = 0, chunk: int = 256):
-  """`params`: the "params" collection. Generates `samples` replies per problem (greedy at temperature 0), runs them in the sandbox and returns
-  (records repeated per sample, passed bool [n], compiled bool [n]). Generation goes in chunks of rows."""
+  """`params`: the "params" collection. Generates `samples` replies per problem (greedy at temperature 0), runs
+  them in the sandbox and returns (records repeated per sample, passed bool [n], compiled bool [n]). Generation
+  goes in chunks of rows."""
   from hrm_jax.inference import sampler
   sampling = sampler.SamplingConfig(max_new_tokens=max_new_tokens, temperature=temperature,
                                     stop_ids=(tokenizer.eos_id,))
@@ -254,7 +254,6 @@ def train_rl(config: ml_collections.ConfigDict, workdir: str, init_workdir: str 
   update_fn = make_update_fn(model, tx, config, ref_params, state_sharding, mesh)
   rollouts = rollout_lib.RolloutSampler(model, {"params": state.params}, rc, stop_ids)
   writer = metrics_lib.create_writer(workdir)
-  max_segments = rc.max_segments or cfg.halt_max_steps
   eval_problems = prompts.eval_problems(rl.eval_size)
   print(f"hrm-jax train-rl: {rl.objective.name}, {rl.num_steps} steps x {rl.prompts_per_batch} prompts x "
         f"G={rc.group_size}, {rl.num_minibatches} updates per rollout batch, mesh {mesh.describe()}, sandbox "

@@ -14,12 +14,19 @@ Orbax wrote. A restore first verifies it, then restores, then checks that every 
 finite. A step that fails any of the three (files overwritten or truncated, an unreadable layout, NaN/inf values)
 is reported, set aside as `<step>.unreadable` (kept for inspection) and the next older step is tried. A step
 without a digest (written before digests existed, or killed between Orbax's commit and the digest) is restored
-without that check.
+without that check. A sound step that does not fit the configuration (a parameter missing, another shape) raises
+`CheckpointMismatch` and is never set aside: the config changed, not the checkpoint.
 
 A save that fails (disk full, a read-only or vanished directory) raises `CheckpointSaveError` with one line
-naming the step, the directory and the cause; the previous steps are left intact (Orbax writes into a temporary
-directory and renames it only when complete). Orbax's own multi-line error logs of its background save threads
-are kept off the console while a save is in flight: the one line says it all.
+naming the step, the directory and the cause, at the next save, `check` (the trainers call it every step; it
+does not block), `wait` or `close`. The previous steps are left intact (Orbax writes into a temporary directory
+and renames it only when complete; the failed one's is deleted). The multi-line noise of a failing background
+save (Orbax's thread tracebacks, TensorStore callbacks into a closed event loop, asyncio's orphaned tasks) is kept
+off the console: the one line says it all.
+
+Readers (`load_for_inference`: `hrm-jax generate`, `eval --model`, `export`, `serve`, RL's `--init`) open the
+checkpoints read-only: only the parameters are read, the same checks apply, and a failing step is skipped
+without being renamed.
 """
 from __future__ import annotations
 
@@ -31,7 +38,8 @@ import logging
 import os
 import shutil
 import sys
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import grain
 import jax
@@ -161,7 +169,8 @@ def layout_mismatch(saved_dir: str, template: Any) -> str | None:
 # ----------------------------------------------------------------------------------------------------------------
 # Quiet background failures. A failing async save (a full disk) makes Orbax log each failing thread's traceback,
 # TensorStore's writes still pending when Orbax closes its event loop report "Event loop is closed" through
-# sys.unraisablehook, and asyncio logs each orphaned write task at exit: hundreds of lines in all. `CheckpointSaveError` carries the cause in one line instead.
+# sys.unraisablehook, and asyncio logs each orphaned write task at exit: hundreds of lines in all.
+# `CheckpointSaveError` carries the cause in one line instead.
 
 _NOISY_LOGGERS = ("absl", "orbax", "asyncio")
 

@@ -8,8 +8,7 @@ import pytest
 
 from hrm_jax import config_loader
 from hrm_jax.data_pipelines import rl_prompts
-from hrm_jax.rl import execution
-from hrm_jax.rl import rewards
+from hrm_jax.rl import execution, rewards
 from hrm_jax.tokenizer import load_tokenizer
 
 CONFIGS = os.path.join(os.path.dirname(__file__), "..", "..", "configs")

@@ -6,10 +6,9 @@ import os
 import subprocess
 
 import pytest
+from scale_helpers import HRM_JAX, logged, write_config
 
 from hrm_jax.train import checkpoint
-
-from scale_helpers import HRM_JAX, logged, write_config
 
 
 def _train(config_path, workdir, *overrides, timeout=600):
