@@ -275,8 +275,11 @@ def _exec_command(spec: dict, status_fd: int, seccomp_filter) -> None:
     signal.setitimer(signal.ITIMER_REAL, 0)
     # The OOM killer prefers the program over the jail's own processes; set while still root, the value is
     # also the floor the program can lower it to.
-    with open("/proc/self/oom_score_adj", "w") as adj:
-      adj.write("500")
+    try:
+      with open("/proc/self/oom_score_adj", "w") as adj:
+        adj.write("500")
+    except OSError:
+      pass  # Not root and already above 500: the program is preferred anyway.
     if os.getuid() == 0 and spec.get("uid") is not None:
       os.setgroups([])
       os.setresgid(spec["uid"], spec["uid"], spec["uid"])
