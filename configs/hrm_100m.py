@@ -12,7 +12,7 @@ import common
 def get_config():
   config = ml_collections.ConfigDict()
   config.model = common.code_model(hidden_size=768, num_heads=12, H_layers=6, L_layers=6, seq_len=1024,
-                                   halt_max_steps=4, forward_dtype="bfloat16")
+                                   halt_max_steps=4, forward_dtype="bfloat16", attention_impl="auto")
   config.data = common.data(seq_len=config.model.seq_len)
   config.optimizer = common.optimizer(learning_rate=3e-4, warmup_steps=2000, weight_decay=0.1,
                                       grad_clip_norm=1.0, lr_min_ratio=0.1)

@@ -17,7 +17,8 @@ def get_config(arg=None):
   if arg == "native":
     config.model = common.model(vocab_size=11, seq_len=81, puzzle_emb_ndim=512, num_puzzle_identifiers=1)
   else:
-    config.model = common.code_model(seq_len=512, halt_max_steps=4, forward_dtype="bfloat16")
+    # Accelerator sizes: fused attention (cuDNN flash attention on GPUs, XLA elsewhere).
+    config.model = common.code_model(seq_len=512, halt_max_steps=4, forward_dtype="bfloat16", attention_impl="auto")
   config.data = common.data(seq_len=config.model.seq_len)
   config.optimizer = common.optimizer(learning_rate=1e-4, warmup_steps=2000, weight_decay=0.1)
   config.train = common.train(batch_size=768, num_steps=100_000, log_every=100, checkpoint_every=1000)

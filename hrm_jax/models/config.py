@@ -49,6 +49,9 @@ class HRMConfig:
   quant: str = "none"  # none | int8 | int4 (AQT, hrm_jax/quant)
   remat_policy: str = "none"  # jax.checkpoint per module application: REMAT_POLICIES
   scan_layers: bool = False  # blocks of a module under nn.scan (parameters stacked: layers.scan_layer_params)
+  # Whole-sequence attention: "einsum" (fp32 scores, the reference path), or jax.nn.dot_product_attention with
+  # "xla", "cudnn" or "auto" (cuDNN flash attention on GPUs, XLA elsewhere): layers.attend.
+  attention_impl: str = "einsum"
 
   @classmethod
   def from_config(cls, config: Mapping[str, Any]) -> HRMConfig:
@@ -80,6 +83,8 @@ class HRMConfig:
       bad("forward_dtype", "expected float32, bfloat16 or float16")
     if self.remat_policy not in REMAT_POLICIES:
       bad("remat_policy", f"expected one of {REMAT_POLICIES}")
+    if self.attention_impl not in ("einsum", "xla", "cudnn", "auto"):
+      bad("attention_impl", "expected einsum, xla, cudnn or auto")
     if self.quant not in ("none", "int8", "int4"):
       bad("quant", "expected none, int8 or int4")
     for field in ("H_cycles", "L_cycles", "H_layers", "L_layers", "vocab_size", "seq_len"):

@@ -81,7 +81,7 @@ class HRMCore(nn.Module):
     self.L_init = self.param("L_init", named(layers.trunc_normal(1.0), ("norm",)), (d,))
     common = dict(hidden_size=d, num_heads=c.num_heads, expansion=c.expansion, rms_norm_eps=c.rms_norm_eps,
                   dtype=c.dtype, dot_general_cls=self.dot_general_cls, scan_layers=c.scan_layers,
-                  act_bits=c.act_bits)
+                  act_bits=c.act_bits, attention_impl=c.attention_impl)
     if c.arch == "hrm":
       self.H_level = layers.ReasoningModule(c.H_layers, **common)
       self.L_level = layers.ReasoningModule(c.L_layers, **common)

@@ -200,6 +200,31 @@ def cached_attention(q: Array, cache: tuple[Array, Array], mask: Array | None) -
   return out.reshape(b, h, n, d).transpose(0, 2, 1, 3).astype(q.dtype)
 
 
+ATTENTION_IMPLS = ("einsum", "xla", "cudnn", "auto")
+
+
+def attend(q: Array, k: Array, v: Array, mask: Array | None, impl: str = "einsum") -> Array:
+  """softmax(q k^T / sqrt(d), masked) v over whole sequences: q [b, s, h, d], k/v [b, kv, h, d], mask bool
+  [b, 1, s, kv] (True = may attend) or None. Returns [b, s, h, d].
+
+  impl "einsum": two einsums with fp32 scores (this project's reference path); "xla" / "cudnn" / "auto":
+  `jax.nn.dot_product_attention` with that implementation ("auto" lets JAX pick cuDNN's fused flash attention
+  on GPUs that support the shapes, XLA elsewhere). The mask is passed as the API's boolean mask, so causal,
+  prefix-LM and packed (segment) masks all go through it (tests/models/test_attention_impl.py checks every
+  implementation available here against "einsum").
+  """
+  if impl == "einsum":
+    d = q.shape[-1]
+    scores = jnp.einsum("bqhd,bkhd->bhqk", q, k, preferred_element_type=jnp.float32) / math.sqrt(d)
+    if mask is not None:
+      scores = jnp.where(mask, scores, jnp.finfo(jnp.float32).min)
+    probs = jax.nn.softmax(scores, axis=-1).astype(v.dtype)
+    return jnp.einsum("bhqk,bkhd->bqhd", probs, v)
+  if impl not in ATTENTION_IMPLS:
+    raise ValueError(f"config.model.attention_impl={impl!r}: expected one of {ATTENTION_IMPLS}")
+  return jax.nn.dot_product_attention(q, k, v, mask=mask, implementation=None if impl == "auto" else impl)
+
+
 class Attention(nn.Module):
   """Multi-head attention with a fused QKV projection, RoPE and an optional KV cache."""
   num_heads: int
@@ -207,6 +232,7 @@ class Attention(nn.Module):
   dtype: Any = jnp.float32
   dot_general_cls: DotGeneralCls = None
   act_bits: int = 8
+  attention_impl: str = "einsum"  # einsum | xla | cudnn | auto: `attend`
 
   @nn.compact
   def __call__(self, x: Array, cos: Array | None, sin: Array | None, mask: Array | None,
@@ -239,11 +265,7 @@ class Attention(nn.Module):
         out = dense(x.shape[-1], name="o_proj", axes=("heads", "embed"))(out.reshape(b, s, h * d))
         return constrain(out, ("batch", "seq", "embed")), cache
       # A prefill from position 0 attends to exactly the keys it wrote: read them as computed, not the cache.
-    scores = jnp.einsum("bqhd,bkhd->bhqk", q, k, preferred_element_type=jnp.float32) / math.sqrt(d)
-    if mask is not None:
-      scores = jnp.where(mask, scores, jnp.finfo(jnp.float32).min)
-    probs = jax.nn.softmax(scores, axis=-1).astype(v.dtype)
-    out = jnp.einsum("bhqk,bkhd->bqhd", probs, v)
+    out = attend(q, k, v, mask, self.attention_impl)
     out = dense(x.shape[-1], name="o_proj", axes=("heads", "embed"))(out.reshape(b, s, h * d))
     return constrain(out, ("batch", "seq", "embed")), cache
 
@@ -281,11 +303,12 @@ class Block(nn.Module):
   dtype: Any = jnp.float32
   dot_general_cls: DotGeneralCls = None
   act_bits: int = 8
+  attention_impl: str = "einsum"
 
   @nn.compact
   def __call__(self, x, cos, sin, mask, cache=None, cache_index=None):
     attn = Attention(self.num_heads, self.hidden_size // self.num_heads, self.dtype, self.dot_general_cls,
-                     self.act_bits, name="self_attn")
+                     self.act_bits, self.attention_impl, name="self_attn")
     mlp = SwiGLU(self.hidden_size, self.expansion, self.dtype, self.dot_general_cls, self.act_bits, name="mlp")
     norm = functools.partial(rms_norm, eps=self.rms_norm_eps)
     if self.post_norm:
@@ -333,6 +356,7 @@ class ReasoningModule(nn.Module):
   dot_general_cls: DotGeneralCls = None
   scan_layers: bool = False
   act_bits: int = 8
+  attention_impl: str = "einsum"
 
   @nn.compact
   def __call__(self, z, injection, cos, sin, mask, caches=None, cache_index=None):
@@ -342,7 +366,7 @@ class ReasoningModule(nn.Module):
       z = z + injection
     z = constrain(z, ("batch", "seq", "embed"))
     block_args = (self.hidden_size, self.num_heads, self.expansion, self.rms_norm_eps, self.post_norm, self.dtype,
-                  self.dot_general_cls, self.act_bits)
+                  self.dot_general_cls, self.act_bits, self.attention_impl)
     if self.scan_layers:
       if caches is not None:
         # Scanning would slice every layer's cache out of a stacked buffer and stack it back (two copies of the

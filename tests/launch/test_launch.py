@@ -38,8 +38,11 @@ def test_tpu_requires_a_name():
 
 @pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck not installed (apt-get install shellcheck)")
 def test_launch_scripts_pass_shellcheck():
-  subprocess.run(["shellcheck", os.path.join(REPO, "launch", "tpu.sh"), os.path.join(REPO, "launch", "gpu.sh")],
-                 check=True)
+  import glob
+  scripts = sorted(glob.glob(os.path.join(REPO, "launch", "*.sh"))) + [os.path.join(REPO, ".ci", "run"),
+                                                                         os.path.join(REPO, ".ci", "wheel_check")]
+  assert len(scripts) >= 6
+  subprocess.run(["shellcheck", *scripts], check=True)
 
 
 @pytest.mark.slow
