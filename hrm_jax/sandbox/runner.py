@@ -505,7 +505,7 @@ def _describe(mode: str) -> Isolation:
   # the interpreter or a toolchain is not reachable by that uid, runs fail as sandbox_error naming the path.
   private_uid = os.getuid() == 0
   reach = all(_world_readable(p) for p in default_read_paths())
-  uid_note = "private uid + " if reach or not private_uid else (
+  uid_note = "" if not private_uid else "private uid + " if reach else (
       "private uid (which cannot reach the Python installation: runs will fail) + ")
   return Isolation(
       mode, f"rlimits only ({uid_note}new session + rlimits): NO network or filesystem isolation on this "
