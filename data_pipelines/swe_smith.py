@@ -24,7 +24,7 @@ import os
 import re
 import subprocess
 import sys
-from typing import Iterator
+from collections.abc import Iterator
 
 REQUIRED = ("instance_id", "repo", "patch", "FAIL_TO_PASS", "PASS_TO_PASS", "problem_statement", "image_name",
             "base_commit")

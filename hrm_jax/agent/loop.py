@@ -19,7 +19,8 @@ import json
 import os
 import time
 import uuid
-from typing import Callable, Protocol, Sequence
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from hrm_jax.agent.sessions import Session
 from hrm_jax.agent.tools import Toolbox, openai_tools

@@ -25,7 +25,8 @@ import stat
 import tarfile
 import tempfile
 import uuid
-from typing import Mapping, Protocol
+from collections.abc import Mapping
+from typing import Protocol
 
 from hrm_jax.sandbox import languages, runner
 

@@ -34,7 +34,7 @@ import threading
 import time
 
 from hrm_jax.agent import loop
-from hrm_jax.agent.sessions import SandboxSession, STATE_DIR
+from hrm_jax.agent.sessions import STATE_DIR, SandboxSession
 from hrm_jax.data_pipelines import swe_smith
 
 AGENTS = ("ours", "endpoint", "oracle", "empty")

@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import shlex
-from typing import Callable
+from collections.abc import Callable
 
 from hrm_jax.agent.sessions import Observation, Session
 from hrm_jax.data_pipelines import tool_use
@@ -84,7 +84,7 @@ class Toolbox:
     try:
       parsed = edit_formats.parse_search_replace(blocks, [])
     except edit_formats.MalformedEdit as error:
-      raise ToolError(f"the edit does not parse: {error}")
+      raise ToolError(f"the edit does not parse: {error}") from None
     if not parsed:
       raise ToolError("no SEARCH/REPLACE block found (path line, then <<<<<<< SEARCH / ======= / >>>>>>> REPLACE)")
     files = {}

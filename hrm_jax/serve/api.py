@@ -19,7 +19,8 @@ import time
 import uuid
 from typing import Any
 
-from fastapi import FastAPI, Request as HTTPRequest
+from fastapi import FastAPI
+from fastapi import Request as HTTPRequest
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -259,7 +260,7 @@ class Server:
     try:
       text, uses_tools = chat.render_chat(body.get("messages"), body.get("tools"))
     except chat.TemplateError as e:
-      raise APIError(400, str(e), e.param)
+      raise APIError(400, str(e), e.param) from None
     tools_offered = bool(body.get("tools")) and body.get("tool_choice") != "none"
     task = TASKS.index(p["task"] or ("tool_use" if uses_tools else "codegen"))
     prompts = [self.tok.encode(text)]
@@ -354,7 +355,7 @@ def create_app(server: Server) -> FastAPI:
     try:
       body = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-      raise APIError(400, f"the request body is not valid JSON: {e}")
+      raise APIError(400, f"the request body is not valid JSON: {e}") from None
     if not isinstance(body, dict):
       raise APIError(400, "the request body must be a JSON object")
     return body

@@ -66,7 +66,7 @@ def _tool_call_text(call, where: str) -> str:
   try:
     args = json.loads(arguments) if isinstance(arguments, str) else arguments
   except json.JSONDecodeError as e:
-    raise TemplateError(f"{where}.function.arguments is not JSON: {e}", f"{where}.function.arguments")
+    raise TemplateError(f"{where}.function.arguments is not JSON: {e}", f"{where}.function.arguments") from None
   return TOOL_CALL + json.dumps({"tool": name, "args": args}, ensure_ascii=False)
 
 

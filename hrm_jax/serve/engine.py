@@ -23,7 +23,7 @@ import dataclasses
 import queue
 import threading
 import time
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -41,7 +41,7 @@ class Request:
   """One generation: token ids in, events out (`on_event` is called from the engine thread)."""
   prompt: Sequence[int]
   max_tokens: int
-  on_event: Callable[["Event"], None]
+  on_event: Callable[[Event], None]
   temperature: float = 0.0
   top_p: float = 1.0
   top_k: int = 0
@@ -206,7 +206,7 @@ class Engine:
     return counts + [self.max_batch]
 
   # -- lifecycle -------------------------------------------------------------------------------------------------
-  def start(self) -> "Engine":
+  def start(self) -> Engine:
     self._caches = sampler.init_caches(self.cfg, self.max_batch, self.segments, self.cache_len)
     self._thread = threading.Thread(target=self._loop, name="hrm-jax-engine", daemon=True)
     self._thread.start()

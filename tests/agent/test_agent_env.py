@@ -1,5 +1,4 @@
 """The tool-use agent environment: sessions keep state, tools run in them, episodes become trajectories."""
-import json
 
 import pytest
 

@@ -1,4 +1,5 @@
 """Policies against real backends: our server as an OpenAI endpoint, and a SWE-ReX bash session (local)."""
+# ruff: noqa: F811  (pytest fixtures imported from serve_fixtures are redefined as arguments)
 import json
 import os
 import sys

@@ -1,13 +1,13 @@
 """`hrm-jax eval ... --endpoint URL --model NAME`: the harnesses score a model behind an OpenAI-compatible server."""
+# ruff: noqa: F811  (pytest fixtures imported from serve_fixtures are redefined as arguments)
 import json
 import os
 
 import pytest
+from serve_fixtures import served, tiny_workdir  # noqa: F401
 
 from hrm_jax import cli
 from hrm_jax.evals import generators
-
-from serve_fixtures import served, tiny_workdir  # noqa: F401
 
 PROBLEMS = os.path.join(os.path.dirname(__file__), "..", "..", "data_pipelines", "data",
                         "livecodebench_sample.jsonl")

@@ -1,14 +1,14 @@
 """Real clients on loopback: the official `openai` package, and aider (`aider-chat`, in its own venv)."""
+# ruff: noqa: F811  (pytest fixtures imported from serve_fixtures are redefined as arguments)
 import json
 import os
 import shutil
 
 import openai
 import pytest
+from serve_fixtures import served, tiny_workdir  # noqa: F401
 
 from hrm_jax.serve import aider
-
-from serve_fixtures import served, tiny_workdir  # noqa: F401
 
 EXERCISE = os.path.join(os.path.dirname(__file__), "..", "..", "data_pipelines", "data", "polyglot", "python",
                         "exercises", "practice", "bracket-depth")
@@ -59,7 +59,8 @@ def test_openai_client_sees_our_errors(client):
 def served_2k(tmp_path_factory):
   """A tiny model with a 2048-token context: aider's system prompt alone is about 900 of our tokens."""
   from hrm_jax import serve
-  from hrm_jax.bench.serve import ServerThread, tiny_workdir as make
+  from hrm_jax.bench.serve import ServerThread
+  from hrm_jax.bench.serve import tiny_workdir as make
   workdir = make(str(tmp_path_factory.mktemp("serve2k") / "tiny2k"), seq_len=2048)
   log = str(tmp_path_factory.mktemp("serve2k-log") / "requests.jsonl")
   app, server = serve.load(workdir, model_name="tiny2k", max_batch=2, warmup=False, default_max_tokens=24,

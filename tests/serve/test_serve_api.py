@@ -1,14 +1,14 @@
 """The HTTP API: OpenAI's shapes, usage counts, the chat template, errors, and 32 concurrent clients."""
+# ruff: noqa: F811  (pytest fixtures imported from serve_fixtures are redefined as arguments)
 import asyncio
 import json
 
 import httpx
 import pytest
+from serve_fixtures import served, tiny_workdir  # noqa: F401
 
 from hrm_jax.serve import chat
 from hrm_jax.tokenizer import load_tokenizer
-
-from serve_fixtures import served, tiny_workdir  # noqa: F401
 
 
 def _error(r, status, param=None, contains=""):

@@ -5,12 +5,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import tiny_causal_config
 
 from hrm_jax.inference import sampler
 from hrm_jax.models import hrm
 from hrm_jax.serve.engine import Engine, Request, sample_rows
-
-from conftest import tiny_causal_config
 
 
 def _run(engine, requests, timeout=120):
