@@ -308,10 +308,17 @@ def _cpp_command(exercise_dir: pathlib.Path) -> TestCommand:
 
 def cpp_framework_warm_command(exercise_dir: pathlib.Path) -> TestCommand:
   """For a copy of a PRISTINE C++ exercise: configure, compile each test-framework object and print each as
-  `CPP_OBJECT_MARKER key base64(gzip(object))` lines for `store_cpp_framework_objects` (no tests run)."""
+  `CPP_OBJECT_MARKER key base64(gzip(object))` lines for `store_cpp_framework_objects` (no tests run);
+  objects already in the cache are printed as `CPP_OBJECT_MARKER key cached`."""
   tools = _cpp_tools()
-  build = _CPP_FRAMEWORK_LOOP.replace("BODY", f"""make -f "$target/build.make" "$obj" >&2
-    printf '%s %s ' '{CPP_OBJECT_MARKER}' "$key"; gzip -c "$obj" | base64 -w 0; echo""")
+  objects = shlex.quote(str(cpp_objects_dir()))
+  # An object already cached (another exercise with the same flags and framework) is only named, not rebuilt.
+  build = _CPP_FRAMEWORK_LOOP.replace("BODY", f"""if [ -f {objects}/$key.o ]; then
+      echo '{CPP_OBJECT_MARKER}' "$key" cached
+    else
+      make -f "$target/build.make" "$obj" >&2
+      printf '%s %s ' '{CPP_OBJECT_MARKER}' "$key"; gzip -c "$obj" | base64 -w 0; echo
+    fi""")
   script = "\n".join(["set -e", CPP_CONFIGURE + " >&2", build])
   env = _base_env(pathlib.Path(exercise_dir).absolute(), [tool.parent for tool in tools])
   return TestCommand(argv=["sh", "-c", script], env=env, timeout_s=TEST_TIMEOUT_S)
@@ -349,6 +356,9 @@ def store_cpp_framework_objects(exercise_dir: pathlib.Path, output: str) -> list
     _, key, payload = line.split(" ", 2)
     if not re.fullmatch(r"[0-9a-f]{40}", key):
       raise ValueError(f"bad framework object key {key!r}")
+    if payload == "cached" and (directory / f"{key}.o").exists():
+      keys.append(key)
+      continue
     data = gzip.decompress(base64.b64decode(payload))
     partial = directory / f".{key}.{os.getpid()}.partial"
     partial.write_bytes(data)

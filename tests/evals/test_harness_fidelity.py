@@ -210,3 +210,24 @@ def test_livecodebench_model_prompts_over_the_context_are_context_overflow(short
   assert report["error_categories"]["context_overflow"] == 4 and report["overall"]["pass@1"] == 0.0
   assert err.count("does not fit the model's context") == 1
   assert "context_overflow" in livecodebench.ERROR_CATEGORIES
+
+
+def test_cpp_framework_objects_are_stored_atomically_and_cached_ones_only_named(tmp_path, monkeypatch):
+  import base64
+  import gzip
+  monkeypatch.setenv("HRM_JAX_TOOLCHAINS", str(tmp_path / "toolchains"))
+  exercise = _exercise("cpp", "bracket-depth").pristine
+  built, cached = "a" * 40, "b" * 40
+  objects = languages.cpp_objects_dir()
+  objects.mkdir(parents=True)
+  (objects / f"{cached}.o").write_bytes(b"old object")
+  output = (f"configure noise\n{languages.CPP_OBJECT_MARKER} {built} "
+            f"{base64.b64encode(gzip.compress(b'new object')).decode()}\n"
+            f"{languages.CPP_OBJECT_MARKER} {cached} cached\n")
+  assert not languages.cpp_framework_cached(exercise)
+  assert languages.store_cpp_framework_objects(exercise, output) == [built, cached]
+  assert (objects / f"{built}.o").read_bytes() == b"new object"
+  assert (objects / f"{cached}.o").read_bytes() == b"old object"
+  assert languages.cpp_framework_cached(exercise) and not list(objects.glob(".*partial"))
+  with pytest.raises(ValueError, match="bad framework object key"):
+    languages.store_cpp_framework_objects(exercise, f"{languages.CPP_OBJECT_MARKER} ../../x.o cached\n")
