@@ -21,7 +21,7 @@ import json
 import logging
 import pickle
 import zlib
-from typing import Iterator
+from collections.abc import Iterator
 
 REQUIRED_FIELDS = ("question_title", "question_content", "platform", "question_id", "contest_id", "contest_date",
                    "starter_code", "difficulty", "public_test_cases", "private_test_cases", "metadata")

@@ -26,7 +26,7 @@ import random
 import re
 import shutil
 import tempfile
-from typing import Sequence
+from collections.abc import Sequence
 
 from hrm_jax.evals import edit_formats
 from hrm_jax.evals import polyglot as harness

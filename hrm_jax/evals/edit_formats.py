@@ -18,7 +18,7 @@ import dataclasses
 import difflib
 import pathlib
 import re
-from typing import Mapping
+from collections.abc import Mapping
 
 HEAD = re.compile(r"^<{5,9} SEARCH>?\s*$")
 DIVIDER = re.compile(r"^={5,9}\s*$")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 import shlex
 import subprocess
-from typing import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 Generator = Callable[[list[str]], list[str]]
 

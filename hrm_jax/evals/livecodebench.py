@@ -27,7 +27,8 @@ import json
 import pathlib
 import re
 import sys
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from hrm_jax.data_pipelines import livecodebench as lcb_reader
 from hrm_jax.evals import generators as gen_lib

@@ -7,7 +7,7 @@ every problem has n >= k (lcb_runner/evaluation/pass_k_utils.py, as summarised i
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:

@@ -30,7 +30,8 @@ import sys
 import threading
 import time
 import traceback
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from hrm_jax.evals import edit_formats
 from hrm_jax.evals import generators as gen_lib

@@ -1,5 +1,4 @@
 """LiveCodeBench harness: comparison rules, loading, the four scenarios, oracle at 100%."""
-import json
 import pathlib
 import sys
 

@@ -14,8 +14,7 @@ import subprocess
 
 import pytest
 
-from hrm_jax.sandbox import languages
-from hrm_jax.sandbox import toolchains
+from hrm_jax.sandbox import languages, toolchains
 
 POLYGLOT = pathlib.Path(languages.__file__).resolve().parents[2] / "data_pipelines" / "data" / "polyglot"
 EXERCISES = sorted(POLYGLOT.glob("*/exercises/practice/*"))
