@@ -22,7 +22,7 @@ from hrm_jax.evals import livecodebench, polyglot  # noqa: E402
 from hrm_jax.sandbox import languages  # noqa: E402
 
 BUNDLED = pathlib.Path(polyglot_data.BUNDLED_ROOT)
-README = pathlib.Path(__file__).resolve().parents[2] / "README.md"
+README = pathlib.Path(__file__).resolve().parents[2] / "README.md"  # and the docs/ pages it links
 
 
 def _exercise(language: str, name: str) -> polyglot.Exercise:
@@ -138,14 +138,18 @@ def test_oracle_below_100_percent_exits_nonzero_and_lists_the_misses(tmp_path, c
 
 
 def test_readme_polyglot_command_runs_with_the_bundled_corpus(tmp_path, capsys):
-  line = next(l for l in README.read_text().splitlines() if l.startswith("hrm-jax eval polyglot --exercises"))
-  argv = line.rstrip("\\ ").split()[1:]
-  argv[argv.index("--out") + 1] = str(tmp_path / "out")
-  assert argv[argv.index("--exercises") + 1] == "bundled"
-  rc = cli.main(argv + ["--languages", "python", "--keywords", "word-tally"])
-  assert rc == 0, capsys.readouterr().err
-  report = json.loads((tmp_path / "out" / "report.json").read_text())
-  assert report["by_language"]["python"]["pass_rate_1"] == 100.0
+  lines = [(path.name, line) for path in [README, *sorted((README.parent / "docs").glob("*.md"))]
+           for line in path.read_text().splitlines() if line.startswith("hrm-jax eval polyglot --exercises")]
+  assert any(name == "README.md" for name, _ in lines)
+  for i, (name, line) in enumerate(lines):
+    argv = line.rstrip("\\ ").split()[1:]
+    out = tmp_path / f"out{i}"
+    argv[argv.index("--out") + 1] = str(out)
+    assert argv[argv.index("--exercises") + 1] == "bundled", name
+    rc = cli.main(argv + ["--languages", "python", "--keywords", "word-tally"])
+    assert rc == 0, (name, capsys.readouterr().err)
+    report = json.loads((out / "report.json").read_text())
+    assert report["by_language"]["python"]["pass_rate_1"] == 100.0, name
   assert cli.main(["eval", "polyglot", "--exercises", str(tmp_path / "nothing"), "--oracle", "--out",
                    str(tmp_path / "o2")]) == 2
   assert "or --exercises bundled" in capsys.readouterr().err
