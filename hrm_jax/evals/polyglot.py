@@ -186,8 +186,7 @@ def _limits(processes: int, output_bytes: int = 4 << 20) -> runner.Limits:
                        processes=processes, open_files=4096, file_size_bytes=1 << 30, output_bytes=output_bytes)
 
 
-_warm_locks: dict[str, threading.Lock] = {}
-_warm_locks_guard = threading.Lock()
+_warm_lock = threading.Lock()
 _warm_tried: set[str] = set()
 
 
@@ -199,9 +198,11 @@ def warm_cpp_framework(exercise: Exercise) -> None:
   if exercise.language != "cpp" or languages is None:
     return
   fingerprint = languages.cpp_framework_fingerprint(exercise.pristine)
-  with _warm_locks_guard:
-    lock = _warm_locks.setdefault(fingerprint, threading.Lock())
-  with lock:
+  if fingerprint in _warm_tried or languages.cpp_framework_cached(exercise.pristine):
+    return
+  # One warm-up at a time: exercises with other CMakeLists but the same flags then find the object built by
+  # the first and only name it, instead of compiling it again side by side.
+  with _warm_lock:
     if fingerprint in _warm_tried or languages.cpp_framework_cached(exercise.pristine):
       return
     _warm_tried.add(fingerprint)  # tried once per process, even when it fails

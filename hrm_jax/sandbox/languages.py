@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import gzip
 import hashlib
 import json
@@ -324,15 +325,19 @@ def cpp_framework_warm_command(exercise_dir: pathlib.Path) -> TestCommand:
   return TestCommand(argv=["sh", "-c", script], env=env, timeout_s=TEST_TIMEOUT_S)
 
 
+@functools.lru_cache(maxsize=8)
+def _compiler_version(compiler: str) -> str:
+  if compiler == "None":
+    return ""
+  return subprocess.run([compiler, "--version"], capture_output=True, text=True, check=False).stdout
+
+
 def cpp_framework_fingerprint(exercise_dir: pathlib.Path) -> str:
   """What decides whether a pristine exercise's framework objects are already cached: the CMakeLists, every
   file under test/ and the compiler's version (the cached objects' own keys are computed in the sandbox)."""
   exercise_dir = pathlib.Path(exercise_dir)
   digest = hashlib.sha256()
-  compiler = toolchains.which("c++")
-  version = subprocess.run([str(compiler), "--version"], capture_output=True, text=True, check=False).stdout \
-      if compiler else ""
-  digest.update(version.encode())
+  digest.update(_compiler_version(str(toolchains.which("c++"))).encode())
   for path in [exercise_dir / "CMakeLists.txt", *sorted((exercise_dir / "test").rglob("*"))]:
     if path.is_file():
       digest.update(str(path.relative_to(exercise_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
