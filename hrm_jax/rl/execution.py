@@ -35,6 +35,7 @@ import shlex
 import sys
 from typing import Sequence
 
+from hrm_jax import config_fields
 from hrm_jax.data_pipelines import procedural
 from hrm_jax.rl import rewards
 from hrm_jax.sandbox import pool
@@ -64,12 +65,9 @@ class ExecutionConfig:
   workers: int = 2
 
   @classmethod
-  def from_mapping(cls, mapping) -> "ExecutionConfig":
-    fields = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(mapping) - fields)
-    if unknown:
-      raise ValueError(f"unknown execution config field(s) {unknown} (rl.execution); valid: {sorted(fields)}")
-    return cls(**dict(mapping))
+  def from_mapping(cls, mapping) -> ExecutionConfig:
+    """From `config.rl.execution` (a ConfigDict or mapping): unknown or wrongly typed fields are named."""
+    return config_fields.from_mapping(cls, mapping, "rl.execution")
 
 
 def num_tests(record: dict) -> int:

@@ -38,6 +38,8 @@ import chex
 import jax
 import jax.numpy as jnp
 
+from hrm_jax import config_fields
+
 Metrics = dict[str, jax.Array]
 
 
@@ -124,13 +126,9 @@ class ObjectiveConfig:
   max_log_ratio: float = 20.0
 
   @classmethod
-  def from_mapping(cls, mapping) -> "ObjectiveConfig":
-    """Builds a config from a plain mapping (e.g. an ml_collections ConfigDict's `to_dict()`)."""
-    fields = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(mapping) - fields)
-    if unknown:
-      raise ValueError(f"unknown objective config field(s) {unknown} (rl.objective); valid: {sorted(fields)}")
-    return cls(**dict(mapping))
+  def from_mapping(cls, mapping) -> ObjectiveConfig:
+    """From `config.rl.objective` (a ConfigDict or mapping): unknown or wrongly typed fields are named."""
+    return config_fields.from_mapping(cls, mapping, "rl.objective")
 
   def clip_range(self) -> tuple[float, float]:
     objective = get_objective(self.name)

@@ -27,6 +27,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from hrm_jax import config_fields
+
 # Execution statuses. `passed`: every test ran and passed; `failed`: tests ran and some failed or errored;
 # `compile_error`: the program did not compile/parse; `runtime_error`: it crashed before any test result
 # (an import-time exception, a missing entry point); `timeout` and `memory_limit`: a sandbox limit hit;
@@ -116,16 +118,12 @@ class RewardConfig:
                          f"length_max_tokens={self.length_max_tokens} (rl.rewards)")
 
   @classmethod
-  def from_mapping(cls, mapping: Mapping[str, Any]) -> "RewardConfig":
-    """Builds a config from a plain mapping (e.g. an ml_collections ConfigDict's `to_dict()`)."""
-    fields = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(mapping) - fields)
-    if unknown:
-      raise ValueError(f"unknown reward config field(s) {unknown}; valid: {sorted(fields)}")
+  def from_mapping(cls, mapping: Mapping[str, Any]) -> RewardConfig:
+    """From `config.rl.rewards` (a ConfigDict or mapping): unknown or wrongly typed fields are named."""
     values = dict(mapping)
     if "weights" in values:
       values["weights"] = {str(k): float(v) for k, v in dict(values["weights"]).items()}
-    return cls(**values)
+    return config_fields.from_mapping(cls, values, "rl.rewards")
 
 
 # --- edit blocks ---------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from hrm_jax import config_fields
 from hrm_jax.inference import sampler
 from hrm_jax.models import hrm
 
@@ -68,12 +69,9 @@ class RolloutConfig:
                        f"{self.max_new_tokens}")
 
   @classmethod
-  def from_mapping(cls, mapping) -> "RolloutConfig":
-    fields = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(mapping) - fields)
-    if unknown:
-      raise ValueError(f"unknown rollout config field(s) {unknown} (rl.rollout); valid: {sorted(fields)}")
-    return cls(**dict(mapping))
+  def from_mapping(cls, mapping) -> RolloutConfig:
+    """From `config.rl.rollout` (a ConfigDict or mapping): unknown or wrongly typed fields are named."""
+    return config_fields.from_mapping(cls, mapping, "rl.rollout")
 
   def sampling(self, stop_ids: Sequence[int]) -> sampler.SamplingConfig:
     return sampler.SamplingConfig(max_new_tokens=self.max_new_tokens, temperature=self.temperature,

@@ -282,5 +282,5 @@ def test_registry_defaults_errors_and_jit():
 def test_objective_config_from_mapping():
   config = objectives.ObjectiveConfig.from_mapping({"name": "grpo", "epsilon_high": 0.28})
   assert config.clip_range() == (0.2, 0.28)
-  with pytest.raises(ValueError, match="unknown objective config"):
+  with pytest.raises(ValueError, match="config.rl.objective has unknown field"):
     objectives.ObjectiveConfig.from_mapping({"name": "gspo", "beta": 0.1})

@@ -207,7 +207,7 @@ def test_config_validation():
     rewards.RewardConfig(weights={"pass_rate": 1.0})
   config = rewards.RewardConfig.from_mapping({"weights": {"compiled": 1}, "length_max_tokens": 5})
   assert config.weights == {"compiled": 1.0} and config.length_max_tokens == 5
-  with pytest.raises(ValueError, match="unknown reward config"):
+  with pytest.raises(ValueError, match="config.rl.rewards has unknown field"):
     rewards.RewardConfig.from_mapping({"weight": {}})
   with pytest.raises(ValueError, match="tests_passed"):
     rewards.ExecutionOutcome(4, 3, True, rewards.STATUS_FAILED)
