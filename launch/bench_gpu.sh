@@ -14,7 +14,7 @@ if [[ "${1:-}" == "--install" ]]; then
   python3 -m pip install -q -e . 'jax[cuda12]>=0.10.2,<0.12'
 elif [[ "${1:-}" == "--kit" ]]; then
   kit="${2:?--kit needs the folder launch/gpu_kit.sh filled}"
-  python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/hrm-jax-site "$kit"/*.whl
+  python3 -m pip install -q --no-index --no-deps --no-compile --upgrade --target /tmp/hrm-jax-site "$kit"/*.whl
   export PYTHONPATH="/tmp/hrm-jax-site${PYTHONPATH:+:$PYTHONPATH}"
   configs="$PWD/configs"
   cd /tmp  # the installed hrm_jax (with its data_pipelines/export/configs mapping), not the checkout's folder
