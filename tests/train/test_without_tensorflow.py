@@ -67,3 +67,13 @@ def test_light_commands_import_neither_tensorflow_nor_jax(tmp_path):
   out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
   assert out.returncode == 0, out.stderr[-2000:]
   assert "LOADED []" in out.stdout, out.stdout[-2000:]
+
+
+def test_eval_with_a_generator_command_loads_neither_tensorflow_nor_jax(tmp_path):
+  env = _env_without_tensorflow(tmp_path)
+  code = ("import sys\nfrom hrm_jax import cli\n"
+          f"rc = cli.main(['eval', 'polyglot', '--exercises', 'bundled', '--generator', 'cat', '--languages', "
+          f"'python', '--keywords', 'word-tally', '--out', {str(tmp_path / 'out')!r}])\n"
+          "print('RC', rc, 'LOADED', sorted(m for m in ('tensorflow', 'jax', 'jaxlib') if m in sys.modules))")
+  out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+  assert "RC 0 LOADED []" in out.stdout, out.stdout[-2000:] + out.stderr[-2000:]
