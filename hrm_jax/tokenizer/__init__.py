@@ -40,20 +40,6 @@ VOCAB_SIZE = 8192
 DEFAULT_VOCAB_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "code_bpe_8k.json")
 
 
-def language_token(language: str) -> str:
-  """`<|lang:python|>` for "python"; raises ValueError for a language outside LANGUAGES."""
-  if language not in LANGUAGES:
-    raise ValueError(f"unknown language {language!r}; expected one of {LANGUAGES}")
-  return f"<|lang:{language}|>"
-
-
-def role_token(role: str) -> str:
-  """`<|code|>` for "code"; raises ValueError for a role outside ROLES."""
-  if role not in ROLES:
-    raise ValueError(f"unknown role {role!r}; expected one of {ROLES}")
-  return f"<|{role}|>"
-
-
 @dataclasses.dataclass(frozen=True)
 class CodeTokenizer:
   """Thin, typed wrapper over a `tokenizers.Tokenizer` with our special-token conventions."""
