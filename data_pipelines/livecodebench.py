@@ -23,6 +23,8 @@ import pickle
 import zlib
 from collections.abc import Iterator
 
+from hrm_jax.data_pipelines import jsonl
+
 REQUIRED_FIELDS = ("question_title", "question_content", "platform", "question_id", "contest_id", "contest_date",
                    "starter_code", "difficulty", "public_test_cases", "private_test_cases", "metadata")
 DIFFICULTIES = ("easy", "medium", "hard")
@@ -202,25 +204,16 @@ def parse_record(obj) -> LcbProblem:
 def iter_jsonl(path: str) -> Iterator[tuple[int, LcbProblem | RecordError]]:
   """(line number, problem or the RecordError for that line) for every non-blank line of `path`.
 
-  Each line is decoded on its own, so a line that is not UTF-8 is a bad record naming `path:line`."""
-  with open(path, "rb") as f:
-    for lineno, raw in enumerate(f, start=1):
-      try:
-        line = raw.decode("utf-8")
-      except UnicodeDecodeError as e:
-        yield lineno, RecordError(f"{path}:{lineno}: not UTF-8: {e}")
-        continue
-      if not line.strip():
-        continue
-      try:
-        obj = json.loads(line)
-      except json.JSONDecodeError as e:
-        yield lineno, RecordError(f"{path}:{lineno}: not JSON: {e}")
-        continue
-      try:
-        yield lineno, parse_record(obj)
-      except RecordError as e:
-        yield lineno, RecordError(f"{path}:{lineno}: {e}")
+  Lines are read one at a time (`jsonl.iter_json_lines`), so a line that is not UTF-8 or not JSON is a bad
+  record naming `path:line`."""
+  for lineno, obj in jsonl.iter_json_lines(path):
+    if isinstance(obj, jsonl.JsonLineError):
+      yield lineno, RecordError(str(obj))
+      continue
+    try:
+      yield lineno, parse_record(obj)
+    except RecordError as e:
+      yield lineno, RecordError(f"{path}:{lineno}: {e}")
 
 
 def read_jsonl(path: str, max_bad: int = 0) -> list[LcbProblem]:
