@@ -20,8 +20,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+
+from hrm_jax.serve import ServerThread  # noqa: F401  (re-exported for tests and scripts)
 
 
 def tiny_workdir(workdir: str, seed: int = 0, **model_overrides) -> str:
@@ -51,32 +52,6 @@ def tiny_workdir(workdir: str, seed: int = 0, **model_overrides) -> str:
   finally:
     ckpt.close()
   return workdir
-
-
-class ServerThread:
-  """uvicorn serving an app on a free loopback port in a background thread (for tests and benchmarks)."""
-
-  def __init__(self, app):
-    import uvicorn
-    with socket.socket() as s:
-      s.bind(("127.0.0.1", 0))
-      self.port = s.getsockname()[1]
-    self.url = f"http://127.0.0.1:{self.port}"
-    self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
-    self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-  def __enter__(self):
-    self.thread.start()
-    deadline = time.time() + 30
-    while not self.server.started:
-      if time.time() > deadline or not self.thread.is_alive():
-        raise RuntimeError("the test server did not start")
-      time.sleep(0.02)
-    return self
-
-  def __exit__(self, *exc):
-    self.server.should_exit = True
-    self.thread.join(timeout=10)
 
 
 async def _load(url: str, model: str, clients: int, requests: int, max_tokens: int) -> dict:

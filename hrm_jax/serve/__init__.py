@@ -6,6 +6,10 @@
 """
 from __future__ import annotations
 
+import socket
+import threading
+import time
+
 
 def load(workdir: str, *, model_name: str | None = None, max_batch: int = 8, max_context: int | None = None,
          segments: int | None = None, default_max_tokens: int = 1024, warmup: bool = True,
@@ -28,3 +32,30 @@ def load(workdir: str, *, model_name: str | None = None, max_batch: int = 8, max
   name = model_name or os.path.basename(os.path.normpath(os.path.abspath(workdir)))
   server = Server(engine, tok, name, default_max_tokens=default_max_tokens, log_path=log_path)
   return create_app(server), server
+
+
+class ServerThread:
+  """uvicorn serving an app on a free loopback port in a background thread (tests, benchmarks, the session
+  server of hrm_jax/agent/remote.py)."""
+
+  def __init__(self, app):
+    import uvicorn
+    with socket.socket() as s:
+      s.bind(("127.0.0.1", 0))
+      self.port = s.getsockname()[1]
+    self.url = f"http://127.0.0.1:{self.port}"
+    self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+    self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+  def __enter__(self):
+    self.thread.start()
+    deadline = time.time() + 30
+    while not self.server.started:
+      if time.time() > deadline or not self.thread.is_alive():
+        raise RuntimeError("the test server did not start")
+      time.sleep(0.02)
+    return self
+
+  def __exit__(self, *exc):
+    self.server.should_exit = True
+    self.thread.join(timeout=10)

@@ -6,7 +6,7 @@ import shutil
 
 import openai
 import pytest
-from serve_fixtures import served, tiny_workdir  # noqa: F401
+from serve_fixtures import served, served_2k, tiny_workdir  # noqa: F401
 
 from hrm_jax.serve import aider
 
@@ -53,21 +53,6 @@ def test_openai_client_sees_our_errors(client):
     client.chat.completions.create(model="tiny", messages=[{"role": "user", "content": "word " * 400}])
   with pytest.raises(openai.NotFoundError):
     client.chat.completions.create(model="nope", messages=[{"role": "user", "content": "x"}])
-
-
-@pytest.fixture(scope="module")
-def served_2k(tmp_path_factory):
-  """A tiny model with a 2048-token context: aider's system prompt alone is about 900 of our tokens."""
-  from hrm_jax import serve
-  from hrm_jax.bench.serve import ServerThread
-  from hrm_jax.bench.serve import tiny_workdir as make
-  workdir = make(str(tmp_path_factory.mktemp("serve2k") / "tiny2k"), seq_len=2048)
-  log = str(tmp_path_factory.mktemp("serve2k-log") / "requests.jsonl")
-  app, server = serve.load(workdir, model_name="tiny2k", max_batch=2, warmup=False, default_max_tokens=24,
-                           log_path=log)
-  with ServerThread(app) as srv:
-    yield srv.url, server
-  server.engine.stop()
 
 
 @pytest.mark.slow
