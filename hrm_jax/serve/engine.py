@@ -1,17 +1,20 @@
 """Continuous batching over the sampler's public functions: many requests decode together, one row each.
 
-The engine owns `max_batch` rows ("slots") of KV caches (`sampler.init_caches`, each row the full cache
-length). A new request is prefilled alone (`sampler.prefill`, one compile per prompt bucket) and its caches are
-written into a free row of the shared caches; then every step runs ONE `sampler.decode_step` over all rows, so
-requests that arrive while others are decoding join at the next step and leave when they stop (continuous
-batching: no request waits for another to finish). Each row keeps its own position, ACT depth and sampling
-settings (temperature / top-p / top-k / seed per row: `sample_rows`).
+The engine owns a pool of KV-cache rows (`sampler.init_caches`, each row the full cache length), a power of two
+up to `max_batch`. A new request is prefilled alone (`sampler.prefill`, one compile per prompt bucket) and its
+caches are written into the lowest free row; then every step runs ONE `sampler.decode_step` over the whole pool,
+so requests that arrive while others are decoding join at the next step and leave when they stop (continuous
+batching: no request waits for another to finish). The pool grows (doubling) when a request needs a row beyond
+it and shrinks after SHRINK_AFTER steps with its upper half unused: a step's cost follows the rows in use (a
+request alone pays a one-row step), the caches are updated in place (donated), and a resize, one copy of the
+rows kept, is rare. (Running only the first rows of a larger pool by slicing them out and writing them back
+made XLA copy the whole pool every step: 2.9 ms instead of 0.25 ms per step at 32 rows of the tiny model.)
+Each row keeps its own position, ACT depth and sampling settings (temperature / top-p / top-k / seed per row:
+`sample_rows`).
 
-Shapes are static: one compile per prompt bucket for the prefill, and for the step one per (row count, decoded
-segment count): the step runs the first R rows (R the power of two above the highest row in use; a new request
-takes the lowest free row) through the first k segments' caches (k the deepest active row's ACT depth; rows
-shallower than k ignore the extra segments, `hrm.act_loop` keeps each row's output at its own depth), so one
-request alone costs a batch-1 step. Caches are donated to both.
+Shapes are static: one compile per (pool size, prompt bucket) for the prefill, and per (pool size, decoded
+segment count) for the step: it runs the first k segments' caches, k the deepest active row's ACT depth; rows
+shallower than k ignore the extra segments (`hrm.act_loop` keeps each row's output at its own depth).
 
 The engine runs in one background thread; callers submit a `Request` and get `Event`s through its callback
 (the server turns them into HTTP responses or SSE chunks). Text is decoded incrementally here, so stop strings
@@ -34,6 +37,7 @@ from hrm_jax.models import layers
 from hrm_jax.models.hrm import HRMCore
 
 Array = jax.Array
+SHRINK_AFTER = 64  # steps with the pool's upper half unused before it shrinks
 
 
 @dataclasses.dataclass
@@ -121,13 +125,14 @@ def _insert_row(big, small, row):
 class Engine:
   """Continuous-batching generation over a causal model (see the module doc).
 
-  max_batch: rows decoded together; max_context: positions a request may fill (prompt + new tokens; default and
+  max_batch: rows decoded together (the largest cache pool); shrink_after: steps with the pool's upper half
+  unused before it halves; max_context: positions a request may fill (prompt + new tokens; default and
   upper bound the model's seq_len); buckets: prompt length buckets (default `sampler.length_buckets`).
   """
 
   def __init__(self, model: HRMCore, params, *, eos_id: int, decode: Callable[[list[int]], str],
                max_batch: int = 8, max_context: int | None = None, segments: int | None = None,
-               buckets: Sequence[int] | None = None):
+               buckets: Sequence[int] | None = None, shrink_after: int = SHRINK_AFTER):
     cfg = model.cfg
     if cfg.attention == "bidirectional":
       raise ValueError("serving needs a causal model: config.model.attention must be 'causal' or 'prefix_lm'")
@@ -144,7 +149,11 @@ class Engine:
     self.buckets += (self.max_context,)
     self.cache_len = cfg.prefix_len + self.max_context
     self._prefill_fns: dict[int, Callable] = {}
-    self._step_fns: dict[tuple[int, int], Callable] = {}
+    self._step_fns: dict[int, Callable] = {}
+    self._resize_fns: dict[int, Callable] = {}
+    self._insert = jax.jit(_insert_row, donate_argnums=0)  # a prefilled row into the pool (one compile per pool)
+    self._underused = 0  # steps in a row with the pool's upper half free
+    self.shrink_after = shrink_after
     self._caches = None
     self._pending: queue.Queue[Request] = queue.Queue()
     self._wake = threading.Event()
@@ -161,44 +170,68 @@ class Engine:
     self._top_k = np.zeros((b,), np.int32)
     self._seeds = np.zeros((b,), np.uint32)
     self._steps = np.zeros((b,), np.int32)        # tokens sampled so far (the PRNG stream index)
-    self.stats = dict(steps=0, rows_decoded=0, max_rows=0, prefills=0, tokens=0, requests=0)
+    self.stats = dict(steps=0, rows_decoded=0, max_rows=0, prefills=0, tokens=0, requests=0, resizes=0)
 
   # -- compiled pieces -------------------------------------------------------------------------------------------
   def _prefill_fn(self, bucket: int):
-    """jit: prefill one prompt of this bucket, sample its first token, write its caches into row `row`."""
+    """jit: prefill one prompt of this bucket (into batch-1 caches) and sample its first token."""
     if bucket not in self._prefill_fns:
       model, cfg, segments, cache_len = self.model, self.cfg, self.segments, self.cache_len
 
-      def fn(params, batch, caches, row, seed, temperature, top_p, top_k):
+      def fn(params, batch, seed, temperature, top_p, top_k):
         small = sampler.init_caches(cfg, 1, segments, cache_len)
         small, depth, logits = sampler.prefill(model, params, batch, small)
         token = sample_rows(logits, _row_keys(seed, jnp.zeros((1,), jnp.int32)), temperature, top_p, top_k)
-        return _insert_row(caches, small, row), depth[0], token[0]
+        return small, depth[0], token[0]
 
-      self._prefill_fns[bucket] = jax.jit(fn, donate_argnums=2)
+      self._prefill_fns[bucket] = jax.jit(fn)
     return self._prefill_fns[bucket]
 
-  def _step_fn(self, rows: int, k: int):
-    """jit: one decode step of the first `rows` rows through the first k segments, one sampled token per row.
-
-    The step reads those rows' caches (a slice of the leading axis) and writes them back in place (the caches
-    are donated), so its cost follows the rows in use, not `max_batch`."""
-    if (rows, k) not in self._step_fns:
-      model, heads = self.model, self.cfg.num_heads
+  def _step_fn(self, k: int):
+    """jit: one decode step of every row of the cache pool through the first k segments, one token per row.
+    Compiled once per (pool rows, k): the pool's row count is the leading dimension of the arrays given."""
+    if k not in self._step_fns:
+      model = self.model
 
       def fn(params, tokens, positions, caches, depth, seeds, steps, temperature, top_p, top_k):
-        part = jax.tree.map(lambda c: c[: rows * heads], caches)
-        logits, part = sampler.decode_step(model, params, tokens[:rows], positions[:rows], part,
-                                           jnp.minimum(depth[:rows], k))
-        caches = jax.tree.map(lambda c, p: jax.lax.dynamic_update_slice(c, p, (0,) * c.ndim), caches, part)
-        return sample_rows(logits, _row_keys(seeds[:rows], steps[:rows]), temperature[:rows], top_p[:rows],
-                           top_k[:rows]), caches
+        logits, caches = sampler.decode_step(model, params, tokens, positions, caches, jnp.minimum(depth, k))
+        return sample_rows(logits, _row_keys(seeds, steps), temperature, top_p, top_k), caches
 
-      self._step_fns[(rows, k)] = jax.jit(fn, donate_argnums=3)
-    return self._step_fns[(rows, k)]
+      self._step_fns[k] = jax.jit(fn, donate_argnums=3)
+    return self._step_fns[k]
+
+  def _resize_fn(self, rows: int):
+    """jit: the cache pool with `rows` rows, keeping the first min(old, new) rows (the rows in use)."""
+    if rows not in self._resize_fns:
+      cfg, segments, cache_len = self.cfg, self.segments, self.cache_len
+
+      def fn(caches):
+        fresh = sampler.init_caches(cfg, rows, segments, cache_len)
+        def move(old, new):
+          keep = min(old.shape[0], new.shape[0])
+          return jax.lax.dynamic_update_slice(new, old[:keep], (0,) * new.ndim)
+        return jax.tree.map(move, caches, fresh)
+
+      self._resize_fns[rows] = jax.jit(fn)
+    return self._resize_fns[rows]
+
+  def _pool_rows(self) -> int:
+    return jax.tree.leaves(self._caches)[0].shape[0] // self.cfg.num_heads
+
+  def _fit_pool(self, needed: int, shrink: bool) -> None:
+    """Doubles the pool until it holds `needed` rows, or (shrink) halves it while `needed` rows still fit: a
+    step's cost follows the rows in use; a resize copies the rows kept, and happens rarely (rows are taken
+    lowest first, and the pool shrinks only after SHRINK_AFTER steps with its upper half unused)."""
+    counts = self.row_counts()
+    while needed > self._pool_rows():
+      self._caches = self._resize_fn(counts[counts.index(self._pool_rows()) + 1])(self._caches)
+      self.stats["resizes"] += 1
+    while shrink and self._pool_rows() > 1 and needed <= counts[counts.index(self._pool_rows()) - 1]:
+      self._caches = self._resize_fn(counts[counts.index(self._pool_rows()) - 1])(self._caches)
+      self.stats["resizes"] += 1
 
   def row_counts(self) -> list[int]:
-    """The row counts a step is compiled for: powers of two up to max_batch (and max_batch itself)."""
+    """The pool sizes (rows) a step is compiled for: powers of two up to max_batch (and max_batch itself)."""
     counts, n = [], 1
     while n < self.max_batch:
       counts.append(n)
@@ -207,7 +240,7 @@ class Engine:
 
   # -- lifecycle -------------------------------------------------------------------------------------------------
   def start(self) -> Engine:
-    self._caches = sampler.init_caches(self.cfg, self.max_batch, self.segments, self.cache_len)
+    self._caches = sampler.init_caches(self.cfg, 1, self.segments, self.cache_len)
     self._thread = threading.Thread(target=self._loop, name="hrm-jax-engine", daemon=True)
     self._thread.start()
     return self
@@ -219,23 +252,27 @@ class Engine:
       self._thread.join(timeout=30)
 
   def warmup(self, bucket_limit: int | None = None) -> None:
-    """Compiles the prefill of every bucket up to `bucket_limit` tokens and the step for every depth (before
-    serving, so the first clients do not wait for compilation). Call before `start`."""
-    caches = sampler.init_caches(self.cfg, self.max_batch, self.segments, self.cache_len)
-    zeros = np.zeros((self.max_batch,), np.int32)
+    """Compiles the prefill of every bucket up to `bucket_limit` tokens and, for every pool size, the insert,
+    the step for every depth and the resizes (before serving, so the first clients do not wait for
+    compilation). Call before `start`."""
+    zeros1 = (np.zeros((1,), np.uint32), np.zeros((1,), np.float32), np.ones((1,), np.float32),
+              np.zeros((1,), np.int32))
+    small = None
     for bucket in self.buckets:
       if bucket_limit is not None and bucket > bucket_limit and bucket != self.buckets[0]:
         break
-      batch = self._batch([1], bucket, 0, 0)
-      caches, _, _ = self._prefill_fn(bucket)(self.params, batch, caches, 0, np.zeros((1,), np.uint32),
-                                              np.zeros((1,), np.float32), np.ones((1,), np.float32),
-                                              np.zeros((1,), np.int32))
-    for rows in self.row_counts():
+      small, _, out = self._prefill_fn(bucket)(self.params, self._batch([1], bucket, 0, 0), *zeros1)
+    counts = self.row_counts()
+    for i, rows in enumerate(counts):
+      caches = self._insert(sampler.init_caches(self.cfg, rows, self.segments, self.cache_len), small, 0)
+      zeros = np.zeros((rows,), np.int32)
       for k in range(1, self.segments + 1):
-        out, rest = self._step_fn(rows, k)(self.params, zeros, zeros, caches[:k], zeros + 1,
-                                           zeros.astype(np.uint32), zeros, zeros.astype(np.float32),
-                                           np.ones_like(zeros, np.float32), zeros)
+        out, rest = self._step_fn(k)(self.params, zeros, zeros, caches[:k], zeros + 1, zeros.astype(np.uint32),
+                                     zeros, zeros.astype(np.float32), np.ones_like(zeros, np.float32), zeros)
         caches = tuple(rest) + tuple(caches[k:])
+      for j in (i - 1, i + 1):
+        if 0 <= j < len(counts):
+          self._resize_fn(counts[j])(caches)
     jax.block_until_ready(out)
 
   def submit(self, request: Request) -> None:
@@ -263,12 +300,14 @@ class Engine:
             "puzzle_identifiers": np.zeros((1,), np.int32)}
 
   def _admit(self, row: int, r: Request) -> None:
+    self._fit_pool(row + 1, shrink=False)
     bucket = sampler.pick_bucket(len(r.prompt), self.buckets)
     batch = self._batch(r.prompt, bucket, r.language_id, r.task_id)
     seed = np.asarray([r.seed & 0xFFFFFFFF], np.uint32)
-    self._caches, depth, token = self._prefill_fn(bucket)(
-        self.params, batch, self._caches, row, seed, np.asarray([r.temperature], np.float32),
-        np.asarray([r.top_p], np.float32), np.asarray([r.top_k], np.int32))
+    small, depth, token = self._prefill_fn(bucket)(
+        self.params, batch, seed, np.asarray([r.temperature], np.float32), np.asarray([r.top_p], np.float32),
+        np.asarray([r.top_k], np.int32))
+    self._caches = self._insert(self._caches, small, row)
     self.stats["prefills"] += 1
     self.stats["requests"] += 1
     self._rows[row] = r
@@ -329,7 +368,7 @@ class Engine:
           if r is not None:
             self._rows[row] = None
             r.on_event(Event("error", message=f"generation failed: {type(e).__name__}: {e}"))
-        self._caches = sampler.init_caches(self.cfg, self.max_batch, self.segments, self.cache_len)
+        self._caches = sampler.init_caches(self.cfg, 1, self.segments, self.cache_len)
 
   def _iteration(self) -> None:
     self._wake.clear()  # before looking at the queue: a request submitted from here on wakes the wait below
@@ -349,11 +388,17 @@ class Engine:
     if not active:
       self._wake.wait(timeout=0.5)
       return
+    pool = self._pool_rows()
+    needed = max(active) + 1
+    self._underused = self._underused + 1 if needed <= pool // 2 else 0
+    if self._underused >= self.shrink_after:
+      self._fit_pool(needed, shrink=True)
+      self._underused = 0
+      pool = self._pool_rows()
     k = int(self._depth[active].max())
-    rows = next(n for n in self.row_counts() if n > max(active))
-    tokens, caches = self._step_fn(rows, k)(
-        self.params, self._tokens, self._positions, self._caches[:k], self._depth, self._seeds, self._steps,
-        self._temperature, self._top_p, self._top_k)
+    tokens, caches = self._step_fn(k)(
+        self.params, self._tokens[:pool], self._positions[:pool], self._caches[:k], self._depth[:pool],
+        self._seeds[:pool], self._steps[:pool], self._temperature[:pool], self._top_p[:pool], self._top_k[:pool])
     self._caches = tuple(caches) + tuple(self._caches[k:])
     tokens = np.asarray(jax.device_get(tokens))
     self.stats["steps"] += 1
