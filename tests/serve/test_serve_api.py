@@ -177,3 +177,12 @@ def test_replies_become_tool_calls_only_when_tools_were_offered():
   assert stream.push("<|tool") == "" and stream.push("_call|>{") == "" and stream.decided == "call"
   stream = chat.ReplyStream(tools_offered=True)
   assert stream.push("<|ans") == "" and stream.push("wer|>4") == "4" and stream.push("2") == "2"
+
+
+def test_serve_command_refuses_bad_flags_and_workdirs(tmp_path, capsys):
+  from hrm_jax import cli
+  assert cli.main(["serve", "--workdir", str(tmp_path), "--max-batch", "0"]) == 2
+  assert "--max-batch must be >= 1" in capsys.readouterr().err
+  assert cli.main(["serve", "--workdir", str(tmp_path / "none")]) == 2
+  err = capsys.readouterr().err
+  assert err.startswith("hrm-jax serve: ") and "config.json not found" in err
