@@ -4,10 +4,15 @@ The folder mapping is why this file exists: `data_pipelines/`, `export/` and `co
 top level, as the design card fixes, and are installed as `hrm_jax.data_pipelines`, `hrm_jax.export` and
 `hrm_jax.configs` (so `hrm-jax train --config configs/tiny_cpu.py` works from any directory of an installed copy).
 """
+
 import setuptools
 
-ROOTS = {"hrm_jax": "hrm_jax", "hrm_jax.data_pipelines": "data_pipelines", "hrm_jax.export": "export",
-         "hrm_jax.configs": "configs"}
+ROOTS = {
+  "hrm_jax": "hrm_jax",
+  "hrm_jax.data_pipelines": "data_pipelines",
+  "hrm_jax.export": "export",
+  "hrm_jax.configs": "configs",
+}
 
 
 def _packages():

@@ -1,4 +1,5 @@
 """Shared defaults for the config files (imported by them; not a config itself)."""
+
 import ml_collections
 
 
@@ -7,6 +8,7 @@ def model(**overrides) -> ml_collections.ConfigDict:
   (hrm_jax/models/config.py); configs override what they change."""
   from hrm_jax import config_fields
   from hrm_jax.models.config import HRMConfig
+
   return config_fields.config_dict(HRMConfig, **overrides)
 
 
@@ -19,6 +21,7 @@ def optimizer(**overrides) -> ml_collections.ConfigDict:
   """The reference optimizer: `OptimizerConfig`'s defaults (hrm_jax/train/config.py) with `overrides`."""
   from hrm_jax import config_fields
   from hrm_jax.train.config import OptimizerConfig
+
   return config_fields.config_dict(OptimizerConfig, **overrides)
 
 
@@ -26,11 +29,13 @@ def train(**overrides) -> ml_collections.ConfigDict:
   """The trainer's settings: `TrainConfig`'s defaults (hrm_jax/train/config.py) with `overrides`."""
   from hrm_jax import config_fields
   from hrm_jax.train.config import TrainConfig
+
   return config_fields.config_dict(TrainConfig, **overrides)
 
 
 def data(**overrides) -> ml_collections.ConfigDict:
   from hrm_jax.data_pipelines import input_pipeline
+
   d = input_pipeline.default_data_config()
   d.update(overrides)
   return d
@@ -39,4 +44,5 @@ def data(**overrides) -> ml_collections.ConfigDict:
 def mesh(**overrides) -> ml_collections.ConfigDict:
   """Device mesh (data, fsdp, tensor; -1 = the rest) and logical axis rules: hrm_jax/train/sharding.py."""
   from hrm_jax.train import sharding
+
   return sharding.mesh_config(**overrides)

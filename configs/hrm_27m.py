@@ -7,9 +7,9 @@ RESULT:   27.27M parameters for the reference's Sudoku vocabulary (11); `hrm-jax
           (8192) the same architecture has 35.65M, all of the difference in the embedding and LM head.
 Arg `native` selects the reference's native mode (bidirectional, puzzle prefix, vocab 11, seq 81: Sudoku).
 """
-import ml_collections
 
 import common
+import ml_collections
 
 
 def get_config(arg=None):

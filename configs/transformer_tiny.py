@@ -5,6 +5,7 @@ MACHINE:  2-core x86 CPU, no accelerator.
 RESULT:   compare its final table with tiny_cpu's (same data, steps and batch): the "HRM helps" ablation.
 Same parameter count as tiny_cpu (H_layers + L_layers blocks in one stack, applied once per segment).
 """
+
 import tiny_cpu
 
 

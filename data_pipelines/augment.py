@@ -14,6 +14,7 @@ Two transforms, both seeded and deterministic:
 or MISSING node / `ast.parse` succeeds); on any doubt it returns the input unchanged. Python output comes
 from `ast.unparse`, which drops comments.
 """
+
 from __future__ import annotations
 
 import ast
@@ -38,6 +39,7 @@ def _fresh_names(rng: random.Random, taken: set[str], count: int) -> list[str]:
 
 # ----------------------------------------------------------------------------------------------------------
 # Python (ast).
+
 
 class _PyRenamer(ast.NodeTransformer):
   def __init__(self, mapping: dict[str, str]):
@@ -69,9 +71,12 @@ def _py_locals(fn: ast.AST) -> set[str]:
 def python_rename_locals(code: str, rng: random.Random) -> str:
   tree = ast.parse(code)
   keyword_args = {k.arg for k in ast.walk(tree) if isinstance(k, ast.keyword) and k.arg}
-  taken = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | {
-      a.arg for a in ast.walk(tree) if isinstance(a, ast.arg)} | set(dir(builtins)) | {
-      n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+  taken = (
+    {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    | {a.arg for a in ast.walk(tree) if isinstance(a, ast.arg)}
+    | set(dir(builtins))
+    | {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+  )
   defined = {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
   for fn in [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))]:
     names = sorted(_py_locals(fn) - keyword_args - defined)
@@ -94,8 +99,12 @@ def _py_reorder_body(body: list, rng: random.Random) -> list:
     run.clear()
 
   for stmt in body:
-    if isinstance(stmt, ast.FunctionDef) and not stmt.decorator_list and not stmt.args.defaults \
-        and not stmt.args.kw_defaults:
+    if (
+      isinstance(stmt, ast.FunctionDef)
+      and not stmt.decorator_list
+      and not stmt.args.defaults
+      and not stmt.args.kw_defaults
+    ):
       run.append(stmt)
     else:
       flush()
@@ -116,46 +125,67 @@ def python_reorder_definitions(code: str, rng: random.Random) -> str:
 # ----------------------------------------------------------------------------------------------------------
 # tree-sitter languages.
 
-TS_MODULES = {"cpp": "tree_sitter_cpp", "go": "tree_sitter_go", "java": "tree_sitter_java",
-              "javascript": "tree_sitter_javascript", "rust": "tree_sitter_rust"}
+TS_MODULES = {
+  "cpp": "tree_sitter_cpp",
+  "go": "tree_sitter_go",
+  "java": "tree_sitter_java",
+  "javascript": "tree_sitter_javascript",
+  "rust": "tree_sitter_rust",
+}
 
 FUNCTION_TYPES = {
-    "cpp": ("function_definition", "lambda_expression"),
-    "go": ("function_declaration", "method_declaration", "func_literal"),
-    "java": ("method_declaration", "constructor_declaration", "lambda_expression"),
-    "javascript": ("function_declaration", "function_expression", "arrow_function", "method_definition"),
-    "rust": ("function_item", "closure_expression"),
+  "cpp": ("function_definition", "lambda_expression"),
+  "go": ("function_declaration", "method_declaration", "func_literal"),
+  "java": ("method_declaration", "constructor_declaration", "lambda_expression"),
+  "javascript": ("function_declaration", "function_expression", "arrow_function", "method_definition"),
+  "rust": ("function_item", "closure_expression"),
 }
 # declaration node type -> field holding the declared name(s) (None: the node's direct identifier children)
 DECLARATIONS = {
-    "cpp": {"parameter_declaration": "declarator", "init_declarator": "declarator", "declaration": "declarator",
-            "for_range_loop": "declarator"},
-    "go": {"parameter_declaration": "name", "short_var_declaration": "left", "var_spec": "name",
-           "range_clause": "left"},
-    "java": {"formal_parameter": "name", "variable_declarator": "name", "enhanced_for_statement": "name"},
-    "javascript": {"variable_declarator": "name", "formal_parameters": None, "for_in_statement": "left"},
-    "rust": {"parameter": "pattern", "let_declaration": "pattern", "for_expression": "pattern",
-             "closure_parameters": None},
+  "cpp": {
+    "parameter_declaration": "declarator",
+    "init_declarator": "declarator",
+    "declaration": "declarator",
+    "for_range_loop": "declarator",
+  },
+  "go": {"parameter_declaration": "name", "short_var_declaration": "left", "var_spec": "name", "range_clause": "left"},
+  "java": {"formal_parameter": "name", "variable_declarator": "name", "enhanced_for_statement": "name"},
+  "javascript": {"variable_declarator": "name", "formal_parameters": None, "for_in_statement": "left"},
+  "rust": {
+    "parameter": "pattern",
+    "let_declaration": "pattern",
+    "for_expression": "pattern",
+    "closure_parameters": None,
+  },
 }
 # Wrappers a declared identifier may sit in (`int& x`, `*p`, `mut x`, `a, b :=`).
-_DECLARATOR_WRAPPERS = ("reference_declarator", "pointer_declarator", "mut_pattern", "expression_list",
-                        "identifier")
-_UNSAFE_PARENTS = ("shorthand", "keyed_element", "literal_element", "field_initializer", "pair",
-                   "labeled_statement", "label", "goto", "macro_definition")
+_DECLARATOR_WRAPPERS = ("reference_declarator", "pointer_declarator", "mut_pattern", "expression_list", "identifier")
+_UNSAFE_PARENTS = (
+  "shorthand",
+  "keyed_element",
+  "literal_element",
+  "field_initializer",
+  "pair",
+  "labeled_statement",
+  "label",
+  "goto",
+  "macro_definition",
+)
 REORDERABLE = {
-    "go": ("source_file", ("function_declaration", "method_declaration")),
-    "rust": ("source_file", ("function_item",)),
-    "java": ("class_body", ("method_declaration",)),
-    "javascript": ("program", ("function_declaration",)),
+  "go": ("source_file", ("function_declaration", "method_declaration")),
+  "rust": ("source_file", ("function_item",)),
+  "java": ("class_body", ("method_declaration",)),
+  "javascript": ("program", ("function_declaration",)),
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def ts_parser(language: str):
   """A tree-sitter parser for one of the five non-Python languages (the `tree-sitter-<lang>` wheels)."""
   import importlib
 
   import tree_sitter
+
   if language not in TS_MODULES:
     raise ValueError(f"no tree-sitter grammar for {language!r}; expected one of {sorted(TS_MODULES)}")
   module = importlib.import_module(TS_MODULES[language])
@@ -202,9 +232,12 @@ def _declared_identifiers(node, field: str | None) -> list:
 def ts_rename_locals(language: str, code: str, rng: random.Random) -> str:
   data = code.encode()
   root = ts_parser(language).parse(data).root_node
-  leaves = [n for n in _walk(root) if n.child_count == 0 or n.type in ("string_literal", "string",
-                                                                        "interpreted_string_literal",
-                                                                        "raw_string_literal", "template_string")]
+  leaves = [
+    n
+    for n in _walk(root)
+    if n.child_count == 0
+    or n.type in ("string_literal", "string", "interpreted_string_literal", "raw_string_literal", "template_string")
+  ]
   non_identifier_texts = {n.text.decode() for n in leaves if n.type != "identifier" and n.child_count == 0}
   string_text = " ".join(n.text.decode() for n in leaves if "string" in n.type)
   taken = {n.text.decode() for n in leaves if n.child_count == 0}
@@ -225,9 +258,13 @@ def ts_rename_locals(language: str, code: str, rng: random.Random) -> str:
     safe = []
     for name in sorted(declared):
       uses = occurrences.get(name, [])
-      if (not uses or name in non_identifier_texts or re.search(rf"\b{re.escape(name)}\b", string_text)
-          or any(u.parent is not None and any(p in u.parent.type for p in _UNSAFE_PARENTS) for u in uses)
-          or any(u.start_byte in edits for u in uses)):
+      if (
+        not uses
+        or name in non_identifier_texts
+        or re.search(rf"\b{re.escape(name)}\b", string_text)
+        or any(u.parent is not None and any(p in u.parent.type for p in _UNSAFE_PARENTS) for u in uses)
+        or any(u.start_byte in edits for u in uses)
+      ):
         continue
       safe.append(name)
     for name, new in zip(safe, _fresh_names(rng, taken, len(safe))):
@@ -256,7 +293,7 @@ def ts_reorder_definitions(language: str, code: str, rng: random.Random) -> str:
       if len(run) > 1:
         order = list(range(len(run)))
         rng.shuffle(order)
-        texts = [data[run[i].start_byte:run[i].end_byte] for i in order]
+        texts = [data[run[i].start_byte : run[i].end_byte] for i in order]
         for node, text in zip(run, texts):
           replacements.append((node.start_byte, node.end_byte, text))
       run = []
@@ -267,6 +304,7 @@ def ts_reorder_definitions(language: str, code: str, rng: random.Random) -> str:
 
 
 # ----------------------------------------------------------------------------------------------------------
+
 
 def rename_locals(language: str, code: str, seed: int) -> str:
   rng = random.Random(f"{seed}/rename/{language}")

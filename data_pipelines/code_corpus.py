@@ -11,6 +11,7 @@ Identical contents are kept once (the first by sorted key); every drop is counte
 Records for training (`to_training_records`) split each file into chunks of whole lines: the prompt names
 the file and language, the response is the chunk.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -18,15 +19,25 @@ import fnmatch
 import functools
 import hashlib
 import os
-from typing import Sequence
+from collections.abc import Sequence
 
 from hrm_jax.tokenizer import LANGUAGES
 from hrm_jax.tokenizer import sources as sources_lib
 
 EXTENSIONS = {
-    ".cc": "cpp", ".cpp": "cpp", ".cxx": "cpp", ".hpp": "cpp", ".hh": "cpp", ".h": "cpp",
-    ".go": "go", ".java": "java", ".js": "javascript", ".mjs": "javascript", ".cjs": "javascript",
-    ".py": "python", ".rs": "rust",
+  ".cc": "cpp",
+  ".cpp": "cpp",
+  ".cxx": "cpp",
+  ".hpp": "cpp",
+  ".hh": "cpp",
+  ".h": "cpp",
+  ".go": "go",
+  ".java": "java",
+  ".js": "javascript",
+  ".mjs": "javascript",
+  ".cjs": "javascript",
+  ".py": "python",
+  ".rs": "rust",
 }
 DISPLAY = {"cpp": "C++", "go": "Go", "java": "Java", "javascript": "JavaScript", "python": "Python", "rust": "Rust"}
 
@@ -49,8 +60,10 @@ class CorpusReport:
   unreadable: int = 0
 
   def line(self) -> str:
-    return (f"code corpus: {self.found} files found, kept {self.kept}; dropped {self.duplicates} duplicates, "
-            f"{self.filtered} by path filters, {self.too_large} too large, {self.unreadable} unreadable")
+    return (
+      f"code corpus: {self.found} files found, kept {self.kept}; dropped {self.duplicates} duplicates, "
+      f"{self.filtered} by path filters, {self.too_large} too large, {self.unreadable} unreadable"
+    )
 
 
 def _read(path: str) -> str:
@@ -69,15 +82,21 @@ def _dir_sources(directory: str, languages: Sequence[str]) -> list[sources_lib.S
       full = os.path.join(dirpath, name)
       if language in languages and os.path.isfile(full) and not os.path.islink(full):
         rel = os.path.relpath(full, root)
-        out.append(sources_lib.SourceFile(language, f"{label}/{rel}", os.path.getsize(full),
-                                          functools.partial(_read, full)))
+        out.append(
+          sources_lib.SourceFile(language, f"{label}/{rel}", os.path.getsize(full), functools.partial(_read, full))
+        )
   return out
 
 
-def read_corpus(dirs: Sequence[str] | None = None, languages: Sequence[str] = LANGUAGES,
-                include: Sequence[str] = (), exclude: Sequence[str] = (), max_file_bytes: int = 200_000,
-                max_files_per_language: int | None = None,
-                report: CorpusReport | None = None) -> list[CorpusFile]:
+def read_corpus(
+  dirs: Sequence[str] | None = None,
+  languages: Sequence[str] = LANGUAGES,
+  include: Sequence[str] = (),
+  exclude: Sequence[str] = (),
+  max_file_bytes: int = 200_000,
+  max_files_per_language: int | None = None,
+  report: CorpusReport | None = None,
+) -> list[CorpusFile]:
   """Corpus files sorted by (language, key); see the module docstring. `report` receives the counts."""
   for lang in languages:
     if lang not in LANGUAGES:
@@ -95,7 +114,8 @@ def read_corpus(dirs: Sequence[str] | None = None, languages: Sequence[str] = LA
   seen, out, per_language = set(), [], {}
   for f in candidates:
     if (include and not any(fnmatch.fnmatch(f.key, p) for p in include)) or any(
-        fnmatch.fnmatch(f.key, p) for p in exclude):
+      fnmatch.fnmatch(f.key, p) for p in exclude
+    ):
       report.filtered += 1
       continue
     if max_files_per_language is not None and per_language.get(f.language, 0) >= max_files_per_language:
@@ -141,10 +161,22 @@ def chunk_lines(text: str, max_chars: int) -> list[str]:
 def to_training_records(f: CorpusFile, max_chars: int = 1000) -> list[dict]:
   out = []
   for i, chunk in enumerate(chunk_lines(f.text, max_chars)):
-    out.append({
-        "question_title": f.key, "question_content": f"{DISPLAY[f.language]} source file {f.key}, part {i + 1}:",
-        "platform": "code_corpus", "question_id": f"{f.sha256[:16]}/{i}", "contest_id": "code_corpus",
-        "contest_date": "2026-01-01T00:00:00", "starter_code": "", "difficulty": "easy", "public_test_cases": "[]",
-        "private_test_cases": "[]", "metadata": "{}", "language": f.language, "solution": chunk, "task": "codegen",
-    })
+    out.append(
+      {
+        "question_title": f.key,
+        "question_content": f"{DISPLAY[f.language]} source file {f.key}, part {i + 1}:",
+        "platform": "code_corpus",
+        "question_id": f"{f.sha256[:16]}/{i}",
+        "contest_id": "code_corpus",
+        "contest_date": "2026-01-01T00:00:00",
+        "starter_code": "",
+        "difficulty": "easy",
+        "public_test_cases": "[]",
+        "private_test_cases": "[]",
+        "metadata": "{}",
+        "language": f.language,
+        "solution": chunk,
+        "task": "codegen",
+      }
+    )
   return out

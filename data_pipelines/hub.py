@@ -9,6 +9,7 @@ code_generation_lite release tags map to cumulative JSONL files (reference/bench
 access (or with HF_HUB_OFFLINE=1) a `DataUnavailableError` says what could not be fetched and how to point the
 readers at a local copy instead; everything in this package is tested on local files.
 """
+
 from __future__ import annotations
 
 import os
@@ -35,9 +36,10 @@ def livecodebench_files(version_tag: str) -> tuple[str, ...]:
     if all(p.isdigit() for p in parts) and 1 <= len(parts) <= 2:
       lo, hi = int(parts[0]), int(parts[-1])
       if 1 <= lo <= hi <= len(LCB_FILES):
-        return LCB_FILES[lo - 1:hi]
-  raise ValueError(f"unknown LiveCodeBench version tag {version_tag!r} (release_v1..release_v6, release_latest, "
-                   "v1..v6, vA_vB)")
+        return LCB_FILES[lo - 1 : hi]
+  raise ValueError(
+    f"unknown LiveCodeBench version tag {version_tag!r} (release_v1..release_v6, release_latest, v1..v6, vA_vB)"
+  )
 
 
 def _download(repo_id: str, filename: str, cache_dir: str | None) -> str:
@@ -46,13 +48,18 @@ def _download(repo_id: str, filename: str, cache_dir: str | None) -> str:
   except ImportError as e:
     raise DataUnavailableError("huggingface_hub is not installed (pip install huggingface_hub)") from e
   try:
-    return hf_hub_download(repo_id=repo_id, filename=filename, repo_type="dataset",
-                           cache_dir=os.path.expanduser(cache_dir) if cache_dir else None)
+    return hf_hub_download(
+      repo_id=repo_id,
+      filename=filename,
+      repo_type="dataset",
+      cache_dir=os.path.expanduser(cache_dir) if cache_dir else None,
+    )
   except Exception as e:  # offline mode, DNS failure, HTTP errors: all mean "not available here"
     raise DataUnavailableError(
-        f"could not fetch {filename} from the Hugging Face dataset {repo_id} ({type(e).__name__}: {e}). "
-        "Download it where the hub is reachable and pass the local file to the reader "
-        "(e.g. data.lcb_path=/path/test.jsonl)") from e
+      f"could not fetch {filename} from the Hugging Face dataset {repo_id} ({type(e).__name__}: {e}). "
+      "Download it where the hub is reachable and pass the local file to the reader "
+      "(e.g. data.lcb_path=/path/test.jsonl)"
+    ) from e
 
 
 def fetch_livecodebench(version_tag: str = "release_latest", cache_dir: str | None = None) -> list[str]:

@@ -38,6 +38,7 @@ The train split is shuffled by seed (reshuffled each epoch when repeating); eval
 Sharding takes every shard_count-th example starting at shard_index, before shuffling, so shards are
 disjoint and together cover the split.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -49,25 +50,24 @@ import logging
 import os
 import sys
 
-from absl import flags
 import grain
 import ml_collections
 import numpy as np
+from absl import flags
 
-from hrm_jax.data_pipelines import livecodebench
-from hrm_jax.data_pipelines import procedural
-from hrm_jax.data_pipelines import scenarios
-from hrm_jax.data_pipelines import tool_use
+from hrm_jax.data_pipelines import livecodebench, procedural, scenarios, tool_use
 from hrm_jax.tokenizer import LANGUAGES, TASKS, load_tokenizer
 
 IGNORE_LABEL = -100
 SOURCES = ("procedural", "livecodebench_sample", "lcb_scenarios", "tool_use", "polyglot_edit", "code_corpus")
 # The plan's four curriculum stages (basic syntax -> algorithms -> multi-file -> tool use) as fractions of
 # curriculum_total_steps; stage 3's multi-file data is Polyglot editing (C++ .h + .cpp, Java packages, ...).
-PLAN_CURRICULUM = ((0.0, "procedural=1"),
-                   (0.25, "procedural=0.4,lcb_scenarios=0.6"),
-                   (0.5, "procedural=0.1,lcb_scenarios=0.4,polyglot_edit=0.5"),
-                   (0.75, "procedural=0.1,lcb_scenarios=0.2,polyglot_edit=0.2,tool_use=0.5"))
+PLAN_CURRICULUM = (
+  (0.0, "procedural=1"),
+  (0.25, "procedural=0.4,lcb_scenarios=0.6"),
+  (0.5, "procedural=0.1,lcb_scenarios=0.4,polyglot_edit=0.5"),
+  (0.75, "procedural=0.1,lcb_scenarios=0.2,polyglot_edit=0.2,tool_use=0.5"),
+)
 SPLITS = ("train", "eval")
 BUNDLED_LCB_SAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "livecodebench_sample.jsonl")
 
@@ -77,47 +77,47 @@ _log = logging.getLogger(__name__)
 def default_data_config() -> ml_collections.ConfigDict:
   """The data section of a training config (its fields are checked by `make_dataset`)."""
   c = ml_collections.ConfigDict()
-  c.source = "procedural"            # one of SOURCES
-  c.seq_len = 128                    # S: fixed length of inputs/labels; longer examples are dropped and counted
-  c.tokenizer_path = ""              # "" = the shipped hrm_jax/tokenizer/code_bpe_8k.json
-  c.seed = 0                         # content seed: which tasks exist (the shuffle seed is make_dataset's `seed`)
+  c.source = "procedural"  # one of SOURCES
+  c.seq_len = 128  # S: fixed length of inputs/labels; longer examples are dropped and counted
+  c.tokenizer_path = ""  # "" = the shipped hrm_jax/tokenizer/code_bpe_8k.json
+  c.seed = 0  # content seed: which tasks exist (the shuffle seed is make_dataset's `seed`)
   # procedural source (data_pipelines/procedural.py)
   c.languages = ",".join(LANGUAGES)  # comma-separated subset of LANGUAGES
   c.families = ",".join(procedural.FAMILIES)
   c.min_ops = 1
   c.max_ops = 2
   c.max_constant = 9
-  c.num_train = 20000                # procedural: number of train tasks materialised
-  c.num_eval = 200                   # procedural: number of held-out tasks
-  c.procedural_eval_fraction = 0.1   # procedural: share of the task space held out (stratified: procedural.py)
+  c.num_train = 20000  # procedural: number of train tasks materialised
+  c.num_eval = 200  # procedural: number of held-out tasks
+  c.procedural_eval_fraction = 0.1  # procedural: share of the task space held out (stratified: procedural.py)
   # livecodebench_sample source: the bundled JSONL (or another file in the same schema)
-  c.lcb_path = ""                    # "" = data_pipelines/data/livecodebench_sample.jsonl
-  c.lcb_eval_fraction = 0.25         # share of problems held out, chosen by a hash of question_id
-  c.lcb_cutoff = ""                  # YYYY-MM-DD: train on problems released on/before it, evaluate on later ones
+  c.lcb_path = ""  # "" = data_pipelines/data/livecodebench_sample.jsonl
+  c.lcb_eval_fraction = 0.25  # share of problems held out, chosen by a hash of question_id
+  c.lcb_cutoff = ""  # YYYY-MM-DD: train on problems released on/before it, evaluate on later ones
   c.lcb_scenarios = "codegen,self_repair,test_output_prediction,code_execution"  # lcb_scenarios source
   # tool_use source: our trajectory JSONL (data_pipelines/tool_use.py)
-  c.tool_use_path = ""               # "" = data_pipelines/data/tool_use_sample.jsonl
+  c.tool_use_path = ""  # "" = data_pipelines/data/tool_use_sample.jsonl
   # polyglot_edit source: Aider Polyglot exercise trees -> SEARCH/REPLACE and whole-file edit targets
-  c.polyglot_root = ""               # "" = data_pipelines/data/polyglot
-  c.polyglot_eval_fraction = 0.25    # share of exercises held out, chosen by a hash of language/name
+  c.polyglot_root = ""  # "" = data_pipelines/data/polyglot
+  c.polyglot_eval_fraction = 0.25  # share of exercises held out, chosen by a hash of language/name
   # code_corpus source: source files chunked into "continue this file" examples (data_pipelines/code_corpus.py)
-  c.code_corpus_dirs = ""            # comma-separated directories; "" = the toolchains' library sources
-  c.code_corpus_max_files = 200      # per language
+  c.code_corpus_dirs = ""  # comma-separated directories; "" = the toolchains' library sources
+  c.code_corpus_max_files = 200  # per language
   c.code_corpus_chunk_chars = 1000
   # several sources
-  c.mixture = ""                     # "name=weight,...": overrides `source` for training when set
-  c.curriculum = ""                  # "step:mixture;step:mixture" or "plan"; overrides mixture when set
-  c.curriculum_total_steps = 1000    # for curriculum = "plan"
-  c.packing = False                  # pack several train examples per row (adds segment_ids, positions)
-  c.max_bad_records = 0              # malformed input records tolerated per source before aborting
-  c.augment_copies = 0               # train: add this many augmented copies (renamed locals, reordered
-                                     # definitions; data_pipelines/augment.py) of each LiveCodeBench or Polyglot
-                                     # codegen/edit-whole record whose solution is a whole program
-  c.length_buckets = ""              # e.g. "32,64": unpacked batches are cut to the smallest bucket (or
-                                     # seq_len) that holds their longest row: a few fixed shapes, less padding
+  c.mixture = ""  # "name=weight,...": overrides `source` for training when set
+  c.curriculum = ""  # "step:mixture;step:mixture" or "plan"; overrides mixture when set
+  c.curriculum_total_steps = 1000  # for curriculum = "plan"
+  c.packing = False  # pack several train examples per row (adds segment_ids, positions)
+  c.max_bad_records = 0  # malformed input records tolerated per source before aborting
+  c.augment_copies = 0  # train: add this many augmented copies (renamed locals, reordered
+  # definitions; data_pipelines/augment.py) of each LiveCodeBench or Polyglot
+  # codegen/edit-whole record whose solution is a whole program
+  c.length_buckets = ""  # e.g. "32,64": unpacked batches are cut to the smallest bucket (or
+  # seq_len) that holds their longest row: a few fixed shapes, less padding
   # Grain
-  c.worker_count = 0                 # > 0: multiprocess workers (grain mp_prefetch)
-  c.read_threads = 1                 # threads of to_iter_dataset's ReadOptions
+  c.worker_count = 0  # > 0: multiprocess workers (grain mp_prefetch)
+  c.read_threads = 1  # threads of to_iter_dataset's ReadOptions
   return c
 
 
@@ -133,7 +133,7 @@ def _check_source(name: str, field: str) -> None:
 
 
 def parse_mixture(text: str, field: str = "mixture") -> list[tuple[str, float]]:
-  """"a=0.7,b=0.3" -> [("a", 0.7), ("b", 0.3)]; errors name the config field."""
+  """ "a=0.7,b=0.3" -> [("a", 0.7), ("b", 0.3)]; errors name the config field."""
   out = []
   for part in text.split(","):
     if not part.strip():
@@ -201,9 +201,15 @@ def _check_config(cfg: ml_collections.ConfigDict, split: str) -> None:
 def procedural_config(cfg: ml_collections.ConfigDict) -> procedural.ProceduralConfig:
   """The generator config named by the data config's procedural fields (errors name the field)."""
   return procedural.ProceduralConfig(
-      languages=_split_list(cfg.languages), families=_split_list(cfg.families), min_ops=cfg.min_ops,
-      max_ops=cfg.max_ops, max_constant=cfg.max_constant, num_eval=cfg.num_eval,
-      eval_fraction=cfg.procedural_eval_fraction, seed=cfg.seed)
+    languages=_split_list(cfg.languages),
+    families=_split_list(cfg.families),
+    min_ops=cfg.min_ops,
+    max_ops=cfg.max_ops,
+    max_constant=cfg.max_constant,
+    num_eval=cfg.num_eval,
+    eval_fraction=cfg.procedural_eval_fraction,
+    seed=cfg.seed,
+  )
 
 
 def _lcb_problems(cfg: ml_collections.ConfigDict, split: str):
@@ -249,20 +255,27 @@ def _source_records(data_config: ml_collections.ConfigDict, source: str, split: 
     return scenarios.scenario_records(_lcb_problems(cfg, split), _split_list(cfg.lcb_scenarios), seed=cfg.seed)
   if source == "code_corpus":
     from hrm_jax.data_pipelines import code_corpus
+
     report = code_corpus.CorpusReport()
-    files = code_corpus.read_corpus(dirs=_split_list(cfg.code_corpus_dirs) or None,
-                                    languages=_split_list(cfg.languages),
-                                    max_files_per_language=cfg.code_corpus_max_files, report=report)
+    files = code_corpus.read_corpus(
+      dirs=_split_list(cfg.code_corpus_dirs) or None,
+      languages=_split_list(cfg.languages),
+      max_files_per_language=cfg.code_corpus_max_files,
+      report=report,
+    )
     _log.info(report.line())
     held_out = [f for f in files if int(f.sha256[:8], 16) % 20 == 0]  # 5% of files, by content hash
     chosen = held_out if split == "eval" else [f for f in files if int(f.sha256[:8], 16) % 20 != 0]
     return [r for f in chosen for r in code_corpus.to_training_records(f, cfg.code_corpus_chunk_chars)]
   if source == "polyglot_edit":
     from hrm_jax.data_pipelines import polyglot  # imports the evaluation harness (sandbox) lazily
+
     exercises = polyglot.read_exercises(cfg.polyglot_root or polyglot.BUNDLED_ROOT, max_bad=cfg.max_bad_records)
+
     def is_eval(ex):
       key = f"{ex.language}/{ex.name}".encode()
       return int(hashlib.sha256(key).hexdigest()[:8], 16) / 16**8 < cfg.polyglot_eval_fraction
+
     return [r for ex in exercises if is_eval(ex) == (split == "eval") for r in polyglot.edit_records(ex)]
   trajectories = tool_use.read_jsonl(cfg.tool_use_path or tool_use.BUNDLED_SAMPLE, max_bad=cfg.max_bad_records)
   return [r for t in tool_use.split_trajectories(trajectories, split) for r in tool_use.to_training_records(t)]
@@ -274,6 +287,7 @@ AUGMENTABLE_SOURCES = ("livecodebench_sample", "lcb_scenarios")
 def augmented_copies(records: list[dict], copies: int, seed: int) -> list[dict]:
   """`copies` augmented variants of each codegen record (only those whose program changes and still parses)."""
   from hrm_jax.data_pipelines import augment
+
   out = []
   for r in records:
     if r["task"] != "codegen":
@@ -303,13 +317,15 @@ def record_statement(record: dict) -> str:
 
 def encode_prompt(tokenizer, record: dict) -> list[int]:
   """`<|problem|> {statement} <|code|>` as ids: what a generator is given at evaluation time."""
-  return [tokenizer.token_id("<|problem|>")] + tokenizer.encode(record_statement(record)) + [
-      tokenizer.token_id("<|code|>")]
+  return (
+    [tokenizer.token_id("<|problem|>")] + tokenizer.encode(record_statement(record)) + [tokenizer.token_id("<|code|>")]
+  )
 
 
 @dataclasses.dataclass(frozen=True)
 class DatasetReport:
   """What loading one split kept and dropped (never silently)."""
+
   source: str
   split: str
   records: int
@@ -320,19 +336,22 @@ class DatasetReport:
   mean_length: float
 
   def line(self) -> str:
-    return (f"data[{self.source}/{self.split}]: {self.records} records, kept {self.kept}, dropped "
-            f"{self.dropped_too_long} longer than seq_len={self.seq_len} (max length {self.max_length_seen}, "
-            f"mean {self.mean_length:.1f} tokens)")
+    return (
+      f"data[{self.source}/{self.split}]: {self.records} records, kept {self.kept}, dropped "
+      f"{self.dropped_too_long} longer than seq_len={self.seq_len} (max length {self.max_length_seen}, "
+      f"mean {self.mean_length:.1f} tokens)"
+    )
 
 
 @dataclasses.dataclass(frozen=True)
 class Examples:
   """Tokenized examples of one split as flat arrays: tokens[offsets[i]:offsets[i+1]] is example i."""
-  tokens: np.ndarray         # int32[total]
-  offsets: np.ndarray        # int64[n + 1]
+
+  tokens: np.ndarray  # int32[total]
+  offsets: np.ndarray  # int64[n + 1]
   prompt_length: np.ndarray  # int32[n]
-  language_id: np.ndarray    # int32[n]
-  task_id: np.ndarray        # int32[n]
+  language_id: np.ndarray  # int32[n]
+  task_id: np.ndarray  # int32[n]
   report: DatasetReport
 
   def __len__(self) -> int:
@@ -340,8 +359,11 @@ class Examples:
 
 
 def _config_key(cfg: ml_collections.ConfigDict, source: str, split: str) -> str:
-  fields = {k: cfg[k] for k in sorted(cfg.keys())
-            if k not in ("worker_count", "read_threads", "mixture", "curriculum", "curriculum_total_steps", "packing")}
+  fields = {
+    k: cfg[k]
+    for k in sorted(cfg.keys())
+    if k not in ("worker_count", "read_threads", "mixture", "curriculum", "curriculum_total_steps", "packing")
+  }
   return json.dumps([fields, source, split], sort_keys=True, default=str)
 
 
@@ -366,16 +388,26 @@ def _tokenize_split(config_key: str) -> Examples:
     language_ids.append(LANGUAGES.index(record["language"]))
     task_ids.append(TASKS.index(record["task"]))
   report = DatasetReport(
-      source=source, split=split, records=len(records), kept=len(prompt_lengths),
-      dropped_too_long=len(records) - len(prompt_lengths), seq_len=cfg.seq_len,
-      max_length_seen=max(lengths, default=0), mean_length=float(np.mean(lengths)) if lengths else 0.0)
+    source=source,
+    split=split,
+    records=len(records),
+    kept=len(prompt_lengths),
+    dropped_too_long=len(records) - len(prompt_lengths),
+    seq_len=cfg.seq_len,
+    max_length_seen=max(lengths, default=0),
+    mean_length=float(np.mean(lengths)) if lengths else 0.0,
+  )
   (_log.warning if report.dropped_too_long else _log.info)(report.line())
   if not prompt_lengths:
     raise ValueError(f"{report.line()}: nothing left; raise data.seq_len or check the source")
   return Examples(
-      tokens=np.concatenate(kept_tokens), offsets=np.asarray(offsets, np.int64),
-      prompt_length=np.asarray(prompt_lengths, np.int32), language_id=np.asarray(language_ids, np.int32),
-      task_id=np.asarray(task_ids, np.int32), report=report)
+    tokens=np.concatenate(kept_tokens),
+    offsets=np.asarray(offsets, np.int64),
+    prompt_length=np.asarray(prompt_lengths, np.int32),
+    language_id=np.asarray(language_ids, np.int32),
+    task_id=np.asarray(task_ids, np.int32),
+    report=report,
+  )
 
 
 def load_examples(data_config: ml_collections.ConfigDict, split: str, source: str | None = None) -> Examples:
@@ -396,27 +428,28 @@ def make_example(tokens: np.ndarray, prompt_length: int, seq_len: int) -> tuple[
   labels = np.full(seq_len, IGNORE_LABEL, np.int32)
   # Position t predicts token t + 1; keep only targets inside the response (t + 1 >= prompt_length).
   start = max(prompt_length - 1, 0)
-  labels[start:n - 1] = tokens[start + 1:n]
+  labels[start : n - 1] = tokens[start + 1 : n]
   return inputs, labels
 
 
 @dataclasses.dataclass(frozen=True)
 class _ToFixedLength:
   """Index -> fixed-length example dict (a picklable callable, so multiprocess workers can run it)."""
+
   examples: Examples
   seq_len: int
 
   def __call__(self, index: int) -> dict[str, np.ndarray]:
     ex = self.examples
-    tokens = ex.tokens[ex.offsets[index]:ex.offsets[index + 1]]
+    tokens = ex.tokens[ex.offsets[index] : ex.offsets[index + 1]]
     inputs, labels = make_example(tokens, int(ex.prompt_length[index]), self.seq_len)
     return {
-        "inputs": inputs,
-        "labels": labels,
-        "prompt_length": ex.prompt_length[index],
-        "language_id": ex.language_id[index],
-        "task_id": ex.task_id[index],
-        "puzzle_identifiers": np.int32(0),
+      "inputs": inputs,
+      "labels": labels,
+      "prompt_length": ex.prompt_length[index],
+      "language_id": ex.language_id[index],
+      "task_id": ex.task_id[index],
+      "puzzle_identifiers": np.int32(0),
     }
 
 
@@ -427,23 +460,24 @@ class _ToVariableLength:
   The first `prefix_slots` positions are the example's own conditioning slots (the model puts its language and
   task embeddings there: `hrm.HRMCore.embed`), so a packed example sees what it would see alone in a row;
   `q_read` marks the example's last prompt token, where the model's Q head reads it."""
+
   examples: Examples
   prefix_slots: int = 0
 
   def __call__(self, index: int) -> dict[str, np.ndarray]:
     ex = self.examples
-    tokens = ex.tokens[ex.offsets[index]:ex.offsets[index + 1]]
+    tokens = ex.tokens[ex.offsets[index] : ex.offsets[index + 1]]
     n, p = len(tokens), self.prefix_slots
     prompt_length = int(ex.prompt_length[index])
     _, labels = make_example(tokens, prompt_length, n)
     q_read = np.zeros(p + n, np.int32)
     q_read[p + max(prompt_length, 1) - 1] = 1
     return {
-        "inputs": np.concatenate([np.zeros(p, np.int32), np.asarray(tokens, np.int32)]),
-        "labels": np.concatenate([np.full(p, IGNORE_LABEL, np.int32), labels]),
-        "language_ids": np.full(p + n, ex.language_id[index], np.int32),
-        "task_ids": np.full(p + n, ex.task_id[index], np.int32),
-        "q_read": q_read,
+      "inputs": np.concatenate([np.zeros(p, np.int32), np.asarray(tokens, np.int32)]),
+      "labels": np.concatenate([np.full(p, IGNORE_LABEL, np.int32), labels]),
+      "language_ids": np.full(p + n, ex.language_id[index], np.int32),
+      "task_ids": np.full(p + n, ex.task_id[index], np.int32),
+      "q_read": q_read,
     }
 
 
@@ -470,10 +504,13 @@ class _StagedMapDataset(grain.MapDataset):
 
 def _rename_packed(element: dict) -> dict:
   return {
-      "inputs": element["inputs"], "labels": element["labels"],
-      "segment_ids": element["inputs_segment_ids"].astype(np.int32),
-      "positions": element["inputs_positions"].astype(np.int32),
-      "language_ids": element["language_ids"], "task_ids": element["task_ids"], "q_read": element["q_read"],
+    "inputs": element["inputs"],
+    "labels": element["labels"],
+    "segment_ids": element["inputs_segment_ids"].astype(np.int32),
+    "positions": element["inputs_positions"].astype(np.int32),
+    "language_ids": element["language_ids"],
+    "task_ids": element["task_ids"],
+    "q_read": element["q_read"],
   }
 
 
@@ -491,6 +528,7 @@ def parse_buckets(cfg: ml_collections.ConfigDict) -> tuple[int, ...]:
 @dataclasses.dataclass(frozen=True)
 class _CutToBucket:
   """Cuts a padded batch's [B, S] fields to the smallest bucket that holds its longest row."""
+
   buckets: tuple[int, ...]
 
   def __call__(self, batch: dict) -> dict:
@@ -500,9 +538,17 @@ class _CutToBucket:
     return {k: (v[:, :length] if v.ndim == 2 else v) for k, v in batch.items()}
 
 
-def make_dataset(data_config: ml_collections.ConfigDict, split: str, *, batch_size: int, seed: int,
-                 shard_index: int = 0, shard_count: int = 1, repeat: bool,
-                 prefix_slots: int = 0) -> grain.IterDataset:
+def make_dataset(
+  data_config: ml_collections.ConfigDict,
+  split: str,
+  *,
+  batch_size: int,
+  seed: int,
+  shard_index: int = 0,
+  shard_count: int = 1,
+  repeat: bool,
+  prefix_slots: int = 0,
+) -> grain.IterDataset:
   """Batched examples of `split` (see the module docstring for the fields and layout).
 
   Args:
@@ -526,8 +572,11 @@ def make_dataset(data_config: ml_collections.ConfigDict, split: str, *, batch_si
   multi = split == "train" and (cfg.curriculum.strip() or cfg.mixture.strip())
   if multi and not repeat:
     raise ValueError("data.mixture / data.curriculum need repeat=True (they draw from repeated sources)")
-  names = train_sources(cfg) if split == "train" else (
-      [n for n, _ in parse_mixture(cfg.mixture)] if cfg.mixture.strip() else [cfg.source])
+  names = (
+    train_sources(cfg)
+    if split == "train"
+    else ([n for n, _ in parse_mixture(cfg.mixture)] if cfg.mixture.strip() else [cfg.source])
+  )
 
   def source_dataset(name: str, offset: int) -> grain.MapDataset:
     examples = load_examples(cfg, split, name)
@@ -555,26 +604,32 @@ def make_dataset(data_config: ml_collections.ConfigDict, split: str, *, batch_si
     ds = grain.MapDataset.concatenate([per_source[n] for n in names])
   else:
     ds = per_source[names[0]]
-  it_ds = ds.to_iter_dataset(grain.ReadOptions(num_threads=cfg.read_threads, prefetch_buffer_size=
-                                               max(2 * batch_size, 16) if cfg.read_threads else 0))
+  it_ds = ds.to_iter_dataset(
+    grain.ReadOptions(
+      num_threads=cfg.read_threads, prefetch_buffer_size=max(2 * batch_size, 16) if cfg.read_threads else 0
+    )
+  )
   if cfg.worker_count > 0:
     # Grain's worker pool reads absl flags, which only an application may parse (absl.app.run, or `hrm-jax`,
     # whose entry point does): library code does not mutate that global state (reference/deps.md #5).
     if not flags.FLAGS.is_parsed():
       raise ValueError(
-          f"config.data.worker_count={cfg.worker_count} starts Grain worker processes, which read absl flags, and "
-          "nothing has parsed them: run under absl.app.run, or call absl.flags.FLAGS.mark_as_parsed() once at "
-          "the start of the program or notebook (the hrm-jax command does)")
+        f"config.data.worker_count={cfg.worker_count} starts Grain worker processes, which read absl flags, and "
+        "nothing has parsed them: run under absl.app.run, or call absl.flags.FLAGS.mark_as_parsed() once at "
+        "the start of the program or notebook (the hrm-jax command does)"
+      )
     # Workers take elements round-robin and the prefetcher interleaves them back in order, so batching
     # after it gives the same batches for any worker_count.
     it_ds = it_ds.mp_prefetch(grain.MultiprocessingOptions(num_workers=cfg.worker_count))
   if packing:
     s_len = cfg.seq_len
     it_ds = grain.experimental.FirstFitPackIterDataset(
-        it_ds, length_struct={"inputs": s_len, "labels": s_len, "language_ids": s_len, "task_ids": s_len,
-                              "q_read": s_len},
-        num_packing_bins=batch_size, shuffle_bins=False,
-        padding_struct={"inputs": 0, "labels": IGNORE_LABEL, "language_ids": 0, "task_ids": 0, "q_read": 0})
+      it_ds,
+      length_struct={"inputs": s_len, "labels": s_len, "language_ids": s_len, "task_ids": s_len, "q_read": s_len},
+      num_packing_bins=batch_size,
+      shuffle_bins=False,
+      padding_struct={"inputs": 0, "labels": IGNORE_LABEL, "language_ids": 0, "task_ids": 0, "q_read": 0},
+    )
     it_ds = it_ds.map(_rename_packed)
   it_ds = it_ds.batch(batch_size, drop_remainder=False)
   if cfg.length_buckets.strip() and not packing:

@@ -3,6 +3,7 @@
 Each line is decoded from UTF-8 on its own (a file opened in text mode fails on the first undecodable byte
 with no line number, and the rest of the file is lost); blank lines are skipped.
 """
+
 from __future__ import annotations
 
 import json

@@ -9,6 +9,7 @@ Private tests are stored as LiveCodeBench stores them: base64(zlib(pickle(JSON s
 Checking runs every record's `solution` on all its tests in a separate Python process (`run_python_tests`),
 with LiveCodeBench's calling conventions and output comparison (reference/benchmarks.md, section B3).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,12 +25,14 @@ from hrm_jax.data_pipelines.lcb_sample_problems import PROBLEMS, SampleProblem
 
 NUM_PRIVATE = 6
 PLATFORM = "hrm-jax"
-LICENSE_NOTE = ("Written for hrm-jax and released under Apache-2.0 with the project. The record schema follows "
-                "LiveCodeBench's code_generation_lite; the problems are original.")
+LICENSE_NOTE = (
+  "Written for hrm-jax and released under Apache-2.0 with the project. The record schema follows "
+  "LiveCodeBench's code_generation_lite; the problems are original."
+)
 
 # Runs in a child process: reads a JSON list of {"code", "tests", "func_name"} jobs on stdin, prints, per job,
 # the list of per-test results: true, or {"kind": wrong_answer|runtime_error|time_limit, "got"|"error": text}. The import prelude mirrors LiveCodeBench's (B3).
-HARNESS = r'''
+HARNESS = r"""
 import ast, builtins, io, json, resource, signal, sys
 from string import *; from re import *; from datetime import *; from collections import *; from heapq import *
 from bisect import *; from copy import *; from math import *; from random import *; from statistics import *
@@ -90,7 +93,7 @@ def run_job(code, tests, func_name, stop_at_first_failure):
 jobs = json.loads(sys.stdin.read())
 PER_TEST_SECONDS = float(sys.argv[1])
 print(json.dumps([run_job(j['code'], j['tests'], j['func_name'], j['stop']) for j in jobs]))
-'''
+"""
 
 
 def run_python_tests_batch(jobs: list[dict], timeout: float = 120.0, per_test_seconds: float = 2.0) -> list[list]:
@@ -100,10 +103,24 @@ def run_python_tests_batch(jobs: list[dict], timeout: float = 120.0, per_test_se
   One child Python process runs all jobs, each test under a `per_test_seconds` alarm ("Time Limit Exceeded")
   and a 2 GiB address-space limit. Only for our own or mutated reference solutions: it is not a sandbox.
   """
-  payload = json.dumps([{"code": j["code"], "tests": j["tests"], "func_name": j.get("func_name") or "",
-                         "stop": bool(j.get("stop_at_first_failure"))} for j in jobs])
-  proc = subprocess.run([sys.executable, "-c", HARNESS, str(per_test_seconds)], input=payload, capture_output=True, text=True,
-                        timeout=timeout)
+  payload = json.dumps(
+    [
+      {
+        "code": j["code"],
+        "tests": j["tests"],
+        "func_name": j.get("func_name") or "",
+        "stop": bool(j.get("stop_at_first_failure")),
+      }
+      for j in jobs
+    ]
+  )
+  proc = subprocess.run(
+    [sys.executable, "-c", HARNESS, str(per_test_seconds)],
+    input=payload,
+    capture_output=True,
+    text=True,
+    timeout=timeout,
+  )
   if proc.returncode != 0:
     raise RuntimeError(f"test harness failed: {proc.stderr[-2000:]}")
   return json.loads(proc.stdout)
@@ -122,14 +139,16 @@ def _solution_outputs(problem: SampleProblem, inputs: list[str]) -> list[str]:
   """Outputs of the reference solution on `inputs`, computed in the harness (expected values unknown)."""
   job = {"code": problem.solution, "func_name": problem.func_name}
   if problem.func_name:
-    probe = ("import json\nfrom typing import *\nfrom collections import *\nfrom bisect import *\nfrom math import *\n"
-             + problem.solution + "\nimport sys\n_s = Solution()\n_out = []\n"
-             + "for _line in json.loads(sys.argv[1]):\n"
-             + f"    _r = getattr(_s, {problem.func_name!r})(*[json.loads(l) for l in _line.split(chr(10))])\n"
-             + "    _out.append(json.dumps(list(_r) if isinstance(_r, tuple) else _r))\n"
-             + "print(json.dumps(_out))\n")
-    proc = subprocess.run([sys.executable, "-c", probe, json.dumps(inputs)], capture_output=True, text=True,
-                          timeout=60)
+    probe = (
+      "import json\nfrom typing import *\nfrom collections import *\nfrom bisect import *\nfrom math import *\n"
+      + problem.solution
+      + "\nimport sys\n_s = Solution()\n_out = []\n"
+      + "for _line in json.loads(sys.argv[1]):\n"
+      + f"    _r = getattr(_s, {problem.func_name!r})(*[json.loads(l) for l in _line.split(chr(10))])\n"
+      + "    _out.append(json.dumps(list(_r) if isinstance(_r, tuple) else _r))\n"
+      + "print(json.dumps(_out))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe, json.dumps(inputs)], capture_output=True, text=True, timeout=60)
     if proc.returncode != 0:
       raise RuntimeError(f"{problem.qid}: reference solution failed: {proc.stderr[-2000:]}")
     return json.loads(proc.stdout)
@@ -162,26 +181,32 @@ def build_record(problem: SampleProblem) -> dict:
   outputs = _solution_outputs(problem, inputs)
   private = [{"input": i, "output": o, "testtype": testtype} for i, o in zip(inputs, outputs)]
   return {
-      "question_title": problem.title,
-      "question_content": problem.content,
-      "platform": PLATFORM,
-      "question_id": problem.qid,
-      "contest_id": f"{PLATFORM}-sample-{problem.date[:7]}",
-      "contest_date": f"{problem.date}T00:00:00",
-      "starter_code": problem.starter,
-      "difficulty": problem.difficulty,
-      "public_test_cases": json.dumps(public),
-      "private_test_cases": livecodebench.encode_private_tests(private),
-      "metadata": json.dumps({"func_name": problem.func_name} if problem.func_name else {}),
-      "solution": problem.solution,
+    "question_title": problem.title,
+    "question_content": problem.content,
+    "platform": PLATFORM,
+    "question_id": problem.qid,
+    "contest_id": f"{PLATFORM}-sample-{problem.date[:7]}",
+    "contest_date": f"{problem.date}T00:00:00",
+    "starter_code": problem.starter,
+    "difficulty": problem.difficulty,
+    "public_test_cases": json.dumps(public),
+    "private_test_cases": livecodebench.encode_private_tests(private),
+    "metadata": json.dumps({"func_name": problem.func_name} if problem.func_name else {}),
+    "solution": problem.solution,
   }
 
 
 def check_file(path: str) -> list[str]:
   """Failures (one line each) of every record's `solution` on its public + private tests; [] when all pass."""
   problems = livecodebench.read_jsonl(path)
-  jobs = [{"code": p.extra["solution"], "tests": [dataclasses.asdict(t) for t in p.public_tests + p.private_tests],
-           "func_name": p.func_name} for p in problems]
+  jobs = [
+    {
+      "code": p.extra["solution"],
+      "tests": [dataclasses.asdict(t) for t in p.public_tests + p.private_tests],
+      "func_name": p.func_name,
+    }
+    for p in problems
+  ]
   failures = []
   for p, results in zip(problems, run_python_tests_batch(jobs)):
     failures += [f"{p.question_id} test {i}: {r}" for i, r in enumerate(results) if r is not True]

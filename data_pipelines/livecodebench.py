@@ -12,6 +12,7 @@ The private-test pickle comes from the internet, so it is loaded with `Restricte
 only plain str/list/dict values (and the int/float/bool/None inside them) and refuses every global or
 object-constructing opcode with `UnsafePickleError`: a pickle that would run code is rejected, never run.
 """
+
 from __future__ import annotations
 
 import base64
@@ -25,8 +26,19 @@ from collections.abc import Iterator
 
 from hrm_jax.data_pipelines import jsonl
 
-REQUIRED_FIELDS = ("question_title", "question_content", "platform", "question_id", "contest_id", "contest_date",
-                   "starter_code", "difficulty", "public_test_cases", "private_test_cases", "metadata")
+REQUIRED_FIELDS = (
+  "question_title",
+  "question_content",
+  "platform",
+  "question_id",
+  "contest_id",
+  "contest_date",
+  "starter_code",
+  "difficulty",
+  "public_test_cases",
+  "private_test_cases",
+  "metadata",
+)
 DIFFICULTIES = ("easy", "medium", "hard")
 TEST_TYPES = ("stdin", "functional")
 
@@ -194,11 +206,19 @@ def parse_record(obj) -> LcbProblem:
     raise RecordError("field metadata must be a JSON object")
   extra = {k: v for k, v in obj.items() if k not in REQUIRED_FIELDS}
   return LcbProblem(
-      question_title=obj["question_title"], question_content=obj["question_content"], platform=obj["platform"],
-      question_id=obj["question_id"], contest_id=obj["contest_id"], contest_date=date,
-      starter_code=obj["starter_code"], difficulty=obj["difficulty"],
-      public_tests=_tests(public, "public_test_cases"), private_tests=_tests(private, "private_test_cases"),
-      metadata=metadata, extra=extra)
+    question_title=obj["question_title"],
+    question_content=obj["question_content"],
+    platform=obj["platform"],
+    question_id=obj["question_id"],
+    contest_id=obj["contest_id"],
+    contest_date=date,
+    starter_code=obj["starter_code"],
+    difficulty=obj["difficulty"],
+    public_tests=_tests(public, "public_test_cases"),
+    private_tests=_tests(private, "private_test_cases"),
+    metadata=metadata,
+    extra=extra,
+  )
 
 
 def iter_jsonl(path: str) -> Iterator[tuple[int, LcbProblem | RecordError]]:
@@ -244,11 +264,18 @@ def to_training_record(problem: LcbProblem) -> dict:
   if not isinstance(solution, str) or not solution.strip():
     raise RecordError(f"problem {problem.question_id}: no reference `solution` field to train on")
   return {
-      "question_title": problem.question_title, "question_content": problem.question_content,
-      "platform": problem.platform, "question_id": problem.question_id, "contest_id": problem.contest_id,
-      "contest_date": problem.contest_date, "starter_code": problem.starter_code,
-      "difficulty": problem.difficulty,
-      "public_test_cases": json.dumps([dataclasses.asdict(t) for t in problem.public_tests]),
-      "private_test_cases": json.dumps([dataclasses.asdict(t) for t in problem.private_tests]),
-      "metadata": json.dumps(problem.metadata), "language": "python", "solution": solution, "task": "codegen",
+    "question_title": problem.question_title,
+    "question_content": problem.question_content,
+    "platform": problem.platform,
+    "question_id": problem.question_id,
+    "contest_id": problem.contest_id,
+    "contest_date": problem.contest_date,
+    "starter_code": problem.starter_code,
+    "difficulty": problem.difficulty,
+    "public_test_cases": json.dumps([dataclasses.asdict(t) for t in problem.public_tests]),
+    "private_test_cases": json.dumps([dataclasses.asdict(t) for t in problem.private_tests]),
+    "metadata": json.dumps(problem.metadata),
+    "language": "python",
+    "solution": solution,
+    "task": "codegen",
   }

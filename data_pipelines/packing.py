@@ -4,6 +4,7 @@ A packed row holds several examples; `segment_ids` numbers them 1, 2, ... and ma
 attend only to tokens of its own segment (and, for the causal model, only to earlier ones), so no
 information crosses examples. The model applies the same rule; these NumPy versions define and test it.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -14,6 +14,7 @@ Targets, from (stub, instructions, reference solution):
   self_repair   aider's second try: a first attempt (the solution with one injected bug), the real output of
                 running the tests on it, and blocks that turn the attempt into the solution.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -44,9 +45,9 @@ class PolyglotExercise:
   language: str
   name: str
   path: pathlib.Path
-  instructions: str          # what the harness shows: docs + aider's addendum
-  stubs: dict                # editable path -> stub content
-  solution: dict             # editable path -> reference content (only files the reference changes)
+  instructions: str  # what the harness shows: docs + aider's addendum
+  stubs: dict  # editable path -> stub content
+  solution: dict  # editable path -> reference content (only files the reference changes)
   tests: tuple[str, ...]
   exercise: harness.Exercise
 
@@ -86,12 +87,16 @@ def read_exercise(directory: pathlib.Path, language: str) -> PolyglotExercise:
     raise ExerciseError(str(e)) from e
   # Changed editable files, and files the reference adds beside them (a Java helper class in its own file);
   # never build files the model does not see (Cargo.toml).
-  solution = {p: c for p, c in reference.items()
-              if (p in stubs and c != stubs[p]) or (p not in stubs and not (ex.pristine / p).exists())}
+  solution = {
+    p: c
+    for p, c in reference.items()
+    if (p in stubs and c != stubs[p]) or (p not in stubs and not (ex.pristine / p).exists())
+  }
   if not solution:
     raise ExerciseError(f"{directory}: the reference solution changes none of the editable files {editable}")
-  return PolyglotExercise(language, ex.name, ex.pristine, harness.instructions(ex), stubs, solution,
-                          tuple(ex.files["test"]), ex)
+  return PolyglotExercise(
+    language, ex.name, ex.pristine, harness.instructions(ex), stubs, solution, tuple(ex.files["test"]), ex
+  )
 
 
 @dataclasses.dataclass
@@ -103,8 +108,9 @@ class ReadReport:
     return f"polyglot: {self.exercises} exercises read, {len(self.bad)} malformed"
 
 
-def read_exercises(root: str = BUNDLED_ROOT, languages: Sequence[str] = LANGUAGES, max_bad: int = 0,
-                   report: ReadReport | None = None) -> list[PolyglotExercise]:
+def read_exercises(
+  root: str = BUNDLED_ROOT, languages: Sequence[str] = LANGUAGES, max_bad: int = 0, report: ReadReport | None = None
+) -> list[PolyglotExercise]:
   """Every `<root>/<lang>/exercises/practice/*` directory; more than `max_bad` malformed ones raise."""
   report = report if report is not None else ReadReport()
   out = []
@@ -119,8 +125,9 @@ def read_exercises(root: str = BUNDLED_ROOT, languages: Sequence[str] = LANGUAGE
         report.bad.append(str(e))
   report.exercises = len(out)
   if len(report.bad) > max_bad:
-    raise ExerciseError(f"{root}: {len(report.bad)} malformed exercise(s) (threshold {max_bad}):\n  "
-                        + "\n  ".join(report.bad[:10]))
+    raise ExerciseError(
+      f"{root}: {len(report.bad)} malformed exercise(s) (threshold {max_bad}):\n  " + "\n  ".join(report.bad[:10])
+    )
   for error in report.bad:
     logging.getLogger(__name__).warning("skipped (within max_bad=%d): %s", max_bad, error)
   return out
@@ -129,15 +136,17 @@ def read_exercises(root: str = BUNDLED_ROOT, languages: Sequence[str] = LANGUAGE
 # ----------------------------------------------------------------------------------------------------------
 # SEARCH/REPLACE targets.
 
+
 def _occurrences(lines: list[str], part: list[str]) -> int:
   n = len(part)
-  return sum(lines[i:i + n] == part for i in range(len(lines) - n + 1)) if n else 0
+  return sum(lines[i : i + n] == part for i in range(len(lines) - n + 1)) if n else 0
 
 
 def _regions(before: list[str], after: list[str]) -> list[tuple[int, int, list[tuple[int, int, int, int]]]]:
   """Changed regions of `before`, each widened until its text is unique in `before`: (lo, hi, ops)."""
-  ops = [op[1:] for op in difflib.SequenceMatcher(None, before, after, autojunk=False).get_opcodes()
-         if op[0] != "equal"]
+  ops = [
+    op[1:] for op in difflib.SequenceMatcher(None, before, after, autojunk=False).get_opcodes() if op[0] != "equal"
+  ]
   regions = []
   for i1, i2, j1, j2 in ops:
     lo, hi, grow_before = i1, i2, True
@@ -189,6 +198,7 @@ def _applies_exactly(reply: str, files: dict, solution: dict) -> bool:
 def edit_target(files: dict, solution: dict) -> str:
   """A `diff`-format reply (SEARCH/REPLACE blocks) that turns `files` into `solution` under the harness's
   applier, as small as found: minimal blocks, else one block per file spanning its changes, else whole files."""
+
   def render(pairs_by_path):
     return "".join(edit_formats.render_search_replace(p, s, r) for p, pairs in pairs_by_path for s, r in pairs)
 
@@ -218,11 +228,20 @@ def whole_target(solution: dict) -> str:
 
 def _record(ex: PolyglotExercise, qid: str, task: str, prompt: str, target: str) -> dict:
   return {
-      "question_title": f"{ex.language}/{ex.name}", "question_content": prompt, "platform": "polyglot",
-      "question_id": qid, "contest_id": "polyglot", "contest_date": "2026-01-01T00:00:00", "starter_code": "",
-      "difficulty": "medium", "public_test_cases": "[]", "private_test_cases": "[]",
-      "metadata": json.dumps({"exercise": ex.name, "tests": list(ex.tests)}), "language": ex.language,
-      "solution": target, "task": task,
+    "question_title": f"{ex.language}/{ex.name}",
+    "question_content": prompt,
+    "platform": "polyglot",
+    "question_id": qid,
+    "contest_id": "polyglot",
+    "contest_date": "2026-01-01T00:00:00",
+    "starter_code": "",
+    "difficulty": "medium",
+    "public_test_cases": "[]",
+    "private_test_cases": "[]",
+    "metadata": json.dumps({"exercise": ex.name, "tests": list(ex.tests)}),
+    "language": ex.language,
+    "solution": target,
+    "task": task,
   }
 
 
@@ -234,22 +253,43 @@ def edit_records(ex: PolyglotExercise) -> list[dict]:
   that file by aider's fuzzy file-name matching, which the harness reproduces."""
   records = []
   try:
-    records.append(_record(ex, f"{ex.language}/{ex.name}/diff", "edit",
-                           harness.build_prompt("diff", ex.stubs, [], ex.instructions),
-                           edit_target(ex.stubs, ex.solution)))
+    records.append(
+      _record(
+        ex,
+        f"{ex.language}/{ex.name}/diff",
+        "edit",
+        harness.build_prompt("diff", ex.stubs, [], ex.instructions),
+        edit_target(ex.stubs, ex.solution),
+      )
+    )
   except ValueError as e:
     logging.getLogger(__name__).warning("%s/%s: no diff-format edit record: %s", ex.language, ex.name, e)
-  records.append(_record(ex, f"{ex.language}/{ex.name}/whole", "edit",
-                         harness.build_prompt("whole", ex.stubs, [], ex.instructions), whole_target(ex.solution)))
+  records.append(
+    _record(
+      ex,
+      f"{ex.language}/{ex.name}/whole",
+      "edit",
+      harness.build_prompt("whole", ex.stubs, [], ex.instructions),
+      whole_target(ex.solution),
+    )
+  )
   return records
 
 
 # ----------------------------------------------------------------------------------------------------------
 # Second attempt (self-repair) with real test output.
 
-_MUTATIONS = ((re.compile(r" \+ "), " - "), (re.compile(r" - "), " + "), (re.compile(r" < "), " <= "),
-              (re.compile(r" <= "), " < "), (re.compile(r" > "), " >= "), (re.compile(r" >= "), " > "),
-              (re.compile(r" == "), " != "), (re.compile(r"\b1\b"), "2"), (re.compile(r"\b0\b"), "1"))
+_MUTATIONS = (
+  (re.compile(r" \+ "), " - "),
+  (re.compile(r" - "), " + "),
+  (re.compile(r" < "), " <= "),
+  (re.compile(r" <= "), " < "),
+  (re.compile(r" > "), " >= "),
+  (re.compile(r" >= "), " > "),
+  (re.compile(r" == "), " != "),
+  (re.compile(r"\b1\b"), "2"),
+  (re.compile(r"\b0\b"), "1"),
+)
 
 
 def inject_bug(text: str, rng: random.Random) -> str | None:
@@ -292,10 +332,12 @@ def second_attempt_record(ex: PolyglotExercise, seed: int = 0, tries: int = 8) -
       target = edit_target(attempt, {target_path: ex.solution[target_path]})
     except ValueError:  # not expressible in the diff format (see edit_records)
       return None
-    prompt = harness.build_prompt("diff", attempt, [(ex.instructions, first_reply)],
-                                  harness.test_failure_text(run.output, ex.exercise))
+    prompt = harness.build_prompt(
+      "diff", attempt, [(ex.instructions, first_reply)], harness.test_failure_text(run.output, ex.exercise)
+    )
     record = _record(ex, f"{ex.language}/{ex.name}/repair", "self_repair", prompt, target)
-    record["metadata"] = json.dumps({"exercise": ex.name, "tests": list(ex.tests), "outcome": run.outcome,
-                                     "attempt": attempt})
+    record["metadata"] = json.dumps(
+      {"exercise": ex.name, "tests": list(ex.tests), "outcome": run.outcome, "attempt": attempt}
+    )
     return record
   return None

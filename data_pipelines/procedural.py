@@ -23,6 +23,7 @@ Tests are functional (LiveCodeBench encoding: one JSON value per argument line, 
 metadata) except for `predict`, whose test is stdin-style (empty input, expected stdout). `build_test_program`
 renders a self-checking program per language and `run_record_tests` runs it with the real toolchain.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -33,21 +34,28 @@ import random
 import shutil
 import subprocess
 import tempfile
-from typing import Sequence
+from collections.abc import Sequence
 
-from hrm_jax.tokenizer import LANGUAGES, TASKS
+from hrm_jax.tokenizer import LANGUAGES
 
 FAMILIES = ("arith", "string", "predict", "repair")
 FAMILY_TASK = {"arith": "codegen", "string": "codegen", "predict": "code_execution", "repair": "self_repair"}
 SPLITS = ("train", "eval")
-DISPLAY_NAME = {"cpp": "C++", "go": "Go", "java": "Java", "javascript": "JavaScript", "python": "Python",
-                "rust": "Rust"}
+DISPLAY_NAME = {
+  "cpp": "C++",
+  "go": "Go",
+  "java": "Java",
+  "javascript": "JavaScript",
+  "python": "Python",
+  "rust": "Rust",
+}
 CONTEST_DATE = "2026-01-01T00:00:00"
 
 
 @dataclasses.dataclass(frozen=True)
 class ProceduralConfig:
   """Knobs of the generator. `min_ops..max_ops` sets program length: ops per expression / steps / lines."""
+
   languages: tuple[str, ...] = LANGUAGES
   families: tuple[str, ...] = FAMILIES
   min_ops: int = 1
@@ -85,6 +93,7 @@ _PRECEDENCE = {"+": 1, "-": 1, "*": 2}
 @dataclasses.dataclass(frozen=True)
 class Expr:
   """`text` is valid C/Go/Java/JS/Python/Rust; `prec` is the precedence of its top operator (3 = atom)."""
+
   text: str
   prec: int
 
@@ -115,15 +124,16 @@ def eval_expr(text: str, x: int) -> int:
 # ----------------------------------------------------------------------------------------------------------
 # Per-language rendering.
 
+
 def arith_function(language: str, expr: str) -> str:
   """The reference solution of an arith task: `f(x)` returning `expr`."""
   return {
-      "python": f"def f(x):\n    return {expr}\n",
-      "javascript": f"function f(x) {{\n  return {expr};\n}}\n",
-      "cpp": f"int f(int x) {{\n  return {expr};\n}}\n",
-      "java": f"static int f(int x) {{\n  return {expr};\n}}\n",
-      "go": f"func f(x int) int {{\n\treturn {expr}\n}}\n",
-      "rust": f"fn f(x: i64) -> i64 {{\n    {expr}\n}}\n",
+    "python": f"def f(x):\n    return {expr}\n",
+    "javascript": f"function f(x) {{\n  return {expr};\n}}\n",
+    "cpp": f"int f(int x) {{\n  return {expr};\n}}\n",
+    "java": f"static int f(int x) {{\n  return {expr};\n}}\n",
+    "go": f"func f(x int) int {{\n\treturn {expr}\n}}\n",
+    "rust": f"fn f(x: i64) -> i64 {{\n    {expr}\n}}\n",
   }[language]
 
 
@@ -134,18 +144,37 @@ _STEP_WORDS = {"reverse": "reverses it", "upper": "converts it to upper case", "
 def _string_step(language: str, step: str, arg: str) -> str:
   lit = json.dumps(arg)
   table = {
-      "python": {"reverse": "s = s[::-1]", "upper": "s = s.upper()", "suffix": f"s = s + {lit}",
-                 "double": "s = s * 2"},
-      "javascript": {"reverse": "s = s.split(\"\").reverse().join(\"\");", "upper": "s = s.toUpperCase();",
-                     "suffix": f"s = s + {lit};", "double": "s = s.repeat(2);"},
-      "cpp": {"reverse": "std::reverse(s.begin(), s.end());", "upper": "for (char& c : s) c = std::toupper(c);",
-              "suffix": f"s = s + {lit};", "double": "s = s + s;"},
-      "java": {"reverse": "s = new StringBuilder(s).reverse().toString();", "upper": "s = s.toUpperCase();",
-               "suffix": f"s = s + {lit};", "double": "s = s.repeat(2);"},
-      "go": {"reverse": "r := []rune(s)\n\tslices.Reverse(r)\n\ts = string(r)",
-             "upper": "s = strings.ToUpper(s)", "suffix": f"s = s + {lit}", "double": "s = strings.Repeat(s, 2)"},
-      "rust": {"reverse": "s = s.chars().rev().collect();", "upper": "s = s.to_uppercase();",
-               "suffix": f"s = s + {lit};", "double": "s = s.repeat(2);"},
+    "python": {"reverse": "s = s[::-1]", "upper": "s = s.upper()", "suffix": f"s = s + {lit}", "double": "s = s * 2"},
+    "javascript": {
+      "reverse": 's = s.split("").reverse().join("");',
+      "upper": "s = s.toUpperCase();",
+      "suffix": f"s = s + {lit};",
+      "double": "s = s.repeat(2);",
+    },
+    "cpp": {
+      "reverse": "std::reverse(s.begin(), s.end());",
+      "upper": "for (char& c : s) c = std::toupper(c);",
+      "suffix": f"s = s + {lit};",
+      "double": "s = s + s;",
+    },
+    "java": {
+      "reverse": "s = new StringBuilder(s).reverse().toString();",
+      "upper": "s = s.toUpperCase();",
+      "suffix": f"s = s + {lit};",
+      "double": "s = s.repeat(2);",
+    },
+    "go": {
+      "reverse": "r := []rune(s)\n\tslices.Reverse(r)\n\ts = string(r)",
+      "upper": "s = strings.ToUpper(s)",
+      "suffix": f"s = s + {lit}",
+      "double": "s = strings.Repeat(s, 2)",
+    },
+    "rust": {
+      "reverse": "s = s.chars().rev().collect();",
+      "upper": "s = s.to_uppercase();",
+      "suffix": f"s = s + {lit};",
+      "double": "s = s.repeat(2);",
+    },
   }
   return table[language][step]
 
@@ -171,14 +200,18 @@ def string_function(language: str, steps: Sequence[tuple[str, str]]) -> str:
     return "static String f(String s) {\n" + "".join(f"  {line}\n" for line in body) + "  return s;\n}\n"
   if language == "go":
     return "func f(s string) string {\n" + "".join(f"\t{line}\n" for line in body) + "\treturn s\n}\n"
-  return ("fn f(s: &str) -> String {\n    let mut s = s.to_string();\n"
-          + "".join(f"    {line}\n" for line in body) + "    s\n}\n")
+  return (
+    "fn f(s: &str) -> String {\n    let mut s = s.to_string();\n"
+    + "".join(f"    {line}\n" for line in body)
+    + "    s\n}\n"
+  )
 
 
 def apply_string_steps(s: str, steps: Sequence[tuple[str, str]]) -> str:
   for step, arg in steps:
-    s = {"reverse": lambda v: v[::-1], "upper": str.upper, "suffix": lambda v: v + arg,
-         "double": lambda v: v * 2}[step](s)
+    s = {"reverse": lambda v: v[::-1], "upper": str.upper, "suffix": lambda v: v + arg, "double": lambda v: v * 2}[
+      step
+    ](s)
   return s
 
 
@@ -190,12 +223,12 @@ def describe_string_steps(steps: Sequence[tuple[str, str]]) -> str:
 def predict_snippet(language: str, start: int, ops: Sequence[tuple[str, int]]) -> str:
   """A few statements that assign and update `x`, then print it (the body of a main function)."""
   lines = {
-      "python": [f"x = {start}"] + [f"x = x {op} {c}" for op, c in ops] + ["print(x)"],
-      "javascript": [f"let x = {start};"] + [f"x = x {op} {c};" for op, c in ops] + ["console.log(x);"],
-      "cpp": [f"int x = {start};"] + [f"x = x {op} {c};" for op, c in ops] + ["std::cout << x << std::endl;"],
-      "java": [f"int x = {start};"] + [f"x = x {op} {c};" for op, c in ops] + ["System.out.println(x);"],
-      "go": [f"x := {start}"] + [f"x = x {op} {c}" for op, c in ops] + ["fmt.Println(x)"],
-      "rust": [f"let mut x = {start};"] + [f"x = x {op} {c};" for op, c in ops] + ["println!(\"{}\", x);"],
+    "python": [f"x = {start}"] + [f"x = x {op} {c}" for op, c in ops] + ["print(x)"],
+    "javascript": [f"let x = {start};"] + [f"x = x {op} {c};" for op, c in ops] + ["console.log(x);"],
+    "cpp": [f"int x = {start};"] + [f"x = x {op} {c};" for op, c in ops] + ["std::cout << x << std::endl;"],
+    "java": [f"int x = {start};"] + [f"x = x {op} {c};" for op, c in ops] + ["System.out.println(x);"],
+    "go": [f"x := {start}"] + [f"x = x {op} {c}" for op, c in ops] + ["fmt.Println(x)"],
+    "rust": [f"let mut x = {start};"] + [f"x = x {op} {c};" for op, c in ops] + ['println!("{}", x);'],
   }[language]
   return "\n".join(lines) + "\n"
 
@@ -210,9 +243,9 @@ def predict_value(start: int, ops: Sequence[tuple[str, int]]) -> int:
 # ----------------------------------------------------------------------------------------------------------
 # Task generation.
 
+
 def _tests(inputs: Sequence[object], outputs: Sequence[object]) -> list[dict]:
-  return [{"input": json.dumps(i), "output": json.dumps(o), "testtype": "functional"}
-          for i, o in zip(inputs, outputs)]
+  return [{"input": json.dumps(i), "output": json.dumps(o), "testtype": "functional"} for i, o in zip(inputs, outputs)]
 
 
 def _random_word(rng: random.Random, lo: int = 1, hi: int = 5) -> str:
@@ -239,8 +272,9 @@ def _make_task(cfg: ProceduralConfig, rng: random.Random) -> dict:
       statement = f"Write a {name} function `f(x)` that returns {expr.text}."
     else:
       buggy = _inject_bug(rng, expr.text, xs)
-      statement = (f"This {name} function should return {expr.text} but it has a bug. Fix it.\n"
-                   f"{arith_function(language, buggy)}")
+      statement = (
+        f"This {name} function should return {expr.text} but it has a bug. Fix it.\n{arith_function(language, buggy)}"
+      )
   elif family == "string":
     steps = []
     for _ in range(num_ops):
@@ -250,8 +284,9 @@ def _make_task(cfg: ProceduralConfig, rng: random.Random) -> dict:
     rng.shuffle(words)
     tests = _tests(words, [apply_string_steps(w, steps) for w in words])
     solution = string_function(language, steps)
-    statement = (f"Write a {name} function `f(s)` that takes a string s, {describe_string_steps(steps)}, "
-                 f"and returns the result.")
+    statement = (
+      f"Write a {name} function `f(s)` that takes a string s, {describe_string_steps(steps)}, and returns the result."
+    )
   else:  # predict
     start = rng.randint(0, cfg.max_constant)
     ops = [(rng.choice("+-*"), rng.randint(2, cfg.max_constant)) for _ in range(num_ops)]
@@ -262,25 +297,25 @@ def _make_task(cfg: ProceduralConfig, rng: random.Random) -> dict:
     metadata = {"program": predict_snippet(language, start, ops)}
     n_tests = 1
   public = tests[: max(1, min(cfg.num_public_tests, len(tests)))] if family != "predict" else tests
-  private = tests[len(public):] if family != "predict" else []
+  private = tests[len(public) :] if family != "predict" else []
   difficulty = ("easy", "medium", "hard")[min(num_ops, 3) - 1]
   return {
-      "question_title": f"{family} ({name}, {num_ops} op{'s' if num_ops > 1 else ''})",
-      "question_content": statement,
-      "platform": "procedural",
-      "question_id": "",  # filled by the caller (depends on split and index)
-      "contest_id": "procedural",
-      "contest_date": CONTEST_DATE,
-      "starter_code": "",
-      "difficulty": difficulty,
-      "public_test_cases": json.dumps(public),
-      "private_test_cases": json.dumps(private),
-      "metadata": json.dumps(metadata),
-      "language": language,
-      "solution": solution,
-      "task": FAMILY_TASK[family],
-      "family": family,
-      "num_ops": num_ops,
+    "question_title": f"{family} ({name}, {num_ops} op{'s' if num_ops > 1 else ''})",
+    "question_content": statement,
+    "platform": "procedural",
+    "question_id": "",  # filled by the caller (depends on split and index)
+    "contest_id": "procedural",
+    "contest_date": CONTEST_DATE,
+    "starter_code": "",
+    "difficulty": difficulty,
+    "public_test_cases": json.dumps(public),
+    "private_test_cases": json.dumps(private),
+    "metadata": json.dumps(metadata),
+    "language": language,
+    "solution": solution,
+    "task": FAMILY_TASK[family],
+    "family": family,
+    "num_ops": num_ops,
   }
 
 
@@ -298,7 +333,7 @@ def _inject_bug(rng: random.Random, expr: str, xs: Sequence[int]) -> str:
         continue
     else:
       new = rng.choice([o for o in "+-*" if o != ch])
-    mutated = expr[:i] + new + expr[i + 1:]
+    mutated = expr[:i] + new + expr[i + 1 :]
     if any(eval_expr(mutated, x) != eval_expr(expr, x) for x in xs):
       return mutated
   raise RuntimeError(f"could not inject a visible bug into {expr!r}")
@@ -311,7 +346,7 @@ def content_key(record: dict) -> str:
 
 
 def split_of(record: dict, eval_fraction: float) -> str:
-  """"eval" when the content key's hash falls below `eval_fraction` (uniform over every stratum), else "train"."""
+  """ "eval" when the content key's hash falls below `eval_fraction` (uniform over every stratum), else "train"."""
   return "eval" if int(content_key(record)[:16], 16) / 16**16 < eval_fraction else "train"
 
 
@@ -344,15 +379,17 @@ class ProceduralTasks:
       if split_of(record, self.cfg.eval_fraction) == self.split:
         return record
       self.redrawn += 1
-    raise RuntimeError(f"{self.split} task {index}: 10000 draws all belong to the other split; widen the "
-                       "config's knobs or move eval_fraction away from 0 or 1")
+    raise RuntimeError(
+      f"{self.split} task {index}: 10000 draws all belong to the other split; widen the "
+      "config's knobs or move eval_fraction away from 0 or 1"
+    )
 
 
 @dataclasses.dataclass
 class GenerationStats:
   drawn: int = 0
-  duplicates: int = 0      # stream draws equal to an earlier task of the same split (skipped)
-  redrawn: int = 0         # draws that belong to the other split (redrawn)
+  duplicates: int = 0  # stream draws equal to an earlier task of the same split (skipped)
+  redrawn: int = 0  # draws that belong to the other split (redrawn)
 
 
 def generate(cfg: ProceduralConfig, split: str, num: int, stats: GenerationStats | None = None) -> list[dict]:
@@ -364,8 +401,10 @@ def generate(cfg: ProceduralConfig, split: str, num: int, stats: GenerationStats
   out, seen, index = [], set(), 0
   while len(out) < num:
     if index >= 20 * num + 1000:
-      raise RuntimeError(f"only {len(out)} distinct {split} tasks in {index} draws (wanted {num}); widen "
-                         "ProceduralConfig's knobs (max_ops, max_constant, languages, families)")
+      raise RuntimeError(
+        f"only {len(out)} distinct {split} tasks in {index} draws (wanted {num}); widen "
+        "ProceduralConfig's knobs (max_ops, max_constant, languages, families)"
+      )
     record = tasks[index]
     index += 1
     key = content_key(record)
@@ -393,6 +432,7 @@ def assert_disjoint(train: Sequence[dict], heldout: Sequence[dict]) -> None:
 # ----------------------------------------------------------------------------------------------------------
 # Verification with the real toolchains.
 
+
 def _literal(language: str, value: object) -> str:
   if isinstance(value, bool) or not isinstance(value, (int, str)):
     raise TypeError(f"procedural tests hold ints and strings only, got {value!r}")
@@ -417,23 +457,38 @@ def build_test_program(record: dict, code: str | None = None) -> tuple[str, str]
     call = f"f({', '.join(_literal(language, a) for a in args)})"
     exp = _literal(language, expected)
     cond = {
-        "python": f"{call} == {exp}", "javascript": f"{call} === {exp}", "cpp": f"{call} == {exp}",
-        "java": f"java.util.Objects.equals({call}, {exp})", "go": f"{call} == {exp}", "rust": f"{call} == {exp}",
+      "python": f"{call} == {exp}",
+      "javascript": f"{call} === {exp}",
+      "cpp": f"{call} == {exp}",
+      "java": f"java.util.Objects.equals({call}, {exp})",
+      "go": f"{call} == {exp}",
+      "rust": f"{call} == {exp}",
     }[language]
     fail = {
-        "python": f"if not ({cond}):\n    print('FAIL {i}'); failed += 1",
-        "javascript": f"if (!({cond})) {{ console.log('FAIL {i}'); failed++; }}",
-        "cpp": f"if (!({cond})) {{ std::cout << \"FAIL {i}\" << std::endl; failed++; }}",
-        "java": f"if (!({cond})) {{ System.out.println(\"FAIL {i}\"); failed++; }}",
-        "go": f"if !({cond}) {{\n\tfmt.Println(\"FAIL {i}\")\n\tfailed++\n}}",
-        "rust": f"if !({cond}) {{ println!(\"FAIL {i}\"); failed += 1; }}",
+      "python": f"if not ({cond}):\n    print('FAIL {i}'); failed += 1",
+      "javascript": f"if (!({cond})) {{ console.log('FAIL {i}'); failed++; }}",
+      "cpp": f'if (!({cond})) {{ std::cout << "FAIL {i}" << std::endl; failed++; }}',
+      "java": f'if (!({cond})) {{ System.out.println("FAIL {i}"); failed++; }}',
+      "go": f'if !({cond}) {{\n\tfmt.Println("FAIL {i}")\n\tfailed++\n}}',
+      "rust": f'if !({cond}) {{ println!("FAIL {i}"); failed += 1; }}',
     }[language]
     checks.append(fail)
-  init = {"python": "failed = 0", "javascript": "let failed = 0;", "cpp": "int failed = 0;",
-          "java": "int failed = 0;", "go": "failed := 0", "rust": "let mut failed = 0;"}[language]
-  finish = {"python": "import sys\nsys.exit(1 if failed else 0)", "javascript": "process.exit(failed ? 1 : 0);",
-            "cpp": "return failed ? 1 : 0;", "java": "System.exit(failed > 0 ? 1 : 0);",
-            "go": "if failed > 0 {\n\tos.Exit(1)\n}", "rust": "std::process::exit(if failed > 0 { 1 } else { 0 });"}[language]
+  init = {
+    "python": "failed = 0",
+    "javascript": "let failed = 0;",
+    "cpp": "int failed = 0;",
+    "java": "int failed = 0;",
+    "go": "failed := 0",
+    "rust": "let mut failed = 0;",
+  }[language]
+  finish = {
+    "python": "import sys\nsys.exit(1 if failed else 0)",
+    "javascript": "process.exit(failed ? 1 : 0);",
+    "cpp": "return failed ? 1 : 0;",
+    "java": "System.exit(failed > 0 ? 1 : 0);",
+    "go": "if failed > 0 {\n\tos.Exit(1)\n}",
+    "rust": "std::process::exit(if failed > 0 { 1 } else { 0 });",
+  }[language]
   return _wrap_main(language, code, "\n".join([init] + checks + [finish]) + "\n")
 
 
@@ -447,15 +502,21 @@ def _wrap_main(language: str, code: str, body: str) -> tuple[str, str]:
   if language == "javascript":
     return "main.js", f"{code}\n{body}"
   if language == "cpp":
-    return "main.cpp", ("#include <algorithm>\n#include <cctype>\n#include <iostream>\n#include <string>\n\n"
-                        f"{code}\nint main() {{\n{_indent(body, '  ')}}}\n")
+    return "main.cpp", (
+      "#include <algorithm>\n#include <cctype>\n#include <iostream>\n#include <string>\n\n"
+      f"{code}\nint main() {{\n{_indent(body, '  ')}}}\n"
+    )
   if language == "java":
-    return "Main.java", (f"public class Main {{\n{_indent(code, '  ')}\n"
-                         f"  public static void main(String[] args) {{\n{_indent(body, '    ')}  }}\n}}\n")
+    return "Main.java", (
+      f"public class Main {{\n{_indent(code, '  ')}\n"
+      f"  public static void main(String[] args) {{\n{_indent(body, '    ')}  }}\n}}\n"
+    )
   if language == "go":
-    return "main.go", ("package main\n\nimport (\n\t\"fmt\"\n\t\"os\"\n\t\"slices\"\n\t\"strings\"\n)\n\n"
-                       "var _ = fmt.Sprint\nvar _ = os.Exit\nvar _ = slices.Reverse[[]rune]\nvar _ = strings.ToUpper\n\n"
-                       f"{code}\nfunc main() {{\n{_indent(body, chr(9))}}}\n")
+    return "main.go", (
+      'package main\n\nimport (\n\t"fmt"\n\t"os"\n\t"slices"\n\t"strings"\n)\n\n'
+      "var _ = fmt.Sprint\nvar _ = os.Exit\nvar _ = slices.Reverse[[]rune]\nvar _ = strings.ToUpper\n\n"
+      f"{code}\nfunc main() {{\n{_indent(body, chr(9))}}}\n"
+    )
   if language == "rust":
     return "main.rs", f"{code}\nfn main() {{\n{_indent(body, '    ')}}}\n"
   raise ValueError(f"unknown language {language!r}")
@@ -464,12 +525,12 @@ def _wrap_main(language: str, code: str, body: str) -> tuple[str, str]:
 def toolchain_commands(language: str, source: str) -> list[list[str]]:
   """Commands (build then run, in the program's directory) for one single-file program."""
   return {
-      "python": [["python3", source]],
-      "javascript": [["node", source]],
-      "cpp": [["g++", "-std=c++17", "-O0", "-o", "main", source], ["./main"]],
-      "java": [["java", source]],  # the JDK's single-file source launcher (JEP 330)
-      "go": [["go", "run", source]],
-      "rust": [["rustc", "--edition", "2021", "-O", "-o", "main", source], ["./main"]],
+    "python": [["python3", source]],
+    "javascript": [["node", source]],
+    "cpp": [["g++", "-std=c++17", "-O0", "-o", "main", source], ["./main"]],
+    "java": [["java", source]],  # the JDK's single-file source launcher (JEP 330)
+    "go": [["go", "run", source]],
+    "rust": [["rustc", "--edition", "2021", "-O", "-o", "main", source], ["./main"]],
   }[language]
 
 
@@ -494,8 +555,12 @@ def run_record_tests(record: dict, code: str | None = None, timeout: float = 60.
   with tempfile.TemporaryDirectory(prefix="hrm_proc_") as workdir:
     with open(os.path.join(workdir, filename), "w") as f:
       f.write(program)
-    env = dict(os.environ, GOCACHE=os.environ.get("GOCACHE", os.path.join(tempfile.gettempdir(), "hrm_gocache")),
-               GOFLAGS="-mod=mod", GO111MODULE="off")
+    env = dict(
+      os.environ,
+      GOCACHE=os.environ.get("GOCACHE", os.path.join(tempfile.gettempdir(), "hrm_gocache")),
+      GOFLAGS="-mod=mod",
+      GO111MODULE="off",
+    )
     proc = None
     for argv in toolchain_commands(record["language"], filename):
       proc = subprocess.run(argv, cwd=workdir, capture_output=True, text=True, timeout=timeout, env=env)

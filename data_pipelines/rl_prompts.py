@@ -15,6 +15,7 @@ Two schedules over RL steps, both in the one curriculum grammar of the data pipe
 The problems are generated once with the data config's knobs, so each source's held-out split stays disjoint
 from every stage.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -34,6 +35,7 @@ DIFFICULTY_KEYS = ("min_ops", "max_ops")
 @dataclasses.dataclass(frozen=True)
 class DifficultyStage:
   """From RL step `start_step` on, procedural problems have `num_ops` in [min_ops, max_ops]."""
+
   start_step: int
   min_ops: int
   max_ops: int
@@ -70,14 +72,17 @@ def source_schedule(data: ml_collections.ConfigDict) -> list[tuple[int, list[tup
   for _, mixture in schedule:
     for name, _ in mixture:
       if name not in RL_SOURCES:
-        raise ValueError(f"{field} names source {name!r}, which has no executable tests for RL rewards; RL prompts "
-                         f"can come from {list(RL_SOURCES)}")
+        raise ValueError(
+          f"{field} names source {name!r}, which has no executable tests for RL rewards; RL prompts "
+          f"can come from {list(RL_SOURCES)}"
+        )
   return schedule
 
 
 def record_ids(records: Sequence[dict]) -> tuple[list[int], list[int]]:
   """(language ids, task ids) of records, as the model's conditioning reads them."""
   from hrm_jax.tokenizer import LANGUAGES, TASKS
+
   return [LANGUAGES.index(r["language"]) for r in records], [TASKS.index(r["task"]) for r in records]
 
 
@@ -117,8 +122,10 @@ class PromptSource:
           records.append(record)
           prompts.append(prompt)
       if not records:
-        raise ValueError(f"no {source} {split} problem (procedural: with {min_ops}..{max_ops} ops) fits "
-                         "config.model.seq_len with rl.rollout.max_new_tokens (check rl.curriculum and config.data)")
+        raise ValueError(
+          f"no {source} {split} problem (procedural: with {min_ops}..{max_ops} ops) fits "
+          "config.model.seq_len with rl.rollout.max_new_tokens (check rl.curriculum and config.data)"
+        )
       self._cache[key] = (records, prompts)
     return self._cache[key]
 

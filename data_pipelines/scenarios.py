@@ -14,6 +14,7 @@ From problems with a Python reference solution (`LcbProblem.extra["solution"]`):
 The prompt wording is ours (LiveCodeBench's exact prompts live in lcb_runner/prompts at 28fef95).
 `filter_by_cutoff` is the temporal filter: it keeps problems released on or before a training cut-off.
 """
+
 from __future__ import annotations
 
 import ast
@@ -21,7 +22,7 @@ import dataclasses
 import datetime
 import json
 import random
-from typing import Sequence
+from collections.abc import Sequence
 
 from hrm_jax.data_pipelines import lcb_sample_build
 from hrm_jax.data_pipelines.livecodebench import LcbProblem
@@ -36,9 +37,11 @@ class CutoffReport:
   removed: tuple[str, ...]  # question_ids released after the cut-off
 
   def line(self) -> str:
-    return (f"temporal filter --cutoff {self.cutoff}: kept {self.kept}, removed {len(self.removed)} released "
-            f"after it{': ' + ', '.join(self.removed[:10]) if self.removed else ''}"
-            f"{' ...' if len(self.removed) > 10 else ''}")
+    return (
+      f"temporal filter --cutoff {self.cutoff}: kept {self.kept}, removed {len(self.removed)} released "
+      f"after it{': ' + ', '.join(self.removed[:10]) if self.removed else ''}"
+      f"{' ...' if len(self.removed) > 10 else ''}"
+    )
 
 
 def filter_by_cutoff(problems: Sequence[LcbProblem], cutoff: str) -> tuple[list[LcbProblem], CutoffReport]:
@@ -56,12 +59,20 @@ def filter_by_cutoff(problems: Sequence[LcbProblem], cutoff: str) -> tuple[list[
 
 def _base(problem: LcbProblem, task: str, statement: str, solution: str, suffix: str = "") -> dict:
   return {
-      "question_title": problem.question_title, "question_content": statement, "platform": problem.platform,
-      "question_id": problem.question_id + suffix, "contest_id": problem.contest_id,
-      "contest_date": problem.contest_date, "starter_code": "", "difficulty": problem.difficulty,
-      "public_test_cases": json.dumps([dataclasses.asdict(t) for t in problem.public_tests]),
-      "private_test_cases": json.dumps([dataclasses.asdict(t) for t in problem.private_tests]),
-      "metadata": json.dumps(problem.metadata), "language": "python", "solution": solution, "task": task,
+    "question_title": problem.question_title,
+    "question_content": statement,
+    "platform": problem.platform,
+    "question_id": problem.question_id + suffix,
+    "contest_id": problem.contest_id,
+    "contest_date": problem.contest_date,
+    "starter_code": "",
+    "difficulty": problem.difficulty,
+    "public_test_cases": json.dumps([dataclasses.asdict(t) for t in problem.public_tests]),
+    "private_test_cases": json.dumps([dataclasses.asdict(t) for t in problem.private_tests]),
+    "metadata": json.dumps(problem.metadata),
+    "language": "python",
+    "solution": solution,
+    "task": task,
   }
 
 
@@ -92,10 +103,13 @@ def test_output_prediction_records(problem: LcbProblem, max_tests: int = 2) -> l
   out = []
   for i, t in enumerate((problem.public_tests + problem.private_tests)[:max_tests]):
     call = f"{problem.func_name}({_call_args(t.input)})"
-    statement = (f"{problem.question_content}\n\n{problem.starter_code}\n\n"
-                 f"Complete the test case with the value the function returns:\nassert {call} == # TODO")
-    out.append(_base(problem, "test_output_prediction", statement,
-                     f"assert {call} == {json.loads(t.output)!r}", f"/top{i}"))
+    statement = (
+      f"{problem.question_content}\n\n{problem.starter_code}\n\n"
+      f"Complete the test case with the value the function returns:\nassert {call} == # TODO"
+    )
+    out.append(
+      _base(problem, "test_output_prediction", statement, f"assert {call} == {json.loads(t.output)!r}", f"/top{i}")
+    )
   return out
 
 
@@ -106,8 +120,9 @@ def code_execution_records(problem: LcbProblem, max_tests: int = 2) -> list[dict
   out = []
   for i, t in enumerate((problem.public_tests + problem.private_tests)[:max_tests]):
     call = f"Solution().{problem.func_name}({_call_args(t.input)})"
-    statement = (f"[PYTHON]\n{_solution(problem)}\nassert {call} == ??\n[/PYTHON]\n"
-                 "Replace ?? with the literal value of the call.")
+    statement = (
+      f"[PYTHON]\n{_solution(problem)}\nassert {call} == ??\n[/PYTHON]\nReplace ?? with the literal value of the call."
+    )
     out.append(_base(problem, "code_execution", statement, f"{json.loads(t.output)!r}", f"/exec{i}"))
   return out
 
@@ -160,16 +175,18 @@ def feedback_text(test: dict, result: dict) -> str:
   """LiveCodeBench-shaped feedback for the first failing test (our wording)."""
   shown_input = test["input"] if len(test["input"]) < 400 else test["input"][:400] + "..."
   if result["kind"] == "wrong_answer":
-    return (f"The program gave a wrong answer.\nInput:\n{shown_input}\nYour output:\n{result['got']}\n"
-            f"Expected:\n{test['output']}")
+    return (
+      f"The program gave a wrong answer.\nInput:\n{shown_input}\nYour output:\n{result['got']}\n"
+      f"Expected:\n{test['output']}"
+    )
   if result["kind"] == "time_limit":
     return f"The program ran out of time.\nInput:\n{shown_input}\nExpected:\n{test['output']}"
-  return (f"The program raised an error.\nInput:\n{shown_input}\nExpected:\n{test['output']}\n"
-          f"Error:\n{result['error']}")
+  return f"The program raised an error.\nInput:\n{shown_input}\nExpected:\n{test['output']}\nError:\n{result['error']}"
 
 
-def self_repair_records(problems: Sequence[LcbProblem], seed: int, per_problem: int = 2,
-                        timeout: float = 300.0) -> list[dict]:
+def self_repair_records(
+  problems: Sequence[LcbProblem], seed: int, per_problem: int = 2, timeout: float = 300.0
+) -> list[dict]:
   """Up to `per_problem` repair records per problem, each from a mutant that really fails its tests."""
   candidates = []
   for p in problems:
@@ -181,8 +198,10 @@ def self_repair_records(problems: Sequence[LcbProblem], seed: int, per_problem: 
         seen.add(m[0])
         candidates.append((p, m[0]))
   tests_of = {p.question_id: [dataclasses.asdict(t) for t in p.public_tests + p.private_tests] for p in problems}
-  jobs = [{"code": code, "tests": tests_of[p.question_id], "func_name": p.func_name, "stop_at_first_failure": True}
-          for p, code in candidates]
+  jobs = [
+    {"code": code, "tests": tests_of[p.question_id], "func_name": p.func_name, "stop_at_first_failure": True}
+    for p, code in candidates
+  ]
   results = lcb_sample_build.run_python_tests_batch(jobs, timeout=timeout, per_test_seconds=1.0) if jobs else []
   out, count = [], {}
   for (p, code), res in zip(candidates, results):
@@ -193,8 +212,9 @@ def self_repair_records(problems: Sequence[LcbProblem], seed: int, per_problem: 
     count[p.question_id] = k + 1
     first = failing[0]
     feedback = feedback_text(tests_of[p.question_id][first], res[first])
-    statement = (f"{p.question_content}\n\nThis program was written for the problem above:\n{code}\n"
-                 f"{feedback}\nFix the program.")
+    statement = (
+      f"{p.question_content}\n\nThis program was written for the problem above:\n{code}\n{feedback}\nFix the program."
+    )
     out.append(_base(p, "self_repair", statement, _solution(p), f"/repair{k}"))
   return out
 

@@ -9,22 +9,37 @@ Builders: hrm_jax_lcb_sample (the 60 LiveCodeBench-format problems as codegen re
 (procedural tasks from the default data config: 20000 train, 200 eval), hrm_jax_tool_use (tool-use actions).
 Each example holds the record's string fields (`RECORD_FIELDS`). Splits are the input pipeline's.
 """
+
 from __future__ import annotations
 
 import os
 
-from etils import epath
 import tensorflow_datasets as tfds
+from etils import epath
 
 from hrm_jax.data_pipelines import input_pipeline
 
-RECORD_FIELDS = ("question_id", "question_title", "question_content", "platform", "contest_id", "contest_date",
-                 "starter_code", "difficulty", "public_test_cases", "private_test_cases", "metadata", "language",
-                 "solution", "task")
+RECORD_FIELDS = (
+  "question_id",
+  "question_title",
+  "question_content",
+  "platform",
+  "contest_id",
+  "contest_date",
+  "starter_code",
+  "difficulty",
+  "public_test_cases",
+  "private_test_cases",
+  "metadata",
+  "language",
+  "solution",
+  "task",
+)
 
 
 class _RecordsBuilder(tfds.core.GeneratorBasedBuilder):
   """Builds the train/eval records of one input-pipeline source."""
+
   SOURCE = ""
   VERSION = tfds.core.Version("1.0.0")
   RELEASE_NOTES = {"1.0.0": "First release (hrm-jax)."}
@@ -33,10 +48,12 @@ class _RecordsBuilder(tfds.core.GeneratorBasedBuilder):
     # DatasetInfo directly (not dataset_info_from_configs): TFDS would look for metadata files next to the
     # module, which our package mapping (data_pipelines -> hrm_jax.data_pipelines) hides from it.
     return tfds.core.DatasetInfo(
-        builder=self,
-        description=(f"hrm-jax bundled data (Apache-2.0): the `{self.SOURCE}` source of "
-                     "data_pipelines/input_pipeline.py."),
-        features=tfds.features.FeaturesDict({f: tfds.features.Text() for f in RECORD_FIELDS}))
+      builder=self,
+      description=(
+        f"hrm-jax bundled data (Apache-2.0): the `{self.SOURCE}` source of data_pipelines/input_pipeline.py."
+      ),
+      features=tfds.features.FeaturesDict({f: tfds.features.Text() for f in RECORD_FIELDS}),
+    )
 
   def _split_generators(self, dl_manager):
     del dl_manager  # everything is bundled: no download
@@ -66,8 +83,11 @@ class HrmJaxToolUse(_RecordsBuilder):
   pkg_dir_path = _HERE
 
 
-BUILDERS = {"hrm_jax_lcb_sample": HrmJaxLcbSample, "hrm_jax_procedural": HrmJaxProcedural,
-            "hrm_jax_tool_use": HrmJaxToolUse}
+BUILDERS = {
+  "hrm_jax_lcb_sample": HrmJaxLcbSample,
+  "hrm_jax_procedural": HrmJaxProcedural,
+  "hrm_jax_tool_use": HrmJaxToolUse,
+}
 
 
 def prepare(name: str, data_dir: str) -> tfds.core.DatasetBuilder:

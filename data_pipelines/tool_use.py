@@ -23,6 +23,7 @@ Training records, one per model action: the prompt is the task plus the history 
 and the solution is the next action: `<|tool_call|>{call JSON}` or, after the last step, `<|answer|>{answer}`.
 Tool outputs are therefore only ever in prompts (never trained on as targets).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -30,15 +31,23 @@ import hashlib
 import json
 import logging
 import os
-from typing import Iterator
+from collections.abc import Iterator
 
 from hrm_jax.data_pipelines import jsonl
 from hrm_jax.tokenizer import LANGUAGES
 
-TOOLS = {"python": ("code",), "shell": ("command",), "read_file": ("path",), "write_file": ("path", "content"),
-         # the agent's other tools (hrm_jax/agent/tools.py runs them all)
-         "edit": ("blocks",), "git": ("command",), "package": ("manager", "command"), "test": ("target",),
-         "debug": ("program", "commands")}
+TOOLS = {
+  "python": ("code",),
+  "shell": ("command",),
+  "read_file": ("path",),
+  "write_file": ("path", "content"),
+  # the agent's other tools (hrm_jax/agent/tools.py runs them all)
+  "edit": ("blocks",),
+  "git": ("command",),
+  "package": ("manager", "command"),
+  "test": ("target",),
+  "debug": ("program", "commands"),
+}
 BUNDLED_SAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "tool_use_sample.jsonl")
 EVAL_FRACTION = 0.2
 
@@ -95,7 +104,11 @@ def parse_trajectory(obj) -> Trajectory:
     tool, args = step["call"].get("tool"), step["call"].get("args")
     if tool not in TOOLS:
       raise TrajectoryError(f"{where}.call.tool must be one of {sorted(TOOLS)}, got {tool!r}")
-    if not isinstance(args, dict) or sorted(args) != sorted(TOOLS[tool]) or not all(isinstance(v, str) for v in args.values()):
+    if (
+      not isinstance(args, dict)
+      or sorted(args) != sorted(TOOLS[tool])
+      or not all(isinstance(v, str) for v in args.values())
+    ):
       raise TrajectoryError(f"{where}.call.args for {tool} must be strings {list(TOOLS[tool])}, got {args!r}")
     output, code = step["result"].get("output"), step["result"].get("exit_code")
     if not isinstance(output, str) or not isinstance(code, int) or isinstance(code, bool):
@@ -125,8 +138,9 @@ def read_jsonl(path: str, max_bad: int = 0) -> list[Trajectory]:
   for _, item in iter_jsonl(path):
     (bad if isinstance(item, TrajectoryError) else good).append(item)
   if len(bad) > max_bad:
-    raise TrajectoryError(f"{path}: {len(bad)} malformed trajectories (threshold {max_bad}):\n  "
-                          + "\n  ".join(str(e) for e in bad[:10]))
+    raise TrajectoryError(
+      f"{path}: {len(bad)} malformed trajectories (threshold {max_bad}):\n  " + "\n  ".join(str(e) for e in bad[:10])
+    )
   for error in bad:
     logging.getLogger(__name__).warning("skipped (within max_bad=%d): %s", max_bad, error)
   ids = [t.id for t in good]
@@ -137,8 +151,10 @@ def read_jsonl(path: str, max_bad: int = 0) -> list[Trajectory]:
 
 def split_trajectories(trajectories: list[Trajectory], split: str) -> list[Trajectory]:
   """Train/eval by a hash of the id (EVAL_FRACTION held out)."""
+
   def is_eval(t):
     return int(hashlib.sha256(t.id.encode()).hexdigest()[:8], 16) / 16**8 < EVAL_FRACTION
+
   return [t for t in trajectories if is_eval(t) == (split == "eval")]
 
 
@@ -157,11 +173,23 @@ def to_training_records(trajectory: Trajectory) -> list[dict]:
   records = []
   n = len(trajectory.steps)
   for k in range(n + 1):
-    target = (f"<|tool_call|>{trajectory.steps[k].call.render()}" if k < n else f"<|answer|>{trajectory.answer}")
-    records.append({
-        "question_title": trajectory.id, "question_content": render_history(trajectory, k), "platform": "tool_use",
-        "question_id": f"{trajectory.id}/{k}", "contest_id": "tool_use", "contest_date": "2026-01-01T00:00:00",
-        "starter_code": "", "difficulty": "easy", "public_test_cases": "[]", "private_test_cases": "[]",
-        "metadata": "{}", "language": trajectory.language, "solution": target, "task": "tool_use",
-    })
+    target = f"<|tool_call|>{trajectory.steps[k].call.render()}" if k < n else f"<|answer|>{trajectory.answer}"
+    records.append(
+      {
+        "question_title": trajectory.id,
+        "question_content": render_history(trajectory, k),
+        "platform": "tool_use",
+        "question_id": f"{trajectory.id}/{k}",
+        "contest_id": "tool_use",
+        "contest_date": "2026-01-01T00:00:00",
+        "starter_code": "",
+        "difficulty": "easy",
+        "public_test_cases": "[]",
+        "private_test_cases": "[]",
+        "metadata": "{}",
+        "language": trajectory.language,
+        "solution": target,
+        "task": "tool_use",
+      }
+    )
   return records

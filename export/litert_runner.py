@@ -12,6 +12,7 @@ the interpreter (resource variables), so the loop an Android/iOS app runs (the R
   3. repeat: token = argmax (or a sample) of logits; stop at <|eos|>;
      logits = decode(token, position = prompt_length + tokens so far, depth)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,7 +20,7 @@ import json
 import os
 import sys
 import time
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 from ai_edge_litert import interpreter as litert
@@ -39,8 +40,10 @@ class Model:
     with open(path) as f:
       self.manifest = json.load(f)
     if self.manifest.get("format") != FORMAT:
-      raise ValueError(f"{path}: format {self.manifest.get('format')!r}, this runner reads {FORMAT!r} "
-                       "(re-export with `hrm-jax export --format tflite`)")
+      raise ValueError(
+        f"{path}: format {self.manifest.get('format')!r}, this runner reads {FORMAT!r} "
+        "(re-export with `hrm-jax export --format tflite`)"
+      )
     if "model" not in self.manifest["files"]:
       raise ValueError(f"{path} has no generation model (a bidirectional model has only native.tflite)")
     spec = self.manifest["files"]["model"]
@@ -58,8 +61,9 @@ class Model:
     inputs = np.zeros((1, fits[0]), np.int32)
     inputs[0, : len(prompt)] = prompt
     one = lambda v: np.asarray([v], np.int32)
-    out = self._prefill[fits[0]](inputs=inputs, prompt_length=one(len(prompt)), language_id=one(language_id),
-                                 task_id=one(task_id))
+    out = self._prefill[fits[0]](
+      inputs=inputs, prompt_length=one(len(prompt)), language_id=one(language_id), task_id=one(task_id)
+    )
     return out["logits"][0], int(out["depth"][0])
 
   def decode(self, token: int, position: int, depth: int) -> np.ndarray:
@@ -68,9 +72,16 @@ class Model:
     return self._decode(token=one(token), position=one(position), depth=one(depth))["logits"][0]
 
 
-def generate_ids(model: Model, prompt: Sequence[int], max_new_tokens: int, stop_ids: Sequence[int] = (1,),
-                 language_id: int = 0, task_id: int = 0, temperature: float = 0.0,
-                 seed: int = 0) -> Iterator[int]:
+def generate_ids(
+  model: Model,
+  prompt: Sequence[int],
+  max_new_tokens: int,
+  stop_ids: Sequence[int] = (1,),
+  language_id: int = 0,
+  task_id: int = 0,
+  temperature: float = 0.0,
+  seed: int = 0,
+) -> Iterator[int]:
   """Yields new token ids (greedy when temperature == 0), the stop token excluded."""
   if len(prompt) + max_new_tokens > model.seq_len:
     raise ValueError(f"prompt of {len(prompt)} tokens + {max_new_tokens} new exceeds seq_len={model.seq_len}")
@@ -115,8 +126,17 @@ def main(argv=None) -> int:
   ids = ids[: model.buckets[-1]]
   budget = min(args.max_new_tokens, model.seq_len - len(ids))
   t0 = time.perf_counter()
-  out = list(generate_ids(model, ids, budget, (tok.token_to_id("<|eos|>"),), LANGUAGES.index(args.language),
-                          TASKS.index(args.task), args.temperature))
+  out = list(
+    generate_ids(
+      model,
+      ids,
+      budget,
+      (tok.token_to_id("<|eos|>"),),
+      LANGUAGES.index(args.language),
+      TASKS.index(args.task),
+      args.temperature,
+    )
+  )
   print(tok.decode(out, skip_special_tokens=False))
   print(f"[{len(out)} tokens in {time.perf_counter() - t0:.2f}s]", file=sys.stderr)
   return 0

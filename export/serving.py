@@ -15,6 +15,7 @@ token's index in the sequence (prompt token i is at i; the prefix tokens come be
 A served int8/int4 model stores every matrix as integers (`quant.freeze`, scope "all") and computes with them as
 integers (`layers.int_matmul`): the parameters passed to an exported function are the integers and scales.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -36,6 +37,7 @@ class Served:
   stored: the parameter tree written to the artifact ("params" collection; integer leaves are
   {"int_values": int8, "scale": fp32}, read as integers by the model's layers); quantize: "none" | "int8" | "int4".
   """
+
   model: hrm.HRMCore
   stored: Any
   quantize: str
@@ -93,21 +95,40 @@ def _caches_treedef(cfg: hrm.HRMConfig, batch_size: int, segments: int):
 
 def _batch(inputs, prompt_length, language_id, task_id, puzzle_identifiers=None) -> dict:
   b = inputs.shape[0]
-  return {"inputs": inputs, "prompt_length": prompt_length, "language_id": language_id, "task_id": task_id,
-          "puzzle_identifiers": jnp.zeros((b,), jnp.int32) if puzzle_identifiers is None else puzzle_identifiers}
+  return {
+    "inputs": inputs,
+    "prompt_length": prompt_length,
+    "language_id": language_id,
+    "task_id": task_id,
+    "puzzle_identifiers": jnp.zeros((b,), jnp.int32) if puzzle_identifiers is None else puzzle_identifiers,
+  }
 
 
-def prefill(served: Served, stored, inputs, prompt_length, language_id, task_id, *caches,
-            dynamic_halting: bool = True, skip_halted: bool = True):
+def prefill(
+  served: Served,
+  stored,
+  inputs,
+  prompt_length,
+  language_id,
+  task_id,
+  *caches,
+  dynamic_halting: bool = True,
+  skip_halted: bool = True,
+):
   """`sampler.prefill` over a bucket-padded prompt (inputs int32 [b, bucket]) into the given caches.
   Returns (logits fp32 [b, vocab], depth int32 [b], *caches). skip_halted: False for converters without
   working conditionals (TFLite): every segment runs, the outputs are the same."""
   b = inputs.shape[0]
   segments = len(caches) // (2 * _apps_layers(served.cfg))
   tree = jax.tree.unflatten(_caches_treedef(served.cfg, b, segments), caches)
-  tree, depth, logits = sampler.prefill(served.model, served.variables(stored),
-                                        _batch(inputs, prompt_length, language_id, task_id), tree, dynamic_halting,
-                                        skip_halted=skip_halted)
+  tree, depth, logits = sampler.prefill(
+    served.model,
+    served.variables(stored),
+    _batch(inputs, prompt_length, language_id, task_id),
+    tree,
+    dynamic_halting,
+    skip_halted=skip_halted,
+  )
   return (logits, depth) + tuple(jax.tree.leaves(tree))
 
 
@@ -118,8 +139,9 @@ def decode(served: Served, stored, token, position, depth, *caches, skip_halted:
   b = token.shape[0]
   segments = len(caches) // (2 * _apps_layers(served.cfg))
   tree = jax.tree.unflatten(_caches_treedef(served.cfg, b, segments), caches)
-  logits, tree = sampler.decode_step(served.model, served.variables(stored), token, position, tree, depth,
-                                     skip_halted=skip_halted)
+  logits, tree = sampler.decode_step(
+    served.model, served.variables(stored), token, position, tree, depth, skip_halted=skip_halted
+  )
   return (logits,) + tuple(jax.tree.leaves(tree))
 
 
@@ -130,8 +152,18 @@ def _apps_layers(cfg: hrm.HRMConfig) -> int:
   return cfg.num_L_applications * cfg.L_layers + cfg.num_H_applications * cfg.H_layers
 
 
-def native_forward(served: Served, stored, inputs, puzzle_identifiers, language_id, task_id, prompt_length,
-                   max_steps, *, dynamic_halting: bool = True):
+def native_forward(
+  served: Served,
+  stored,
+  inputs,
+  puzzle_identifiers,
+  language_id,
+  task_id,
+  prompt_length,
+  max_steps,
+  *,
+  dynamic_halting: bool = True,
+):
   """The fixed-length forward with ACT (`hrm.act_evaluate`): inputs int32 [b, seq_len]; max_steps int32 scalar.
   Returns (logits fp32 [b, seq_len, vocab], steps int32 [b], q_halt fp32 [b], q_continue fp32 [b])."""
   batch = _batch(inputs, prompt_length, language_id, task_id, puzzle_identifiers)

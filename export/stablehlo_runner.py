@@ -1,17 +1,18 @@
 """Runs a StableHLO bundle written by `hrm_jax/export/stablehlo.py` with JAX alone (no model code imported).
 
-    from hrm_jax.export import stablehlo_runner
-    bundle = stablehlo_runner.load("DIR")
-    caches = bundle.zero_caches()
-    logits, depth, *caches = bundle.call("prefill_16", inputs, prompt_length, language_id, task_id, *caches)
-    ids = bundle.generate_greedy(prompt_ids, max_new_tokens=64, stop_ids=(1,))
+from hrm_jax.export import stablehlo_runner
+bundle = stablehlo_runner.load("DIR")
+caches = bundle.zero_caches()
+logits, depth, *caches = bundle.call("prefill_16", inputs, prompt_length, language_id, task_id, *caches)
+ids = bundle.generate_greedy(prompt_ids, max_new_tokens=64, stop_ids=(1,))
 """
+
 from __future__ import annotations
 
 import dataclasses
 import json
 import os
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from jax import export as jax_export
@@ -20,6 +21,7 @@ from jax import export as jax_export
 @dataclasses.dataclass
 class Bundle:
   """The deserialized functions, the stored parameter leaves and the manifest."""
+
   manifest: dict
   params: list[np.ndarray]
   functions: dict
@@ -34,8 +36,14 @@ class Bundle:
     """Zero KV caches in the order the prefill/decode functions take them."""
     return [np.zeros(c["shape"], c["dtype"]) for c in self.manifest["caches"]]
 
-  def generate_greedy(self, prompt: Sequence[int], max_new_tokens: int, stop_ids: Sequence[int] = (1,),
-                      language_id: int = 0, task_id: int = 0) -> list[int]:
+  def generate_greedy(
+    self,
+    prompt: Sequence[int],
+    max_new_tokens: int,
+    stop_ids: Sequence[int] = (1,),
+    language_id: int = 0,
+    task_id: int = 0,
+  ) -> list[int]:
     """Greedy generation for one prompt (batch size 1): prefill at the smallest bucket that fits, then decode."""
     m = self.manifest
     seq_len = m["model"]["seq_len"]
@@ -48,7 +56,8 @@ class Bundle:
     one = lambda v: np.asarray([v], np.int32)
     # The caches stay on the device between calls (exported with donation: updated in place).
     logits, depth, *caches = self.functions[f"prefill_{bucket}"].call(
-        self.params, inputs, one(len(prompt)), one(language_id), one(task_id), *self.zero_caches())
+      self.params, inputs, one(len(prompt)), one(language_id), one(task_id), *self.zero_caches()
+    )
     out: list[int] = []
     for t in range(max_new_tokens):
       token = int(np.argmax(np.asarray(logits)[0]))

@@ -23,13 +23,14 @@ rows with fp32 row scales (`int8_embedding`), gathered and scaled at run time. M
 every weight to int8 and dequantizing in the graph (int8 constant -> cast -> multiply): the converter folds those
 constants back into fp32 ones, and the file is exactly as large as the fp32 one.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import json
 import os
 import shutil
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -44,6 +45,7 @@ FORMAT = "hrm-jax-tflite-2"
 
 def _tf():
   import tensorflow as tf  # the converter; imported only by the export
+
   return tf
 
 
@@ -66,11 +68,13 @@ def int8_embedding(served: serving.Served) -> serving.Served:
   return serving.Served(served.model, stored, served.quantize)
 
 
-def convert_generation_model(served: serving.Served, segments: int, buckets: Sequence[int],
-                             optimize: bool = False) -> tuple[bytes, dict]:
+def convert_generation_model(
+  served: serving.Served, segments: int, buckets: Sequence[int], optimize: bool = False
+) -> tuple[bytes, dict]:
   """The stateful prefill/decode model (module doc). Returns (flatbuffer, the manifest's signature entries)."""
   tf = _tf()
   from jax.experimental import jax2tf
+
   cfg = served.cfg
   stored = jax.tree.map(jnp.asarray, served.stored)
   specs = serving.cache_specs(cfg, 1, segments)
@@ -95,6 +99,7 @@ def convert_generation_model(served: serving.Served, segments: int, buckets: Seq
       for v, new in zip(module.caches, outs[n:]):
         v.assign(new)
       return dict(zip(output_names, outs[:n]))
+
     call.__name__ = name  # from_concrete_functions names each signature after its function
     specs_named = [tf.TensorSpec(sp.shape, sp.dtype, name=nm) for nm, sp in zip(input_names, input_specs)]
     return tf.function(call, autograph=False, input_signature=specs_named)
@@ -102,9 +107,11 @@ def convert_generation_model(served: serving.Served, segments: int, buckets: Seq
   for bucket in buckets:
     names = ["inputs", "prompt_length", "language_id", "task_id"]
     fn = lambda *a: serving.prefill(served, stored, *a, skip_halted=False)
-    signatures[f"prefill_{bucket}"] = (stateful(fn, names, [i32(1, bucket), i32(1), i32(1), i32(1)],
-                                                ["logits", "depth"], f"prefill_{bucket}"), names,
-                                       ["logits", "depth"])
+    signatures[f"prefill_{bucket}"] = (
+      stateful(fn, names, [i32(1, bucket), i32(1), i32(1), i32(1)], ["logits", "depth"], f"prefill_{bucket}"),
+      names,
+      ["logits", "depth"],
+    )
   names = ["token", "position", "depth"]
   fn = lambda *a: serving.decode(served, stored, *a, skip_halted=False)
   signatures["decode"] = (stateful(fn, names, [i32(1), i32(1), i32(1)], ["logits"], "decode"), names, ["logits"])
@@ -118,19 +125,32 @@ def convert_native(served: serving.Served, optimize: bool = False) -> bytes:
   """The fixed-length forward with ACT (dynamic halting, budget halt_max_steps), parameters as constants."""
   tf = _tf()
   from jax.experimental import jax2tf
+
   cfg = served.cfg
   stored = jax.tree.map(jnp.asarray, served.stored)
   fn = lambda *a: serving.native_forward(served, stored, *a, jnp.int32(cfg.halt_max_steps))
   names = ["inputs", "puzzle_identifiers", "language_id", "task_id", "prompt_length"]
   shapes = [(1, cfg.seq_len), (1,), (1,), (1,), (1,)]
-  tf_fn = tf.function(jax2tf.convert(fn, with_gradient=False), autograph=False,
-                      input_signature=[tf.TensorSpec(s, tf.int32, name=n) for n, s in zip(names, shapes)])
+  tf_fn = tf.function(
+    jax2tf.convert(fn, with_gradient=False),
+    autograph=False,
+    input_signature=[tf.TensorSpec(s, tf.int32, name=n) for n, s in zip(names, shapes)],
+  )
   return _converter(tf, [tf_fn.get_concrete_function()], tf_fn, optimize)
 
 
-def export_model(model, params, out_dir: str, *, quantize: str = "none", segments: int | None = None,
-                 buckets: Sequence[int] | None = None, tokenizer_file: str | None = None,
-                 functions: Sequence[str] | None = None, special_ids: dict | None = None) -> dict:
+def export_model(
+  model,
+  params,
+  out_dir: str,
+  *,
+  quantize: str = "none",
+  segments: int | None = None,
+  buckets: Sequence[int] | None = None,
+  tokenizer_file: str | None = None,
+  functions: Sequence[str] | None = None,
+  special_ids: dict | None = None,
+) -> dict:
   """Converts the model to .tflite files in `out_dir`; returns the manifest (also written as manifest.json).
 
   functions: which files to write ("model", "native"; default both, "model" only for causal models);
@@ -148,16 +168,26 @@ def export_model(model, params, out_dir: str, *, quantize: str = "none", segment
   segments = serving.num_segments(cfg, segments)
   buckets = tuple(buckets) if buckets else sampler.length_buckets(cfg.seq_len)
   os.makedirs(out_dir, exist_ok=True)
-  manifest = {"format": FORMAT, "quantize": quantize,
-              "int8": "dynamic-range weights + int8 embedding rows" if optimize else None, "segments": segments,
-              "model": dataclasses.asdict(cfg), "special_ids": special_ids or {}, "files": {}}
+  manifest = {
+    "format": FORMAT,
+    "quantize": quantize,
+    "int8": "dynamic-range weights + int8 embedding rows" if optimize else None,
+    "segments": segments,
+    "model": dataclasses.asdict(cfg),
+    "special_ids": special_ids or {},
+    "files": {},
+  }
   wanted = set(functions or ("model", "native"))
   if cfg.attention != "bidirectional" and "model" in wanted:
     blob, entries = convert_generation_model(served, segments, buckets, optimize)
     _write(out_dir, "model.tflite", blob)
-    manifest["files"]["model"] = {"file": "model.tflite", "bytes": len(blob), "buckets": list(buckets),
-                                  "signatures": entries,
-                                  "kv_cache_bytes": sampler.cache_bytes(cfg, 1, segments)}
+    manifest["files"]["model"] = {
+      "file": "model.tflite",
+      "bytes": len(blob),
+      "buckets": list(buckets),
+      "signatures": entries,
+      "kv_cache_bytes": sampler.cache_bytes(cfg, 1, segments),
+    }
   if "native" in wanted:
     blob = convert_native(served, optimize)
     _write(out_dir, "native.tflite", blob)
@@ -180,6 +210,7 @@ def _write(out_dir: str, name: str, blob: bytes) -> None:
 def weight_bytes(path: str) -> dict[str, int]:
   """Bytes of constant buffers per tensor type in a .tflite file (shows whether weights are stored as int8)."""
   from tensorflow.lite.python import schema_py_generated as schema
+
   with open(path, "rb") as f:
     model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(f.read(), 0))
   type_names = {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}

@@ -4,6 +4,7 @@ Each sub-command lives in its own module and is imported only when it runs, so `
 and a sub-command's heavy dependencies (TensorFlow, toolchains) are paid for only by the job that uses them.
 A sub-command module exposes `add_arguments(parser)` and `run(args) -> int`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -13,18 +14,20 @@ import sys
 
 # name -> (module, one-line help). Keep sorted by name.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "data": ("hrm_jax.commands.data", "inspect or benchmark the data pipelines of a config"),
-    "eval": ("hrm_jax.commands.eval", "score a model, a command or the oracle on Polyglot / LiveCodeBench"),
-    "export": ("hrm_jax.commands.export", "export a trained model to StableHLO or TFLite (optionally int8)"),
-    "generate": ("hrm_jax.commands.generate", "generate code from a trained causal model"),
-    "import-torch": ("hrm_jax.commands.import_torch", "convert a reference (PyTorch) HRM checkpoint"),
-    "native": ("hrm_jax.commands.native", "run a checkpoint's native mode (one segment or the ACT loop)"),
-    "params": ("hrm_jax.commands.params", "print the parameter count of a config"),
-    "serve": ("hrm_jax.commands.serve", "an OpenAI-compatible API server over a trained causal model"),
-    "setup-toolchains": ("hrm_jax.commands.setup_toolchains",
-                         "fetch what the six languages' tests need offline (jars, npm, crates, apt)"),
-    "train": ("hrm_jax.commands.train", "supervised training (and evaluation) from a config"),
-    "train-rl": ("hrm_jax.commands.train_rl", "GSPO/GRPO reinforcement learning from execution feedback"),
+  "data": ("hrm_jax.commands.data", "inspect or benchmark the data pipelines of a config"),
+  "eval": ("hrm_jax.commands.eval", "score a model, a command or the oracle on Polyglot / LiveCodeBench"),
+  "export": ("hrm_jax.commands.export", "export a trained model to StableHLO or TFLite (optionally int8)"),
+  "generate": ("hrm_jax.commands.generate", "generate code from a trained causal model"),
+  "import-torch": ("hrm_jax.commands.import_torch", "convert a reference (PyTorch) HRM checkpoint"),
+  "native": ("hrm_jax.commands.native", "run a checkpoint's native mode (one segment or the ACT loop)"),
+  "params": ("hrm_jax.commands.params", "print the parameter count of a config"),
+  "serve": ("hrm_jax.commands.serve", "an OpenAI-compatible API server over a trained causal model"),
+  "setup-toolchains": (
+    "hrm_jax.commands.setup_toolchains",
+    "fetch what the six languages' tests need offline (jars, npm, crates, apt)",
+  ),
+  "train": ("hrm_jax.commands.train", "supervised training (and evaluation) from a config"),
+  "train-rl": ("hrm_jax.commands.train_rl", "GSPO/GRPO reinforcement learning from execution feedback"),
 }
 
 
@@ -42,8 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
 # it triggers, TF info logs, gRPC chatter): silenced unless the user set these variables. Errors still print.
 # TensorFlow only writes summaries and converts TFLite models here (no TF numerics run), so its oneDNN custom
 # ops are off: in TF 2.21 the banner ignores TF_CPP_MIN_LOG_LEVEL and only this turns it off.
-QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "TF_ENABLE_ONEDNN_OPTS": "0", "GRPC_VERBOSITY": "ERROR",
-             "GLOG_minloglevel": "2"}
+QUIET_ENV = {
+  "TF_CPP_MIN_LOG_LEVEL": "2",
+  "TF_ENABLE_ONEDNN_OPTS": "0",
+  "GRPC_VERBOSITY": "ERROR",
+  "GLOG_minloglevel": "2",
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
   # The application owns absl's flags: mark them parsed so that libraries reading them (Grain's worker pool)
   # see the defaults. (absl is imported by the jobs anyway; this costs a few milliseconds.)
   from absl import flags
+
   if not flags.FLAGS.is_parsed():
     flags.FLAGS.mark_as_parsed()
   parser = build_parser()

@@ -8,6 +8,7 @@ file starts from, so defaults are written in one place (the dataclass), not repe
 
 This module imports no JAX: loading a config stays cheap.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -67,8 +68,7 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
   return value  # other annotations (nested structures) are taken as given
 
 
-def from_mapping(cls: type[T], mapping: Mapping[str, Any] | ml_collections.ConfigDict | None,
-                 section: str) -> T:
+def from_mapping(cls: type[T], mapping: Mapping[str, Any] | ml_collections.ConfigDict | None, section: str) -> T:
   """`cls(**mapping)` with every key checked: an unknown key or a wrongly typed value raises ValueError
   naming `config.<section>.<key>`; missing keys take the dataclass's defaults. Calls `validate()` if the
   class has one."""
@@ -86,9 +86,11 @@ def from_mapping(cls: type[T], mapping: Mapping[str, Any] | ml_collections.Confi
 
 def config_dict(cls, **overrides) -> ml_collections.ConfigDict:
   """A ConfigDict holding every field of `cls` at its default, then `overrides` (each must be a field)."""
-  defaults = {f.name: (f.default if f.default is not dataclasses.MISSING else f.default_factory())
-              for f in dataclasses.fields(cls)
-              if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING}
+  defaults = {
+    f.name: (f.default if f.default is not dataclasses.MISSING else f.default_factory())
+    for f in dataclasses.fields(cls)
+    if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+  }
   unknown = sorted(set(overrides) - set(defaults))
   if unknown:
     raise ValueError(f"{cls.__name__} has no field(s) {unknown}; known fields: {sorted(defaults)}")

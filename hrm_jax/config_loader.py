@@ -4,6 +4,7 @@ A config file is Python that defines `get_config(arg: str | None = None) -> Conf
 `arg` (as ml_collections' config_flags does). Overrides are typed by the field they replace; an unknown field
 or a value of the wrong type is an error naming the field.
 """
+
 from __future__ import annotations
 
 import ast
@@ -31,7 +32,7 @@ def resolve_config_path(path: str) -> str:
     return path
   packaged = packaged_configs_dir()
   if packaged is not None:
-    relative = path[len("configs/"):] if path.startswith("configs/") else path
+    relative = path[len("configs/") :] if path.startswith("configs/") else path
     candidate = os.path.join(packaged, relative)
     if os.path.exists(candidate):
       return candidate
@@ -78,7 +79,7 @@ def apply_overrides(config: ml_collections.ConfigDict, overrides: list[str]) -> 
     item = items[i]
     if not item.startswith(OVERRIDE_PREFIX):
       raise ValueError(f"unrecognised argument {item!r} (overrides look like --config.train.num_steps=100)")
-    key, eq, value = item[len(OVERRIDE_PREFIX):].partition("=")
+    key, eq, value = item[len(OVERRIDE_PREFIX) :].partition("=")
     if not eq:
       if i + 1 >= len(items):
         raise ValueError(f"--config.{key} needs a value")
@@ -89,7 +90,7 @@ def apply_overrides(config: ml_collections.ConfigDict, overrides: list[str]) -> 
     node = config
     for j, part in enumerate(parents):
       if part not in node:
-        raise KeyError(f"--config.{key}: no field config.{'.'.join(parents[:j + 1])}")
+        raise KeyError(f"--config.{key}: no field config.{'.'.join(parents[: j + 1])}")
       node = node[part]
     if leaf not in node:
       raise KeyError(f"--config.{key}: no field config.{key}; fields there: {sorted(node.keys())}")

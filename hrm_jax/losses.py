@@ -12,6 +12,7 @@
 The reference computes stablemax in float64; JAX's default is float32, which deviates by ~1e-7 relative
 (documented choice: enable `jax_enable_x64` for bit-level parity studies).
 """
+
 from __future__ import annotations
 
 import jax
@@ -69,8 +70,9 @@ def sequence_correctness(logits, labels):
   return valid, correct, counts, seq_correct
 
 
-def act_loss(logits, labels, q_halt_logits, q_continue_logits, target_q_continue, halted, steps,
-             loss_type: str = "stablemax"):
+def act_loss(
+  logits, labels, q_halt_logits, q_continue_logits, target_q_continue, halted, steps, loss_type: str = "stablemax"
+):
   """The reference ACT loss for one call.
 
   Args:
@@ -92,11 +94,11 @@ def act_loss(logits, labels, q_halt_logits, q_continue_logits, target_q_continue
     metrics["q_continue_loss"] = q_continue_loss
   counted = halted & (valid.sum(-1) > 0)
   metrics.update(
-      count=counted.sum().astype(jnp.float32),
-      accuracy=jnp.where(counted, correct.sum(-1) / counts, 0.0).sum(),
-      exact_accuracy=(counted & seq_correct).sum().astype(jnp.float32),
-      q_halt_accuracy=(counted & ((q_halt_logits >= 0) == seq_correct)).sum().astype(jnp.float32),
-      steps=jnp.where(counted, steps, 0).sum().astype(jnp.float32),
+    count=counted.sum().astype(jnp.float32),
+    accuracy=jnp.where(counted, correct.sum(-1) / counts, 0.0).sum(),
+    exact_accuracy=(counted & seq_correct).sum().astype(jnp.float32),
+    q_halt_accuracy=(counted & ((q_halt_logits >= 0) == seq_correct)).sum().astype(jnp.float32),
+    steps=jnp.where(counted, steps, 0).sum().astype(jnp.float32),
   )
   return total, metrics
 
@@ -141,8 +143,18 @@ def normalise_metrics(sums: dict, global_batch: int) -> dict:
   return out
 
 
-def packed_act_loss(logits, labels, segment_ids, q_read, q_halt_logits, q_continue_logits, target_q_continue,
-                    halted, steps, loss_type: str = "stablemax"):
+def packed_act_loss(
+  logits,
+  labels,
+  segment_ids,
+  q_read,
+  q_halt_logits,
+  q_continue_logits,
+  target_q_continue,
+  halted,
+  steps,
+  loss_type: str = "stablemax",
+):
   """`act_loss` for packed rows: every packed sequence counts as the sequence it would be alone in a row.
 
   The LM loss is normalised per packed sequence (its mean token loss), the Q head is read at each sequence's
@@ -164,8 +176,10 @@ def packed_act_loss(logits, labels, segment_ids, q_read, q_halt_logits, q_contin
   # Per-sequence sums by segment: ids row * (s + 1) + segment over b * (s + 1) buckets.
   ids = (jnp.arange(b)[:, None] * (s + 1) + segment_ids.astype(jnp.int32)).reshape(-1)
   n = b * (s + 1)
+
   def per_seq(x):
     return jax.ops.segment_sum(x.reshape(-1).astype(jnp.float32), ids, num_segments=n)
+
   counts, hits, loss_sums = per_seq(valid), per_seq(correct), per_seq(per_token)
   seq_of_token = lambda table: table[ids].reshape(b, s)  # noqa: E731  (each token's sequence value)
   counts_t = jnp.maximum(seq_of_token(counts), 1.0)
@@ -182,10 +196,10 @@ def packed_act_loss(logits, labels, segment_ids, q_read, q_halt_logits, q_contin
     metrics["q_continue_loss"] = q_continue_loss
   counted = read & halted[:, None] & (seq_of_token(counts) > 0)
   metrics.update(
-      count=counted.sum().astype(jnp.float32),
-      accuracy=jnp.where(counted, seq_of_token(hits) / counts_t, 0.0).sum(),
-      exact_accuracy=(counted & seq_correct_t).sum().astype(jnp.float32),
-      q_halt_accuracy=(counted & ((q_halt_logits >= 0) == seq_correct_t)).sum().astype(jnp.float32),
-      steps=jnp.where(counted, steps[:, None], 0).sum().astype(jnp.float32),
+    count=counted.sum().astype(jnp.float32),
+    accuracy=jnp.where(counted, seq_of_token(hits) / counts_t, 0.0).sum(),
+    exact_accuracy=(counted & seq_correct_t).sum().astype(jnp.float32),
+    q_halt_accuracy=(counted & ((q_halt_logits >= 0) == seq_correct_t)).sum().astype(jnp.float32),
+    steps=jnp.where(counted, steps[:, None], 0).sum().astype(jnp.float32),
   )
   return total, metrics

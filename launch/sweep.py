@@ -16,6 +16,7 @@ the sweep resumes unfinished runs from their workdirs. Runs go one at a time or 
 run's `metrics.jsonl` (last logged train step) and `eval.json` (the final evaluation), gathered into one
 Markdown table (and CSV with --csv).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -65,9 +66,14 @@ def run_name(values: dict[str, object]) -> str:
 
 def command(sweep: dict, values: dict[str, object], workdir: str) -> list[str]:
   overrides = {**sweep.get("fixed", {}), **values}
-  return [os.path.join(os.path.dirname(sys.executable), "hrm-jax"), "train", "--config", sweep["config"],
-          "--workdir", workdir] + [f"--config.{k}={v!r}" if isinstance(v, str) else f"--config.{k}={v}"
-                                   for k, v in overrides.items()]
+  return [
+    os.path.join(os.path.dirname(sys.executable), "hrm-jax"),
+    "train",
+    "--config",
+    sweep["config"],
+    "--workdir",
+    workdir,
+  ] + [f"--config.{k}={v!r}" if isinstance(v, str) else f"--config.{k}={v}" for k, v in overrides.items()]
 
 
 def final_metrics(workdir: str) -> dict[str, float]:
@@ -96,6 +102,7 @@ def run_one(cmd: list[str], workdir: str) -> tuple[int, float]:
 def table(rows: list[dict], columns: list[str]) -> str:
   def fmt(v):
     return f"{v:.4g}" if isinstance(v, float) else str(v)
+
   lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
   lines += ["| " + " | ".join(fmt(r.get(c, "-")) for c in columns) + " |" for r in rows]
   return "\n".join(lines)

@@ -1,4 +1,5 @@
 """Shared fixtures: tiny model configs that compile in seconds on a CPU."""
+
 import os
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
@@ -10,8 +11,20 @@ from hrm_jax.models import hrm
 
 
 def tiny_config(**overrides) -> hrm.HRMConfig:
-  base = dict(vocab_size=32, seq_len=12, hidden_size=32, num_heads=4, expansion=2.0, H_layers=1, L_layers=1,
-              H_cycles=2, L_cycles=2, halt_max_steps=3, puzzle_emb_ndim=32, num_puzzle_identifiers=5)
+  base = dict(
+    vocab_size=32,
+    seq_len=12,
+    hidden_size=32,
+    num_heads=4,
+    expansion=2.0,
+    H_layers=1,
+    L_layers=1,
+    H_cycles=2,
+    L_cycles=2,
+    halt_max_steps=3,
+    puzzle_emb_ndim=32,
+    num_puzzle_identifiers=5,
+  )
   base.update(overrides)
   return hrm.HRMConfig(**base)
 
@@ -26,11 +39,14 @@ def random_batch(cfg: hrm.HRMConfig, batch_size: int, seed: int = 0, prompt_leng
   k1, k2, k3 = jax.random.split(jax.random.key(seed), 3)
   inputs = jax.random.randint(k1, (batch_size, cfg.seq_len), 1, cfg.vocab_size)
   labels = jax.random.randint(k2, (batch_size, cfg.seq_len), 0, cfg.vocab_size)
-  return {"inputs": inputs, "labels": labels,
-          "puzzle_identifiers": jax.random.randint(k3, (batch_size,), 0, cfg.num_puzzle_identifiers),
-          "language_id": jax.numpy.arange(batch_size) % cfg.num_languages,
-          "task_id": jax.numpy.arange(batch_size) % cfg.num_tasks,
-          "prompt_length": jax.numpy.full((batch_size,), prompt_length)}
+  return {
+    "inputs": inputs,
+    "labels": labels,
+    "puzzle_identifiers": jax.random.randint(k3, (batch_size,), 0, cfg.num_puzzle_identifiers),
+    "language_id": jax.numpy.arange(batch_size) % cfg.num_languages,
+    "task_id": jax.numpy.arange(batch_size) % cfg.num_tasks,
+    "prompt_length": jax.numpy.full((batch_size,), prompt_length),
+  }
 
 
 @pytest.fixture

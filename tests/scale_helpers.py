@@ -1,4 +1,5 @@
 """Helpers for the scale-out tests: a tiny copy-task config file for `hrm-jax train` subprocesses."""
+
 import json
 import os
 import sys
@@ -8,7 +9,7 @@ from hrm_jax.train import trainer
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 HRM_JAX = os.path.join(os.path.dirname(sys.executable), "hrm-jax")
 
-CONFIG = '''
+CONFIG = """
 import os, sys
 sys.path.insert(0, {configs!r})
 import common
@@ -26,13 +27,14 @@ def get_config():
                               checkpoint_every={checkpoint_every}, keep_checkpoints=2)
   config.mesh = common.mesh()
   return config
-'''
+"""
 
 
 def write_config(tmp_path, num_steps=400, checkpoint_every=3, name="tiny_copy.py"):
   path = tmp_path / name
-  path.write_text(CONFIG.format(configs=os.path.join(REPO, "configs"), num_steps=num_steps,
-                                checkpoint_every=checkpoint_every))
+  path.write_text(
+    CONFIG.format(configs=os.path.join(REPO, "configs"), num_steps=num_steps, checkpoint_every=checkpoint_every)
+  )
   return str(path)
 
 

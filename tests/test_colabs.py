@@ -1,4 +1,5 @@
 """The notebooks run top to bottom (their code cells, minus shell lines, executed in order)."""
+
 import json
 import os
 
@@ -11,8 +12,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def test_quickstart_runs_top_to_bottom(monkeypatch, tmp_path):
   monkeypatch.setenv("HRM_JAX_REPO", ROOT)
   monkeypatch.setenv("HRM_JAX_COLAB_STEPS", "3")
-  monkeypatch.setenv("HRM_JAX_COLAB_OVERRIDES", "--config.data.num_train=200 --config.data.num_eval=8 "
-                     "--config.train.log_every=1")
+  monkeypatch.setenv(
+    "HRM_JAX_COLAB_OVERRIDES", "--config.data.num_train=200 --config.data.num_eval=8 --config.train.log_every=1"
+  )
   monkeypatch.chdir(tmp_path)
   nb = json.load(open(os.path.join(ROOT, "colabs", "quickstart.ipynb")))
   scope: dict = {}

@@ -1,4 +1,5 @@
 """Config files load and give the documented sizes; the main command runs end to end at a reduced step count."""
+
 import glob
 import os
 
@@ -51,9 +52,19 @@ def test_params_command(capsys):
 @pytest.mark.slow
 def test_main_command_runs_end_to_end(tmp_path, capsys):
   workdir = str(tmp_path / "run")
-  args = ["train", "--config", os.path.join(ROOT, "configs/tiny_cpu.py"), "--workdir", workdir,
-          "--config.train.num_steps=4", "--config.train.log_every=2", "--config.train.checkpoint_every=2",
-          "--config.data.num_train=300", "--config.data.num_eval=16", "--config.train.sample_prompts=1"]
+  args = [
+    "train",
+    "--config",
+    os.path.join(ROOT, "configs/tiny_cpu.py"),
+    "--workdir",
+    workdir,
+    "--config.train.num_steps=4",
+    "--config.train.log_every=2",
+    "--config.train.checkpoint_every=2",
+    "--config.data.num_train=300",
+    "--config.data.num_eval=16",
+    "--config.train.sample_prompts=1",
+  ]
   assert cli.main(args) == 0
   out = capsys.readouterr().out
   assert "ETA" in out and "| exact match" in out and "Sample generation:" in out
@@ -63,5 +74,17 @@ def test_main_command_runs_end_to_end(tmp_path, capsys):
   assert cli.main(args) == 0
   assert "Resumed from" in capsys.readouterr().out
   # And the trained workdir generates.
-  assert cli.main(["generate", "--workdir", workdir, "--prompt", "Write a Python function `f(x)` that returns x + 1.",
-                   "--max-new-tokens", "8"]) == 0
+  assert (
+    cli.main(
+      [
+        "generate",
+        "--workdir",
+        workdir,
+        "--prompt",
+        "Write a Python function `f(x)` that returns x + 1.",
+        "--max-new-tokens",
+        "8",
+      ]
+    )
+    == 0
+  )

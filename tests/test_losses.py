@@ -1,4 +1,5 @@
 """Losses and metrics on hand-computed cases (hrm-spec.md section 3)."""
+
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -24,8 +25,7 @@ def test_softmax_cross_entropy_by_hand():
 
 def test_act_loss_per_sequence_normalisation_and_metrics():
   # Two sequences, vocab 2. Sequence 0: 2 valid labels, both right. Sequence 1: 1 valid label, wrong.
-  logits = jnp.asarray([[[2.0, 0.0], [0.0, 2.0], [0.0, 0.0]],
-                        [[0.0, 2.0], [0.0, 0.0], [0.0, 0.0]]])
+  logits = jnp.asarray([[[2.0, 0.0], [0.0, 2.0], [0.0, 0.0]], [[0.0, 2.0], [0.0, 0.0], [0.0, 0.0]]])
   labels = jnp.asarray([[0, 1, -100], [0, -100, -100]])
   q_halt = jnp.asarray([1.0, -2.0])
   q_cont = jnp.asarray([0.5, 0.5])
@@ -56,5 +56,6 @@ def test_unknown_loss_names_the_field():
 
 def test_stablemax_gradient_is_finite_at_one():
   import jax
+
   g = jax.grad(lambda x: losses.stablemax_cross_entropy(x, jnp.asarray([0]))[0])(jnp.asarray([[1.0, 1.0, -2.0]]))
   assert np.all(np.isfinite(g))

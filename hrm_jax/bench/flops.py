@@ -3,6 +3,7 @@
 An HRM segment applies L H_cycles*L_cycles times and H H_cycles times; training adds the ACT target pass (one
 more forward segment, no backward) and a backward through the last `grad_steps` applications (2x their forward).
 """
+
 from __future__ import annotations
 
 from hrm_jax.models import hrm
@@ -37,8 +38,7 @@ def train_flops_per_token(cfg: hrm.HRMConfig) -> float:
     graded_blocks = cfg.H_layers + cfg.L_layers
   else:
     layers_per_app = {hrm.L_KIND: cfg.L_layers, hrm.H_KIND: cfg.H_layers}
-    graded = cfg.schedule[-min(cfg.grad_steps, len(cfg.schedule)):]
+    graded = cfg.schedule[-min(cfg.grad_steps, len(cfg.schedule)) :]
     graded_blocks = sum(layers_per_app[k] for k in graded)
   backward = 2 * (graded_blocks * block_forward_flops(cfg, context) + 2 * cfg.hidden_size * cfg.vocab_size)
   return forward + target + backward
-

@@ -23,6 +23,7 @@ read bandwidth (summed), the fp32 and int8 matmul peaks (2048^2 products). Ratio
   prefill = model FLOPs of the prompt's segments / (TTFT x the fp32 matmul peak); int8 rows also against the int8
             peak (int8 matmuls may exceed the fp32 one).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -65,6 +66,7 @@ def measure_limits() -> dict:
   """Copy and read bandwidth (bytes/s) and fp32 / int8 matmul peaks (FLOP/s, 2 per multiply-add) of this CPU."""
   import jax
   import jax.numpy as jnp
+
   big = jnp.ones((128 * 2**20,), jnp.float32)  # 512 MiB: far beyond any cache
   copy = jax.jit(lambda a: a + 1.0)
   read = jax.jit(jnp.sum)
@@ -73,27 +75,37 @@ def measure_limits() -> dict:
   a8 = jnp.ones((n, n), jnp.int8)
   mm32 = jax.jit(lambda a, b: a @ b)
   mm8 = jax.jit(lambda a, b: jax.lax.dot_general(a, b, (((1,), (0,)), ((), ())), preferred_element_type=jnp.int32))
-  block = lambda f, *a: (lambda: jax.block_until_ready(f(*a)))
-  return {"copy_bytes_s": 2 * big.nbytes / _timed(block(copy, big)),
-          "read_bytes_s": big.nbytes / _timed(block(read, big)),
-          "matmul_fp32_flops": 2 * n ** 3 / _timed(block(mm32, a32, a32)),
-          "matmul_int8_ops": 2 * n ** 3 / _timed(block(mm8, a8, a8))}
+  block = lambda f, *a: lambda: jax.block_until_ready(f(*a))
+  return {
+    "copy_bytes_s": 2 * big.nbytes / _timed(block(copy, big)),
+    "read_bytes_s": big.nbytes / _timed(block(read, big)),
+    "matmul_fp32_flops": 2 * n**3 / _timed(block(mm32, a32, a32)),
+    "matmul_int8_ops": 2 * n**3 / _timed(block(mm8, a8, a8)),
+  }
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # The model, its cost model and the parameter files.
 
+
 def model_config(args, segments: int):
   from hrm_jax import config_loader
   from hrm_jax.models import hrm
+
   model_config = config_loader.load(args.config, []).model
   cfg = hrm.HRMConfig.from_config(model_config)
-  return dataclasses.replace(cfg, seq_len=max(cfg.seq_len, args.prompt_len + args.new_tokens),
-                             forward_dtype="float32", halt_max_steps=segments, scan_layers=False)
+  return dataclasses.replace(
+    cfg,
+    seq_len=max(cfg.seq_len, args.prompt_len + args.new_tokens),
+    forward_dtype="float32",
+    halt_max_steps=segments,
+    scan_layers=False,
+  )
 
 
 def bucket_for(args, cfg) -> int:
   from hrm_jax.inference import sampler
+
   return sampler.pick_bucket(args.prompt_len, sampler.length_buckets(cfg.seq_len))
 
 
@@ -102,11 +114,11 @@ def decode_bytes_per_token(cfg, width: float, depth: int, kv_len: float) -> floa
   bytes per weight, and `kv_len` positions of every K and V cache those applications attend to (fp32)."""
   from hrm_jax.models import hrm
   from hrm_jax.models.layers import swiglu_width
+
   d, inter = cfg.hidden_size, swiglu_width(cfg.hidden_size, cfg.expansion)
   block = d * 3 * d + d * d + d * 2 * inter + inter * d
   layers = {hrm.L_KIND: cfg.L_layers, hrm.H_KIND: cfg.H_layers}
-  blocks = (cfg.H_layers + cfg.L_layers if cfg.arch == "transformer"
-            else sum(layers[k] for k in cfg.schedule)) * depth
+  blocks = (cfg.H_layers + cfg.L_layers if cfg.arch == "transformer" else sum(layers[k] for k in cfg.schedule)) * depth
   weights = (blocks * block + d * cfg.vocab_size) * width
   caches = blocks * 2 * kv_len * d * 4
   return float(weights + caches)
@@ -114,6 +126,7 @@ def decode_bytes_per_token(cfg, width: float, depth: int, kv_len: float) -> floa
 
 def prefill_flops(cfg, bucket: int, depth: int) -> float:
   from hrm_jax.bench import flops
+
   tokens = cfg.prefix_len + bucket
   return depth * tokens * flops.segment_forward_flops(cfg, tokens / 2)
 
@@ -121,8 +134,7 @@ def prefill_flops(cfg, bucket: int, depth: int) -> float:
 def never_halting(params: dict) -> dict:
   """The Q head biased to continue: every token runs the whole segment budget."""
   params = dict(params)
-  params["q_head"] = {"kernel": np.zeros_like(params["q_head"]["kernel"]),
-                      "bias": np.asarray([-5.0, 5.0], np.float32)}
+  params["q_head"] = {"kernel": np.zeros_like(params["q_head"]["kernel"]), "bias": np.asarray([-5.0, 5.0], np.float32)}
   return params
 
 
@@ -150,8 +162,10 @@ def _unflatten(flat):
 def prepare(args, segments: int, workdir: str) -> dict:
   """fp32.npz / int8.npz parameters and the .tflite files for `segments`; returns file sizes and times."""
   import jax
+
   from hrm_jax import quant
   from hrm_jax.models import hrm
+
   cfg = model_config(args, segments)
   model, variables = hrm.init_params(cfg, jax.random.key(0))
   params = never_halting(jax.tree.map(np.asarray, variables["params"]))
@@ -164,19 +178,27 @@ def prepare(args, segments: int, workdir: str) -> dict:
     if f"tflite_{q}" not in args.backends:
       continue
     from hrm_jax.export import tflite
+
     t0 = time.perf_counter()
-    manifest = tflite.export_model(model, {"params": params}, os.path.join(workdir, f"tflite_{q}"),
-                                   quantize="none" if q == "fp32" else "int8", functions=["model"],
-                                   buckets=(bucket_for(args, cfg),))
+    manifest = tflite.export_model(
+      model,
+      {"params": params},
+      os.path.join(workdir, f"tflite_{q}"),
+      quantize="none" if q == "fp32" else "int8",
+      functions=["model"],
+      buckets=(bucket_for(args, cfg),),
+    )
     info[f"tflite_{q}_mib"] = manifest["files"]["model"]["bytes"] / 2**20
     info[f"tflite_{q}_convert_s"] = time.perf_counter() - t0
-    print(f"  converted tflite {q}: {info[f'tflite_{q}_convert_s']:.0f} s, {info[f'tflite_{q}_mib']:.1f} MiB",
-          flush=True)
+    print(
+      f"  converted tflite {q}: {info[f'tflite_{q}_convert_s']:.0f} s, {info[f'tflite_{q}_mib']:.1f} MiB", flush=True
+    )
   return info
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # One backend, in a child process.
+
 
 def _prompt(args, vocab: int, seed: int = 0) -> list[int]:
   return [int(t) for t in np.random.default_rng(seed).integers(16, vocab, args.prompt_len)]
@@ -184,8 +206,10 @@ def _prompt(args, vocab: int, seed: int = 0) -> list[int]:
 
 def child_jax(args) -> dict:
   import jax
+
   from hrm_jax.inference import sampler
   from hrm_jax.models import hrm
+
   cfg = model_config(args, args.segments_one)
   model = hrm.HRMCore(cfg)
   with np.load(os.path.join(args.dir, f"{args.child.split('_')[1]}.npz")) as f:
@@ -209,14 +233,20 @@ def child_jax(args) -> dict:
     ttft = _timed(lambda: run(first), 2)
     total = _timed(lambda: run(whole), 1 if b > 1 else 2)
     decode_s = max(total - ttft, 1e-9)
-    result[f"b{b}"] = {"ttft_s": ttft, "problem_s": total, "decode_tok_s": b * (new_tokens - 1) / decode_s,
-                       "s_per_token": decode_s / (new_tokens - 1), "compile_s": compile_s,
-                       "peak_rss_gib": peak_rss_gib()}  # high-water mark so far: batch 1 runs first
+    result[f"b{b}"] = {
+      "ttft_s": ttft,
+      "problem_s": total,
+      "decode_tok_s": b * (new_tokens - 1) / decode_s,
+      "s_per_token": decode_s / (new_tokens - 1),
+      "compile_s": compile_s,
+      "peak_rss_gib": peak_rss_gib(),
+    }  # high-water mark so far: batch 1 runs first
   return result
 
 
 def child_tflite(args) -> dict:
   from hrm_jax.export import litert_runner  # no JAX: asserted below
+
   model = litert_runner.Model(os.path.join(args.dir, args.child), num_threads=os.cpu_count())
   prompt = _prompt(args, int(model.manifest["model"]["vocab_size"]))
 
@@ -232,44 +262,71 @@ def child_tflite(args) -> dict:
   ttft, total, rest = run(args.new_tokens)
   assert not any(m == "jax" or m.startswith("jax.") for m in sys.modules), "the TFLite path imported JAX"
   decode_s = max(total - ttft, 1e-9)
-  return {"b1": {"ttft_s": ttft, "problem_s": total, "decode_tok_s": rest / decode_s,
-                 "s_per_token": decode_s / max(rest, 1), "compile_s": 0.0}}
+  return {
+    "b1": {
+      "ttft_s": ttft,
+      "problem_s": total,
+      "decode_tok_s": rest / decode_s,
+      "s_per_token": decode_s / max(rest, 1),
+      "compile_s": 0.0,
+    }
+  }
 
 
 def child_gpt2(args) -> dict:
   import torch
   from transformers import GPT2Config, GPT2LMHeadModel
+
   torch.manual_seed(0)
-  config = GPT2Config(vocab_size=8192, n_embd=512, n_layer=8, n_head=8,
-                      n_positions=args.prompt_len + args.new_tokens + 8)
+  config = GPT2Config(
+    vocab_size=8192, n_embd=512, n_layer=8, n_head=8, n_positions=args.prompt_len + args.new_tokens + 8
+  )
   model = GPT2LMHeadModel(config).eval()
   params = sum(p.numel() for p in model.parameters())
   ids = torch.tensor([_prompt(args, 8192)])
 
   def run(n):
     with torch.inference_mode():
-      return model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=n, min_new_tokens=n,
-                            do_sample=False, cache_implementation="static", pad_token_id=0)
+      return model.generate(
+        ids,
+        attention_mask=torch.ones_like(ids),
+        max_new_tokens=n,
+        min_new_tokens=n,
+        do_sample=False,
+        cache_implementation="static",
+        pad_token_id=0,
+      )
 
   run(2)
   ttft = _timed(lambda: run(1), 2)
   total = _timed(lambda: run(args.new_tokens), 1)
   decode_s = max(total - ttft, 1e-9)
-  return {"b1": {"ttft_s": ttft, "problem_s": total, "decode_tok_s": (args.new_tokens - 1) / decode_s,
-                 "s_per_token": decode_s / (args.new_tokens - 1), "compile_s": 0.0}, "params": params}
+  return {
+    "b1": {
+      "ttft_s": ttft,
+      "problem_s": total,
+      "decode_tok_s": (args.new_tokens - 1) / decode_s,
+      "s_per_token": decode_s / (args.new_tokens - 1),
+      "compile_s": 0.0,
+    },
+    "params": params,
+  }
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Compile times.
+
 
 def compile_times(configs: list[str], segments: int, batch: int) -> list[dict]:
   """Seconds to compile one training step's gradient (act_step + loss) and generation (prefill + decode loop),
   from abstract shapes (nothing allocated)."""
   import jax
   import jax.numpy as jnp
+
   from hrm_jax import config_loader, losses
   from hrm_jax.inference import sampler
   from hrm_jax.models import hrm
+
   rows = []
   for spec in configs:
     cfg = hrm.HRMConfig.from_config(config_loader.load(spec, []).model)
@@ -289,25 +346,55 @@ def compile_times(configs: list[str], segments: int, batch: int) -> list[dict]:
     serve_cfg = dataclasses.replace(cfg, scan_layers=False)
     serve_model = hrm.HRMCore(serve_cfg)
     sampling = sampler.SamplingConfig(max_new_tokens=16, stop_ids=(-1,))
-    gen_batch = {k: jax.ShapeDtypeStruct((1,) + v.shape[1:] if k != "inputs" else (1, 64), v.dtype)
-                 for k, v in batch_spec.items() if k != "labels"}
+    gen_batch = {
+      k: jax.ShapeDtypeStruct((1,) + v.shape[1:] if k != "inputs" else (1, 64), v.dtype)
+      for k, v in batch_spec.items()
+      if k != "labels"
+    }
     t0 = time.perf_counter()
     jax.jit(lambda p, b: sampler._generate(serve_model, sampling, p, b, jax.random.key(0))).lower(
-        params, gen_batch).compile()
+      params, gen_batch
+    ).compile()
     gen_s = time.perf_counter() - t0
-    rows.append({"config": spec, "params": hrm.count_params(params), "train_compile_s": train_s,
-                 "generate_compile_s": gen_s, "segments": segments})
-    print(f"| {spec:<22} | {rows[-1]['params'] / 1e6:>6.1f}M | {segments:>8} | {train_s:>15.1f} | "
-          f"{gen_s:>18.1f} |", flush=True)
+    rows.append(
+      {
+        "config": spec,
+        "params": hrm.count_params(params),
+        "train_compile_s": train_s,
+        "generate_compile_s": gen_s,
+        "segments": segments,
+      }
+    )
+    print(
+      f"| {spec:<22} | {rows[-1]['params'] / 1e6:>6.1f}M | {segments:>8} | {train_s:>15.1f} | {gen_s:>18.1f} |",
+      flush=True,
+    )
   return rows
 
 
 # ---------------------------------------------------------------------------------------------------------------
 
+
 def run_child(args, backend: str, segments: int, workdir: str) -> dict:
-  cmd = [sys.executable, "-m", "hrm_jax.bench.generate", "--child", backend, "--dir", workdir,
-         "--config", args.config, "--prompt-len", str(args.prompt_len), "--new-tokens", str(args.new_tokens),
-         "--segments-one", str(segments), "--batch-new-tokens", str(args.batch_new_tokens)]
+  cmd = [
+    sys.executable,
+    "-m",
+    "hrm_jax.bench.generate",
+    "--child",
+    backend,
+    "--dir",
+    workdir,
+    "--config",
+    args.config,
+    "--prompt-len",
+    str(args.prompt_len),
+    "--new-tokens",
+    str(args.new_tokens),
+    "--segments-one",
+    str(segments),
+    "--batch-new-tokens",
+    str(args.batch_new_tokens),
+  ]
   batches = args.batches if backend.startswith("jax") and segments == args.segments_list[0] else "1"
   cmd += ["--batches", batches]
   proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -346,14 +433,20 @@ def main(argv=None) -> None:
   if not args.compile_only:
     limits = measure_limits()
     report["limits"] = limits
-    print(f"limits on this machine ({os.cpu_count()} CPUs): copy {limits['copy_bytes_s'] / 1e9:.1f} GB/s "
-          f"(read + write), read {limits['read_bytes_s'] / 1e9:.1f} GB/s, matmul fp32 "
-          f"{limits['matmul_fp32_flops'] / 1e9:.0f} GFLOP/s, int8 {limits['matmul_int8_ops'] / 1e9:.0f} GOP/s",
-          flush=True)
-    print(f"{args.config}: prompt {args.prompt_len} + {args.new_tokens} new tokens, greedy, every token at the "
-          "full segment budget")
-    header = ("| backend | segments | batch | TTFT s | prefill FLOPs / peak | decode tok/s | s/token / limit | "
-              "problem s | peak RSS GiB | file MiB |")
+    print(
+      f"limits on this machine ({os.cpu_count()} CPUs): copy {limits['copy_bytes_s'] / 1e9:.1f} GB/s "
+      f"(read + write), read {limits['read_bytes_s'] / 1e9:.1f} GB/s, matmul fp32 "
+      f"{limits['matmul_fp32_flops'] / 1e9:.0f} GFLOP/s, int8 {limits['matmul_int8_ops'] / 1e9:.0f} GOP/s",
+      flush=True,
+    )
+    print(
+      f"{args.config}: prompt {args.prompt_len} + {args.new_tokens} new tokens, greedy, every token at the "
+      "full segment budget"
+    )
+    header = (
+      "| backend | segments | batch | TTFT s | prefill FLOPs / peak | decode tok/s | s/token / limit | "
+      "problem s | peak RSS GiB | file MiB |"
+    )
     rows = []
     for segments in args.segments_list:
       with tempfile.TemporaryDirectory() as workdir:
@@ -386,22 +479,40 @@ def main(argv=None) -> None:
               if backend.endswith("int8"):
                 prefill_text += f", {work / limits['matmul_int8_ops']:.0%} of int8"
               # at batch b, one step reads the weights once and b rows of caches
-              limit_s = (decode_bytes_per_token(cfg, width, segments, 0)
-                         + b * (decode_bytes_per_token(cfg, width, segments, kv_mean)
-                                - decode_bytes_per_token(cfg, width, segments, 0))) / limits["read_bytes_s"]
+              limit_s = (
+                decode_bytes_per_token(cfg, width, segments, 0)
+                + b
+                * (
+                  decode_bytes_per_token(cfg, width, segments, kv_mean)
+                  - decode_bytes_per_token(cfg, width, segments, 0)
+                )
+              ) / limits["read_bytes_s"]
               limit_ratio = m["s_per_token"] / limit_s
               size = info.get(f"{backend}_mib", info.get(f"{backend.split('_')[1]}_mib"))
             rss = m.get("peak_rss_gib", r["peak_rss_gib"])
-            row = dict(backend=backend, segments=segments, batch=b, prefill_of_fp32_peak=prefill_ratio,
-                       time_over_limit=limit_ratio, file_mib=size, **dict(m, peak_rss_gib=rss))
+            row = dict(
+              backend=backend,
+              segments=segments,
+              batch=b,
+              prefill_of_fp32_peak=prefill_ratio,
+              time_over_limit=limit_ratio,
+              file_mib=size,
+              **dict(m, peak_rss_gib=rss),
+            )
             rows.append(row)
-            print(f"| {backend} | {segments} | {b} | {m['ttft_s']:.2f} | {prefill_text} | "
-                  f"{m['decode_tok_s']:.1f} | {limit_ratio:.2f}x | {m['problem_s']:.2f} | "
-                  f"{rss:.2f} | {size:.1f} |", flush=True)
+            print(
+              f"| {backend} | {segments} | {b} | {m['ttft_s']:.2f} | {prefill_text} | "
+              f"{m['decode_tok_s']:.1f} | {limit_ratio:.2f}x | {m['problem_s']:.2f} | "
+              f"{rss:.2f} | {size:.1f} |",
+              flush=True,
+            )
     report["rows"] = rows
   if not args.no_compile:
-    print("compile times (abstract shapes, batch 1, 4 segments):\n| config | params | segments | train step s | "
-          "generate (4 seg) s |\n|---|---|---|---|---|", flush=True)
+    print(
+      "compile times (abstract shapes, batch 1, 4 segments):\n| config | params | segments | train step s | "
+      "generate (4 seg) s |\n|---|---|---|---|---|",
+      flush=True,
+    )
     report["compile"] = compile_times(args.compile_configs.split(","), 4, 1)
   if args.json:
     with open(args.json, "w") as f:

@@ -15,6 +15,7 @@ optimizer; the model is a causal HRM (tiny_cpu's shape, smaller). Rows:
 Eval metrics are the trainer's (full ACT rollouts, reference metrics): LM loss per sequence, token accuracy,
 exact match.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,7 +25,6 @@ import tempfile
 import time
 
 import grain
-import jax
 import ml_collections
 import numpy as np
 
@@ -41,30 +41,59 @@ def reverse_examples(n: int, digits: int, seed: int) -> list[dict]:
     inputs = np.zeros(seq_len, np.int32)
     inputs[: len(tokens) - 1] = tokens[:-1]
     labels = np.full(seq_len, -100, np.int32)
-    labels[digits: digits + digits + 1] = tokens[digits + 1:]  # position i predicts token i + 1 (answer only)
-    out.append({"inputs": inputs, "labels": labels, "prompt_length": np.int32(digits + 1),
-                "language_id": np.int32(4), "task_id": np.int32(0), "puzzle_identifiers": np.int32(0)})
+    labels[digits : digits + digits + 1] = tokens[digits + 1 :]  # position i predicts token i + 1 (answer only)
+    out.append(
+      {
+        "inputs": inputs,
+        "labels": labels,
+        "prompt_length": np.int32(digits + 1),
+        "language_id": np.int32(4),
+        "task_id": np.int32(0),
+        "puzzle_identifiers": np.int32(0),
+      }
+    )
   return out
 
 
 def make_config(steps: int, digits: int, quant: str) -> ml_collections.ConfigDict:
   sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "configs"))
   import common  # configs/common.py
+
   config = ml_collections.ConfigDict()
   seq_len = 2 * digits + 2
-  config.model = common.code_model(vocab_size=16, seq_len=seq_len, hidden_size=64, num_heads=4, expansion=2.0,
-                                   H_layers=1, L_layers=1, H_cycles=2, L_cycles=2, halt_max_steps=2,
-                                   halt_exploration_prob=0.1, quant=quant)
+  config.model = common.code_model(
+    vocab_size=16,
+    seq_len=seq_len,
+    hidden_size=64,
+    num_heads=4,
+    expansion=2.0,
+    H_layers=1,
+    L_layers=1,
+    H_cycles=2,
+    L_cycles=2,
+    halt_max_steps=2,
+    halt_exploration_prob=0.1,
+    quant=quant,
+  )
   config.data = ml_collections.ConfigDict({"seq_len": seq_len})
-  config.optimizer = common.optimizer(learning_rate=3e-3, warmup_steps=20, weight_decay=0.1, grad_clip_norm=1.0,
-                                      lr_min_ratio=0.1)
-  config.train = common.train(batch_size=32, eval_batch_size=64, num_steps=steps, log_every=max(steps // 4, 1),
-                              checkpoint_every=steps, keep_checkpoints=1, dynamic_halting=False)
+  config.optimizer = common.optimizer(
+    learning_rate=3e-3, warmup_steps=20, weight_decay=0.1, grad_clip_norm=1.0, lr_min_ratio=0.1
+  )
+  config.train = common.train(
+    batch_size=32,
+    eval_batch_size=64,
+    num_steps=steps,
+    log_every=max(steps // 4, 1),
+    checkpoint_every=steps,
+    keep_checkpoints=1,
+    dynamic_halting=False,
+  )
   return config
 
 
 def datasets(config, digits: int):
   from hrm_jax.train.trainer import Datasets
+
   train_examples = reverse_examples(4096, digits, seed=0)
   eval_examples = reverse_examples(256, digits, seed=1)
 
@@ -105,20 +134,30 @@ def main(argv=None) -> None:
   for bits in ("int8", "int4"):
     t0 = time.perf_counter()
     aqt_model = hrm.HRMCore(float_model.cfg, dot_general_cls=quant.dot_general_cls(bits))
-    rows.append((f"{bits} PTQ (AQT w+a)", trainer.evaluate(aqt_model, params, ds.eval(), config),
-                 time.perf_counter() - t0))
+    rows.append(
+      (f"{bits} PTQ (AQT w+a)", trainer.evaluate(aqt_model, params, ds.eval(), config), time.perf_counter() - t0)
+    )
     t0 = time.perf_counter()
-    rows.append((f"{bits} PTQ weight-only", trainer.evaluate(float_model, quant.fake_quantize(params, bits), ds.eval(),
-                                                             config), time.perf_counter() - t0))
+    rows.append(
+      (
+        f"{bits} PTQ weight-only",
+        trainer.evaluate(float_model, quant.fake_quantize(params, bits), ds.eval(), config),
+        time.perf_counter() - t0,
+      )
+    )
 
   base = rows[0][1]["lm_loss"]
   print(f"\nreverse-{args.digits} task, {args.steps} steps, batch 32, seed 0 (eval: 256 held-out sequences)")
-  print(f"| {'run':<22} | {'eval LM loss':>12} | {'rel. to fp32':>12} | {'token acc':>9} | {'exact match':>11} | {'time s':>7} |")
+  print(
+    f"| {'run':<22} | {'eval LM loss':>12} | {'rel. to fp32':>12} | {'token acc':>9} | {'exact match':>11} | {'time s':>7} |"
+  )
   print("|" + "-" * 24 + "|" + "-" * 14 + "|" + "-" * 14 + "|" + "-" * 11 + "|" + "-" * 13 + "|" + "-" * 9 + "|")
   for name, ev, seconds in rows:
     rel = (ev["lm_loss"] - base) / base
-    print(f"| {name:<22} | {ev['lm_loss']:>12.4f} | {rel:>+11.1%} | {ev['accuracy']:>9.4f} | "
-          f"{ev['exact_accuracy']:>11.4f} | {seconds:>7.1f} |")
+    print(
+      f"| {name:<22} | {ev['lm_loss']:>12.4f} | {rel:>+11.1%} | {ev['accuracy']:>9.4f} | "
+      f"{ev['exact_accuracy']:>11.4f} | {seconds:>7.1f} |"
+    )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ of the data config (disjoint from the RL prompts): greedy pass@1, and sampled pa
 `OUT/curves.png` (training reward and periodic held-out pass@1 per step, one line per run) and prints a Markdown
 table with the per-seed gains and their mean.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,16 +23,27 @@ import time
 import numpy as np
 
 
-def heldout_scores(model, params, records, prompts, tokenizer, exec_config, max_new_tokens: int,
-                   temperature: float, samples: int, seed: int = 1234) -> dict[str, float]:
+def heldout_scores(
+  model,
+  params,
+  records,
+  prompts,
+  tokenizer,
+  exec_config,
+  max_new_tokens: int,
+  temperature: float,
+  samples: int,
+  seed: int = 1234,
+) -> dict[str, float]:
   """Greedy pass@1, sampled pass@1 (`samples` draws at `temperature`) and compile rate on held-out problems,
   overall and per procedural difficulty (`..._1op`, `..._2op`, ...)."""
   from hrm_jax.rl import trainer as rl_trainer
 
   out = {}
   for name, temp, reps in (("greedy", 0.0, 1), ("sampled", temperature, samples)):
-    recs, passed, compiled = rl_trainer.run_problems(model, params, records, prompts, tokenizer, exec_config,
-                                                     max_new_tokens, temp, reps, seed)
+    recs, passed, compiled = rl_trainer.run_problems(
+      model, params, records, prompts, tokenizer, exec_config, max_new_tokens, temp, reps, seed
+    )
     out[f"{name}_pass@1"] = float(passed.mean())
     ops = np.asarray([int(r.get("num_ops", 0)) for r in recs])
     for n in sorted(set(ops.tolist())):  # by procedural difficulty
@@ -43,6 +55,7 @@ def heldout_scores(model, params, records, prompts, tokenizer, exec_config, max_
 
 def plot(runs: dict[str, dict], init: dict, path: str) -> None:
   import matplotlib
+
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
 
@@ -54,8 +67,7 @@ def plot(runs: dict[str, dict], init: dict, path: str) -> None:
     hist = run["history"]
     steps = [h["step"] for h in hist]
     label = name if name.endswith("_s0") else None
-    axes[0].plot(steps, [h["reward_mean"] for h in hist], color=color, alpha=0.7,
-                 label=objective if label else None)
+    axes[0].plot(steps, [h["reward_mean"] for h in hist], color=color, alpha=0.7, label=objective if label else None)
     axes[1].plot(steps, [h["pass_rate"] for h in hist], color=color, alpha=0.7)
     ev = run["evals"]
     axes[2].plot([e["step"] for e in ev], [e["pass@1"] for e in ev], "o-", color=color, alpha=0.7)
@@ -84,10 +96,10 @@ def main(argv=None) -> int:
   args, overrides = parser.parse_known_args(argv)
 
   from hrm_jax import config_loader
+  from hrm_jax.data_pipelines import rl_prompts
   from hrm_jax.rl import execution
   from hrm_jax.rl import trainer as rl_trainer
   from hrm_jax.tokenizer import load_tokenizer
-  from hrm_jax.data_pipelines import rl_prompts
   from hrm_jax.train import checkpoint
   from hrm_jax.train import trainer as sft_trainer
 
@@ -104,8 +116,9 @@ def main(argv=None) -> int:
   exec_config = execution.ExecutionConfig.from_mapping(base.rl.execution.to_dict())
 
   def score(params) -> dict:
-    return heldout_scores(model, params, records, prompts, tokenizer, exec_config, rc.max_new_tokens,
-                          rc.temperature, args.samples)
+    return heldout_scores(
+      model, params, records, prompts, tokenizer, exec_config, rc.max_new_tokens, rc.temperature, args.samples
+    )
 
   summary_path = os.path.join(args.out, "summary.json")
   summary = {"init": None, "runs": {}}
@@ -129,27 +142,32 @@ def main(argv=None) -> int:
       if name in summary["runs"] and "final" in summary["runs"][name]:
         print(f"{name}: done earlier", flush=True)
         continue
-      config = config_loader.load(args.config, overrides + [f"--config.rl.seed={seed}",
-                                                            f"--config.rl.objective.name={objective}"])
+      config = config_loader.load(
+        args.config, overrides + [f"--config.rl.seed={seed}", f"--config.rl.objective.name={objective}"]
+      )
       workdir = os.path.join(args.out, name)
       t0 = time.perf_counter()
       print(f"== {name}: hrm-jax train-rl --config {args.config} --init {args.init} --workdir {workdir}", flush=True)
       result = rl_trainer.train_rl(config, workdir, init_workdir=args.init, init_step=args.init_step)
       run_s = time.perf_counter() - t0
       final = score(result["params"])
-      summary["runs"][name] = {"history": result["history"], "evals": result["evals"], "final": final,
-                               "run_s": run_s}
+      summary["runs"][name] = {"history": result["history"], "evals": result["evals"], "final": final, "run_s": run_s}
       print(f"{name}: {run_s:.0f}s, held-out {final}", flush=True)
       save()
 
   init = summary["init"]
   by_ops = sorted(k for k in init if k.startswith("greedy_pass@1_"))  # per procedural difficulty
-  lines = [f"Held-out: {init['problems']} problems; greedy pass@1 and sampled pass@1 ({args.samples} draws at "
-           f"T={rc.temperature}). Init: greedy {init['greedy_pass@1']:.3f}, sampled {init['sampled_pass@1']:.3f}"
-           + "".join(f", greedy {k[len('greedy_pass@1_'):]} {init[k]:.3f}" for k in by_ops) + ".",
-           "", "| objective | seed | greedy pass@1 | gain | sampled pass@1 | gain | "
-           + "".join(f"greedy {k[len('greedy_pass@1_'):]} | " for k in by_ops) + "final train reward | run s |",
-           "|---" * (8 + len(by_ops)) + "|"]
+  lines = [
+    f"Held-out: {init['problems']} problems; greedy pass@1 and sampled pass@1 ({args.samples} draws at "
+    f"T={rc.temperature}). Init: greedy {init['greedy_pass@1']:.3f}, sampled {init['sampled_pass@1']:.3f}"
+    + "".join(f", greedy {k[len('greedy_pass@1_') :]} {init[k]:.3f}" for k in by_ops)
+    + ".",
+    "",
+    "| objective | seed | greedy pass@1 | gain | sampled pass@1 | gain | "
+    + "".join(f"greedy {k[len('greedy_pass@1_') :]} | " for k in by_ops)
+    + "final train reward | run s |",
+    "|---" * (8 + len(by_ops)) + "|",
+  ]
   for objective in objectives:
     gains_g, gains_s = [], []
     for seed in seeds:
@@ -161,13 +179,19 @@ def main(argv=None) -> int:
       gains_g.append(dg)
       gains_s.append(ds)
       last = np.mean([h["reward_mean"] for h in run["history"][-3:]])
-      lines.append(f"| {objective} | {seed} | {f['greedy_pass@1']:.3f} | {dg:+.3f} | {f['sampled_pass@1']:.3f} | "
-                   f"{ds:+.3f} | " + "".join(f"{f.get(k, float('nan')):.3f} | " for k in by_ops)
-                   + f"{last:.3f} | {run['run_s']:.0f} |")
+      lines.append(
+        f"| {objective} | {seed} | {f['greedy_pass@1']:.3f} | {dg:+.3f} | {f['sampled_pass@1']:.3f} | "
+        f"{ds:+.3f} | "
+        + "".join(f"{f.get(k, float('nan')):.3f} | " for k in by_ops)
+        + f"{last:.3f} | {run['run_s']:.0f} |"
+      )
     if gains_g:
-      lines.append(f"| **{objective} mean** | {len(gains_g)} seeds | | **{np.mean(gains_g):+.3f}** "
-                   f"(min {np.min(gains_g):+.3f}) | | **{np.mean(gains_s):+.3f}** (min {np.min(gains_s):+.3f}) | "
-                   + "| " * len(by_ops) + "| |")
+      lines.append(
+        f"| **{objective} mean** | {len(gains_g)} seeds | | **{np.mean(gains_g):+.3f}** "
+        f"(min {np.min(gains_g):+.3f}) | | **{np.mean(gains_s):+.3f}** (min {np.min(gains_s):+.3f}) | "
+        + "| " * len(by_ops)
+        + "| |"
+      )
   table = "\n".join(lines)
   print(table, flush=True)
   with open(os.path.join(args.out, "table.md"), "w") as f:

@@ -7,6 +7,7 @@ Prints a Markdown table of:
     exercises; the first pass over a language is "cold" for the OS file cache, later ones warm);
   * wall time of the LiveCodeBench oracle (codegeneration) over --problems with 1 and 2 workers.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,7 @@ def startup_rows(repeats: int) -> list[list[str]]:
   for name, argv in (("/bin/true", ["/bin/true"]), ("python -I -c pass", [sys.executable, "-I", "-c", "pass"])):
     sandboxed = _median_ms(lambda argv=argv: runner.run(argv), repeats)
     bare = _median_ms(lambda argv=argv: subprocess.run(argv, check=True), repeats)
-    rows.append([f"start-up: {name}", f"{sandboxed:.1f} ms", f"{bare:.1f} ms (bare)",
-                 f"+{sandboxed - bare:.1f} ms"])
+    rows.append([f"start-up: {name}", f"{sandboxed:.1f} ms", f"{bare:.1f} ms (bare)", f"+{sandboxed - bare:.1f} ms"])
   return rows
 
 

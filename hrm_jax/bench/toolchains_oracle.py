@@ -9,6 +9,7 @@ jest cache, Go cache copy already there). Runs are sequential, with plain subpro
 the figures are the toolchains' own cost. Prints a table of seconds per language (sum over exercises; the
 cold figure includes `prepare_exercise`, which for Go copies the warm build cache).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,16 +29,28 @@ DEFAULT_EXERCISES = pathlib.Path(languages.__file__).resolve().parents[2] / "dat
 def time_command(language: str, exercise: pathlib.Path) -> tuple[float, int]:
   command = languages.test_command(language, exercise)
   start = time.perf_counter()
-  done = subprocess.run(command.argv, cwd=exercise, env=command.env, stdout=subprocess.DEVNULL,
-                        stderr=subprocess.DEVNULL, timeout=command.timeout_s)
+  done = subprocess.run(
+    command.argv,
+    cwd=exercise,
+    env=command.env,
+    stdout=subprocess.DEVNULL,
+    stderr=subprocess.DEVNULL,
+    timeout=command.timeout_s,
+  )
   return time.perf_counter() - start, done.returncode
 
 
 def main(argv: list[str] | None = None) -> int:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("--exercises", type=pathlib.Path, default=DEFAULT_EXERCISES,
-                      help="a Polyglot tree: <lang>/exercises/practice/<name>")
-  parser.add_argument("--repeats", type=int, default=1, help="repeat the whole measurement N times (the mean is printed)")
+  parser.add_argument(
+    "--exercises",
+    type=pathlib.Path,
+    default=DEFAULT_EXERCISES,
+    help="a Polyglot tree: <lang>/exercises/practice/<name>",
+  )
+  parser.add_argument(
+    "--repeats", type=int, default=1, help="repeat the whole measurement N times (the mean is printed)"
+  )
   args = parser.parse_args(argv)
   exercises = sorted(args.exercises.glob("*/exercises/practice/*"))
   if not exercises:

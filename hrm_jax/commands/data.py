@@ -7,6 +7,7 @@ Without --config the data section is `input_pipeline.default_data_config()`; a c
 used when it has one. `inspect` prints each source's load report (kept / dropped records), a few decoded
 examples and the mixture's statistics over some batches; `bench` prints examples/s and tokens/s.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,19 +25,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
   parser.add_argument("--batch_size", type=int, default=32)
   parser.add_argument("--seed", type=int, default=0)
   parser.add_argument("--workers", default="0,2", help="bench: comma-separated worker counts to time")
-  parser.add_argument("--cutoff", default=None, metavar="YYYY-MM-DD",
-                      help="temporal filter: train on LiveCodeBench problems released on/before this date "
-                           "(same as --config.data.lcb_cutoff); inspect prints what it removed")
+  parser.add_argument(
+    "--cutoff",
+    default=None,
+    metavar="YYYY-MM-DD",
+    help="temporal filter: train on LiveCodeBench problems released on/before this date "
+    "(same as --config.data.lcb_cutoff); inspect prints what it removed",
+  )
   parser.set_defaults(overrides=[])  # --config.data.x=value overrides (collected by hrm_jax/cli.py)
 
 
 def _data_config(args):
   from hrm_jax.data_pipelines import input_pipeline
+
   if args.config is None:
     if args.overrides:
       raise ValueError("--config.* overrides need --config")
     return input_pipeline.default_data_config()
   from hrm_jax import config_loader
+
   config = config_loader.load(args.config, args.overrides)
   return config.data if "data" in config else config
 
@@ -44,6 +51,7 @@ def _data_config(args):
 def _with_cutoff(cfg, cutoff):
   if cutoff:
     from hrm_jax.data_pipelines import scenarios
+
     scenarios.filter_by_cutoff([], cutoff)  # validates the date format
     cfg.lcb_cutoff = cutoff
   return cfg
@@ -57,16 +65,19 @@ def _inspect(cfg, args) -> None:
 
   tok = load_tokenizer(cfg.tokenizer_path or None)
   sources = ip.train_sources(cfg) if args.split == "train" else [cfg.source]
-  print(f"split={args.split} seq_len={cfg.seq_len} packing={cfg.packing} sources={','.join(sources)}"
-        + (f" mixture={cfg.mixture}" if cfg.mixture else "") + (f" curriculum={cfg.curriculum}" if cfg.curriculum else ""))
+  print(
+    f"split={args.split} seq_len={cfg.seq_len} packing={cfg.packing} sources={','.join(sources)}"
+    + (f" mixture={cfg.mixture}" if cfg.mixture else "")
+    + (f" curriculum={cfg.curriculum}" if cfg.curriculum else "")
+  )
   for name in sources:
     print("  " + ip.dataset_report(cfg, args.split, name).line())
   if cfg.lcb_cutoff and any(n in ("livecodebench_sample", "lcb_scenarios") for n in sources):
     from hrm_jax.data_pipelines import livecodebench, scenarios
+
     problems = livecodebench.read_jsonl(cfg.lcb_path or ip.BUNDLED_LCB_SAMPLE, max_bad=cfg.max_bad_records)
     print("  " + scenarios.filter_by_cutoff(problems, cfg.lcb_cutoff)[1].line())
-  it = iter(ip.make_dataset(cfg, args.split, batch_size=args.batch_size, seed=args.seed,
-                            repeat=args.split == "train"))
+  it = iter(ip.make_dataset(cfg, args.split, batch_size=args.batch_size, seed=args.seed, repeat=args.split == "train"))
   first = next(it)
   for row in range(min(args.num, first["inputs"].shape[0])):
     inputs = first["inputs"][row]
@@ -101,8 +112,10 @@ def _inspect(cfg, args) -> None:
       tasks.update(TASKS[t] for t in batch["task_ids"][seg])
       languages.update(LANGUAGES[l] for l in batch["language_ids"][seg])
   unit = "examples" if "task_id" in batch else "tokens"
-  print(f"=== statistics over {rows} rows: {tokens / rows:.1f} tokens/row ({tokens / (rows * cfg.seq_len):.0%} of "
-        f"seq_len), {target_tokens / rows:.1f} target tokens/row")
+  print(
+    f"=== statistics over {rows} rows: {tokens / rows:.1f} tokens/row ({tokens / (rows * cfg.seq_len):.0%} of "
+    f"seq_len), {target_tokens / rows:.1f} target tokens/row"
+  )
   for title, counter in (("task", tasks), ("language", languages)):
     total = sum(counter.values())
     print(f"  by {title} ({unit}): " + ", ".join(f"{k} {v / total:.1%}" for k, v in counter.most_common()))
@@ -111,6 +124,7 @@ def _inspect(cfg, args) -> None:
 def bench_pipeline(cfg, *, batch_size: int, batches: int, workers: int, seed: int = 0) -> dict:
   """Reads `batches` train batches after one warm-up batch; returns the measured rates."""
   from hrm_jax.data_pipelines import input_pipeline as ip
+
   cfg = cfg.copy_and_resolve_references()
   cfg.worker_count = workers
   start = time.perf_counter()
@@ -126,27 +140,38 @@ def bench_pipeline(cfg, *, batch_size: int, batches: int, workers: int, seed: in
   seconds = time.perf_counter() - start
   if hasattr(it, "close"):
     it.close()
-  return {"workers": workers, "first_batch_s": first, "examples_per_s": rows / seconds,
-          "tokens_per_s": tokens / seconds, "slots_per_s": rows * cfg.seq_len / seconds}
+  return {
+    "workers": workers,
+    "first_batch_s": first,
+    "examples_per_s": rows / seconds,
+    "tokens_per_s": tokens / seconds,
+    "slots_per_s": rows * cfg.seq_len / seconds,
+  }
 
 
 def _bench(cfg, args) -> None:
   from hrm_jax.data_pipelines import input_pipeline as ip
+
   for name in ip.train_sources(cfg):
     ip.dataset_report(cfg, "train", name)  # tokenize once, outside the timed region
-  print(f"sources={','.join(ip.train_sources(cfg))} seq_len={cfg.seq_len} batch_size={args.batch_size} "
-        f"batches={args.batches} packing={cfg.packing}")
+  print(
+    f"sources={','.join(ip.train_sources(cfg))} seq_len={cfg.seq_len} batch_size={args.batch_size} "
+    f"batches={args.batches} packing={cfg.packing}"
+  )
   print(f"{'workers':>7} {'first batch s':>13} {'examples/s':>11} {'tokens/s':>11} {'slots/s':>11}")
   for workers in [int(w) for w in args.workers.split(",") if w.strip()]:
     r = bench_pipeline(cfg, batch_size=args.batch_size, batches=args.batches, workers=workers, seed=args.seed)
-    print(f"{r['workers']:>7} {r['first_batch_s']:>13.2f} {r['examples_per_s']:>11.0f} {r['tokens_per_s']:>11.0f} "
-          f"{r['slots_per_s']:>11.0f}")
+    print(
+      f"{r['workers']:>7} {r['first_batch_s']:>13.2f} {r['examples_per_s']:>11.0f} {r['tokens_per_s']:>11.0f} "
+      f"{r['slots_per_s']:>11.0f}"
+    )
   print("tokens/s counts non-pad tokens; slots/s counts batch_size x seq_len positions (what a train step consumes).")
 
 
 def run(args) -> int:
   if args.action == "bench" and args.workers.strip() and any(int(w) > 0 for w in args.workers.split(",") if w.strip()):
     from absl import flags
+
     if not flags.FLAGS.is_parsed():
       flags.FLAGS.mark_as_parsed()
   try:
@@ -155,6 +180,7 @@ def run(args) -> int:
     print(f"hrm-jax data: config error: {e}", file=sys.stderr)
     return 2
   from hrm_jax.data_pipelines.livecodebench import RecordError
+
   try:
     if args.action == "inspect":
       _inspect(cfg, args)

@@ -1,4 +1,5 @@
 """`hrm-jax export`: a trained workdir -> a self-contained StableHLO bundle or TFLite files (+ tokenizer)."""
+
 from __future__ import annotations
 
 import argparse
@@ -10,12 +11,17 @@ import sys
 def add_arguments(parser: argparse.ArgumentParser) -> None:
   parser.add_argument("--workdir", required=True, help="training workdir (config.json + checkpoints/)")
   parser.add_argument("--format", required=True, choices=("stablehlo", "tflite"))
-  parser.add_argument("--quantize", default="none", choices=("none", "int8", "int4"),
-                      help="store weights as integers (tflite: none or int8)")
+  parser.add_argument(
+    "--quantize",
+    default="none",
+    choices=("none", "int8", "int4"),
+    help="store weights as integers (tflite: none or int8)",
+  )
   parser.add_argument("--out", required=True, help="output directory")
   parser.add_argument("--segments", type=int, default=None, help="ACT segment budget (default halt_max_steps)")
-  parser.add_argument("--buckets", default=None, help="comma-separated prefill prompt buckets (default: powers of "
-                      "two up to seq_len)")
+  parser.add_argument(
+    "--buckets", default=None, help="comma-separated prefill prompt buckets (default: powers of two up to seq_len)"
+  )
   parser.add_argument("--step", type=int, default=None, help="checkpoint step (default: the newest)")
 
 
@@ -23,15 +29,16 @@ def load_model(workdir: str, step: int | None = None):
   """(model, params) of a workdir with an fp32 forward pass (exports run on CPUs)."""
   from hrm_jax.models import hrm
   from hrm_jax.train import checkpoint
+
   model, params, _ = checkpoint.load_for_inference(workdir, step)
   if model.cfg.forward_dtype != "float32":
-    model = hrm.HRMCore(dataclasses.replace(model.cfg, forward_dtype="float32"),
-                        dot_general_cls=model.dot_general_cls)
+    model = hrm.HRMCore(dataclasses.replace(model.cfg, forward_dtype="float32"), dot_general_cls=model.dot_general_cls)
   return model, params
 
 
 def run(args) -> int:
   from hrm_jax.tokenizer import DEFAULT_VOCAB_FILE, load_tokenizer
+
   try:
     model, params = load_model(args.workdir, args.step)
   except FileNotFoundError as e:
@@ -44,23 +51,38 @@ def run(args) -> int:
     print(f"hrm-jax export: --buckets {args.buckets!r}: expected comma-separated integers", file=sys.stderr)
     return 2
   if buckets and (min(buckets) < 1 or max(buckets) > model.cfg.seq_len):
-    print(f"hrm-jax export: --buckets {args.buckets!r}: each bucket must be in 1..seq_len={model.cfg.seq_len}",
-          file=sys.stderr)
+    print(
+      f"hrm-jax export: --buckets {args.buckets!r}: each bucket must be in 1..seq_len={model.cfg.seq_len}",
+      file=sys.stderr,
+    )
     return 2
   if args.format == "stablehlo":
     from hrm_jax.export import serving, stablehlo
-    manifest = stablehlo.export_model(serving.serve(model, params, args.quantize), args.out,
-                                      segments=args.segments, buckets=buckets, tokenizer_file=DEFAULT_VOCAB_FILE)
+
+    manifest = stablehlo.export_model(
+      serving.serve(model, params, args.quantize),
+      args.out,
+      segments=args.segments,
+      buckets=buckets,
+      tokenizer_file=DEFAULT_VOCAB_FILE,
+    )
     names = sorted(manifest["functions"])
   else:
     if args.quantize == "int4":
       print("hrm-jax export: --format tflite supports --quantize none or int8", file=sys.stderr)
       return 2
     from hrm_jax.export import tflite
-    manifest = tflite.export_model(model, params, args.out, quantize=args.quantize, segments=args.segments,
-                                   buckets=buckets, tokenizer_file=DEFAULT_VOCAB_FILE,
-                                   special_ids={"eos": tok.eos_id, "problem": tok.token_id("<|problem|>"),
-                                                "code": tok.token_id("<|code|>")})
+
+    manifest = tflite.export_model(
+      model,
+      params,
+      args.out,
+      quantize=args.quantize,
+      segments=args.segments,
+      buckets=buckets,
+      tokenizer_file=DEFAULT_VOCAB_FILE,
+      special_ids={"eos": tok.eos_id, "problem": tok.token_id("<|problem|>"), "code": tok.token_id("<|code|>")},
+    )
     names = sorted(manifest["files"])
   for name in sorted(os.listdir(args.out)):
     print(f"{os.path.join(args.out, name)}  {os.path.getsize(os.path.join(args.out, name)):,} bytes")

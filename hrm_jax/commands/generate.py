@@ -1,4 +1,5 @@
 """`hrm-jax generate`: code from a trained causal model (KV-cached decoding, ACT depth from the Q head)."""
+
 from __future__ import annotations
 
 import argparse
@@ -46,11 +47,19 @@ def run(args) -> int:
   prompt = [tok.token_id("<|problem|>")] + tok.encode(text) + [tok.token_id("<|code|>")]
   new_tokens = min(args.max_new_tokens, model.cfg.seq_len - len(prompt))
   if new_tokens <= 0:
-    print(f"hrm-jax generate: the prompt ({len(prompt)} tokens) fills the model's seq_len={model.cfg.seq_len}",
-          file=sys.stderr)
+    print(
+      f"hrm-jax generate: the prompt ({len(prompt)} tokens) fills the model's seq_len={model.cfg.seq_len}",
+      file=sys.stderr,
+    )
     return 2
-  sampling = sampler.SamplingConfig(max_new_tokens=new_tokens, temperature=args.temperature, top_k=args.top_k,
-                                    top_p=args.top_p, stop_ids=(tok.eos_id,), max_segments=args.segments)
+  sampling = sampler.SamplingConfig(
+    max_new_tokens=new_tokens,
+    temperature=args.temperature,
+    top_k=args.top_k,
+    top_p=args.top_p,
+    stop_ids=(tok.eos_id,),
+    max_segments=args.segments,
+  )
   lang, task = LANGUAGES.index(args.language), TASKS.index(args.task)
   t0 = time.perf_counter()
   if args.stream:
@@ -59,7 +68,7 @@ def run(args) -> int:
     for token in sampler.stream(model, params, prompt, sampling, lang, task, args.seed):
       ids.append(token)
       text_now = tok.decode(ids)
-      sys.stdout.write(text_now[len(shown):])
+      sys.stdout.write(text_now[len(shown) :])
       sys.stdout.flush()
       shown = text_now
     sys.stdout.write("\n")

@@ -1,4 +1,5 @@
 """`hrm-jax native`: run a checkpoint's native mode on inputs from a .npy file (one segment or the ACT loop)."""
+
 from __future__ import annotations
 
 import argparse
@@ -20,6 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args) -> int:
   from hrm_jax.inference import native
+
   try:
     inputs = np.load(args.inputs, allow_pickle=False)
     batch = {"inputs": inputs}
@@ -27,8 +29,10 @@ def run(args) -> int:
     if args.puzzle_ids:
       batch["puzzle_identifiers"] = np.load(args.puzzle_ids, allow_pickle=False)
     elif model.cfg.puzzle_emb_ndim > 0:
-      print(f"hrm-jax native: no --puzzle-ids; every row uses puzzle identifier 0 "
-            f"(of {model.cfg.num_puzzle_identifiers})", file=sys.stderr)
+      print(
+        f"hrm-jax native: no --puzzle-ids; every row uses puzzle identifier 0 (of {model.cfg.num_puzzle_identifiers})",
+        file=sys.stderr,
+      )
     if args.one_segment:
       out = native.run_segment(model, params, batch)
       out["predictions"] = np.argmax(out["logits"], -1)
@@ -39,8 +43,10 @@ def run(args) -> int:
     return 2
   for i, row in enumerate(out["predictions"]):
     steps = f" steps={int(out['steps'][i])}" if "steps" in out else ""
-    print(f"[{i}]{steps} q_halt={float(out['q_halt_logits'][i]):.3f} "
-          f"q_continue={float(out['q_continue_logits'][i]):.3f} prediction={' '.join(map(str, row.tolist()))}")
+    print(
+      f"[{i}]{steps} q_halt={float(out['q_halt_logits'][i]):.3f} "
+      f"q_continue={float(out['q_continue_logits'][i]):.3f} prediction={' '.join(map(str, row.tolist()))}"
+    )
   if args.out:
     tmp = args.out + ".tmp.npz"
     np.savez(tmp, **{k: np.asarray(v) for k, v in out.items()})

@@ -1,4 +1,5 @@
 """`hrm-jax params`: the parameter count of a config (as the reference counts: buffers excluded)."""
+
 from __future__ import annotations
 
 import argparse

@@ -1,4 +1,5 @@
 """`hrm-jax train`: supervised training and evaluation from a config file."""
+
 from __future__ import annotations
 
 import argparse
@@ -8,10 +9,14 @@ import sys
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
   parser.add_argument("--config", required=True, help="config file (path[:arg]); e.g. configs/tiny_cpu.py")
-  parser.add_argument("--workdir", default=None,
-                      help="checkpoints, TensorBoard logs and config; rerun with the same workdir to resume "
-                           "(default: workdirs/<config name>)")
+  parser.add_argument(
+    "--workdir",
+    default=None,
+    help="checkpoints, TensorBoard logs and config; rerun with the same workdir to resume "
+    "(default: workdirs/<config name>)",
+  )
   from hrm_jax.train import distributed
+
   distributed.add_arguments(parser)
   parser.set_defaults(overrides=[])  # --config.a.b=value overrides (collected by hrm_jax/cli.py)
 
@@ -60,6 +65,7 @@ def run(args) -> int:
 
 def _run(args, stop) -> int:
   from hrm_jax import config_loader
+
   if stop:
     print(f"hrm-jax train: stopped ({stop.reason}) during start-up; nothing was trained", flush=True)
     return 0

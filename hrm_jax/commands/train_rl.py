@@ -1,4 +1,5 @@
 """`hrm-jax train-rl`: GSPO/GRPO reinforcement learning from execution feedback on a supervised checkpoint."""
+
 from __future__ import annotations
 
 import argparse
@@ -8,13 +9,19 @@ import sys
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
   parser.add_argument("--config", required=True, help="RL config file (path[:arg]); e.g. configs/gspo_tiny.py")
-  parser.add_argument("--init", default=None,
-                      help="supervised workdir whose newest checkpoint (and model config) the policy starts from; "
-                           "not needed to resume an RL workdir")
+  parser.add_argument(
+    "--init",
+    default=None,
+    help="supervised workdir whose newest checkpoint (and model config) the policy starts from; "
+    "not needed to resume an RL workdir",
+  )
   parser.add_argument("--init_step", type=int, default=None, help="checkpoint step of --init (default: newest)")
-  parser.add_argument("--workdir", default=None,
-                      help="checkpoints, TensorBoard logs, config and rl_history.json; rerun with the same "
-                           "workdir to resume (default: workdirs/<config name>)")
+  parser.add_argument(
+    "--workdir",
+    default=None,
+    help="checkpoints, TensorBoard logs, config and rl_history.json; rerun with the same "
+    "workdir to resume (default: workdirs/<config name>)",
+  )
   parser.set_defaults(overrides=[])  # --config.a.b=value overrides (collected by hrm_jax/cli.py)
 
 
@@ -37,7 +44,6 @@ def run(args) -> int:
   evals = summary.get("evals", [])
   if evals:
     first, last = evals[0], evals[-1]
-    print(f"\nheld-out pass@1: step {first['step']} {first['pass@1']:.4f} -> step {last['step']} "
-          f"{last['pass@1']:.4f}")
+    print(f"\nheld-out pass@1: step {first['step']} {first['pass@1']:.4f} -> step {last['step']} {last['pass@1']:.4f}")
   print(f"Workdir: {os.path.abspath(workdir)} (checkpoints/, tensorboard/, config.json, rl_history.json)")
   return 0

@@ -12,6 +12,7 @@ Behaviour follows aider's EditBlockCoder and WholeFileCoder as summarised in ben
      exactly once and is replaced by its REPLACE piece.
 An empty SEARCH creates a missing file or appends to an existing one.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -42,6 +43,7 @@ class EditBlock:
 @dataclasses.dataclass
 class ApplyResult:
   """Outcome of applying a reply: the new file contents (only changed/created files) and the failures."""
+
   files: dict[str, str]
   failed: list[str]  # One message per block that did not apply (or the parse error).
   malformed: bool
@@ -59,7 +61,7 @@ def _clean_filename(line: str) -> str | None:
   if line == "...":
     return None
   if line.startswith(FENCE):
-    rest = line[len(FENCE):].strip()
+    rest = line[len(FENCE) :].strip()
     return rest if ("." in rest or "/" in rest) else None
   name = line.rstrip(":").lstrip("#").strip().strip("`").strip("*").strip()
   return name or None
@@ -88,7 +90,7 @@ def _choose_filename(candidates: list[str], chat_files: list[str]) -> str | None
 def _filename_before(lines: list[str], head: int, chat_files: list[str]) -> str | None:
   """Looks back up to 3 lines before a SEARCH marker, going on only past fence lines."""
   candidates = []
-  for line in reversed(lines[max(0, head - 3):head]):
+  for line in reversed(lines[max(0, head - 3) : head]):
     name = _clean_filename(line)
     if name:
       candidates.append(name)
@@ -109,8 +111,9 @@ def parse_search_replace(reply: str, chat_files: list[str]) -> list[EditBlock]:
       continue
     path = _filename_before(lines, i, chat_files) or previous
     if path is None:
-      raise MalformedEdit(f"SEARCH block at line {i + 1} names no file (put the path alone on the line "
-                          "before the fence)")
+      raise MalformedEdit(
+        f"SEARCH block at line {i + 1} names no file (put the path alone on the line before the fence)"
+      )
     i += 1
     search = []
     while i < len(lines) and not DIVIDER.match(lines[i].strip()):
@@ -143,8 +146,8 @@ def _lines(text: str) -> list[str]:
 def _exact(whole: list[str], part: list[str], replace: list[str]) -> str | None:
   n = len(part)
   for i in range(len(whole) - n + 1):
-    if whole[i:i + n] == part:
-      return "".join(whole[:i] + replace + whole[i + n:])
+    if whole[i : i + n] == part:
+      return "".join(whole[:i] + replace + whole[i + n :])
   return None
 
 
@@ -160,15 +163,15 @@ def _whitespace_tolerant(whole: list[str], part: list[str], replace: list[str]) 
     replace = [line[indent:] if line.strip() else line for line in replace]
   n = len(part)
   for i in range(len(whole) - n + 1):
-    window = whole[i:i + n]
+    window = whole[i : i + n]
     if any(w.lstrip() != p.lstrip() for w, p in zip(window, part)):
       continue
-    prefixes = {w[:len(w) - len(p)] for w, p in zip(window, part) if w.strip()}
+    prefixes = {w[: len(w) - len(p)] for w, p in zip(window, part) if w.strip()}
     if len(prefixes) != 1:
       continue
     prefix = prefixes.pop()
     new = [prefix + line if line.strip() else line for line in replace]
-    return "".join(whole[:i] + new + whole[i + n:])
+    return "".join(whole[:i] + new + whole[i + n :])
   return None
 
 
@@ -261,8 +264,10 @@ def apply_search_replace(reply: str, files: Mapping[str, str]) -> ApplyResult:
         current[path] = changed[path] = new
         break
     else:
-      failed.append(f"SearchReplaceNoExactMatch: the SEARCH section for {block.path} must match existing "
-                    f"lines exactly:\n{block.search}")
+      failed.append(
+        f"SearchReplaceNoExactMatch: the SEARCH section for {block.path} must match existing "
+        f"lines exactly:\n{block.search}"
+      )
   return ApplyResult(files=changed, failed=failed, malformed=bool(failed))
 
 
@@ -324,24 +329,29 @@ def apply_edits(edit_format: str, reply: str, files: Mapping[str, str]) -> Apply
 def format_instructions(edit_format: str) -> str:
   """How the model must write its edits (our wording of the rules aider teaches, benchmarks.md A5)."""
   if edit_format == "whole":
-    return ("Reply with the complete new content of every file you change. Put the file's path alone on a "
-            "line, then the whole file inside a ``` fenced block. Never elide or abbreviate any part of a file.")
+    return (
+      "Reply with the complete new content of every file you change. Put the file's path alone on a "
+      "line, then the whole file inside a ``` fenced block. Never elide or abbreviate any part of a file."
+    )
   if edit_format == "diff":
-    return ("Describe every change as a SEARCH/REPLACE block: the file's path alone on a line, then a ``` "
-            "fence, then a line `<<<<<<< SEARCH`, the exact existing lines to find, a line `=======`, the "
-            "lines to put in their place, a line `>>>>>>> REPLACE`, and the closing ```. The SEARCH part must "
-            "match the file character for character, including comments and indentation; only its first "
-            "match is replaced, so include enough lines to be unique. Use several small blocks rather than "
-            "one big one. An empty SEARCH part creates a new file.")
+    return (
+      "Describe every change as a SEARCH/REPLACE block: the file's path alone on a line, then a ``` "
+      "fence, then a line `<<<<<<< SEARCH`, the exact existing lines to find, a line `=======`, the "
+      "lines to put in their place, a line `>>>>>>> REPLACE`, and the closing ```. The SEARCH part must "
+      "match the file character for character, including comments and indentation; only its first "
+      "match is replaced, so include enough lines to be unique. Use several small blocks rather than "
+      "one big one. An empty SEARCH part creates a new file."
+    )
   raise ValueError(f"unknown edit format {edit_format!r}; choose from {', '.join(EDIT_FORMATS)}")
 
 
 def render_search_replace(path: str, search: str, replace: str) -> str:
   """One SEARCH/REPLACE block in the canonical layout (used by the oracle and by tests)."""
+
   def ended(text: str) -> str:
     return text if not text or text.endswith("\n") else text + "\n"
-  return (f"{path}\n{FENCE}\n<<<<<<< SEARCH\n{ended(search)}=======\n{ended(replace)}>>>>>>> REPLACE\n"
-          f"{FENCE}\n")
+
+  return f"{path}\n{FENCE}\n<<<<<<< SEARCH\n{ended(search)}=======\n{ended(replace)}>>>>>>> REPLACE\n{FENCE}\n"
 
 
 def render_whole(path: str, content: str) -> str:

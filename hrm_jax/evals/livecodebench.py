@@ -17,6 +17,7 @@ stops at the first error or timeout. One deviation: a stdin program is executed 
 rather than LCB's wrapping of the module into a function (they differ only for programs whose scoping depends
 on that wrapping). Test-output predictions and code-execution answers are `eval`-ed only in the sandbox.
 """
+
 from __future__ import annotations
 
 import ast
@@ -42,24 +43,61 @@ SOLUTION_FIELD = "solution"  # Our field: the reference Python program, used by 
 TRUNCATE = 300
 
 # LiveCodeBench's import prelude (benchmarks.md B3).
-PRELUDE_MODULES = ("string", "re", "datetime", "collections", "heapq", "bisect", "copy", "math", "random",
-                   "statistics", "itertools", "functools", "operator", "io", "sys", "json", "builtins", "typing")
-PRELUDE = "".join(f"from {m} import *\n" for m in PRELUDE_MODULES) + "".join(
-    f"import {m}\n" for m in PRELUDE_MODULES) + "sys.setrecursionlimit(50000)\n"
+PRELUDE_MODULES = (
+  "string",
+  "re",
+  "datetime",
+  "collections",
+  "heapq",
+  "bisect",
+  "copy",
+  "math",
+  "random",
+  "statistics",
+  "itertools",
+  "functools",
+  "operator",
+  "io",
+  "sys",
+  "json",
+  "builtins",
+  "typing",
+)
+PRELUDE = (
+  "".join(f"from {m} import *\n" for m in PRELUDE_MODULES)
+  + "".join(f"import {m}\n" for m in PRELUDE_MODULES)
+  + "sys.setrecursionlimit(50000)\n"
+)
 
 # Prompts: our wording of the structure LCB uses (lcb_runner/prompts/*.py at 28fef95, benchmarks.md B5); the
 # system message is the sentence benchmarks.md quotes. Byte-identical prompts need LCB's own files.
-SYSTEM_MESSAGE = ("You are an expert Python programmer. You will be given a question (problem specification) "
-                  "and will generate a correct Python program that matches the specification and passes all "
-                  "tests.")
-FORMAT_STDIN = ("Write a complete Python program that reads its input from standard input and prints the answer "
-                "to standard output; do not hard-code the sample cases. Put the whole program in one ```python "
-                "fenced block as shown.")
-FORMAT_STARTER = ("Complete the starter code below (keep its class and method names) and put the whole solution "
-                  "in one ```python fenced block.")
+SYSTEM_MESSAGE = (
+  "You are an expert Python programmer. You will be given a question (problem specification) "
+  "and will generate a correct Python program that matches the specification and passes all "
+  "tests."
+)
+FORMAT_STDIN = (
+  "Write a complete Python program that reads its input from standard input and prints the answer "
+  "to standard output; do not hard-code the sample cases. Put the whole program in one ```python "
+  "fenced block as shown."
+)
+FORMAT_STARTER = (
+  "Complete the starter code below (keep its class and method names) and put the whole solution "
+  "in one ```python fenced block."
+)
 
-ERROR_CATEGORIES = ("passed", "no_code", "compile_error", "wrong_answer", "time_limit", "runtime_error",
-                    "memory_limit", "output_limit", "sandbox_error", "context_overflow")
+ERROR_CATEGORIES = (
+  "passed",
+  "no_code",
+  "compile_error",
+  "wrong_answer",
+  "time_limit",
+  "runtime_error",
+  "memory_limit",
+  "output_limit",
+  "sandbox_error",
+  "context_overflow",
+)
 
 
 def _generate(generator, prompts: Sequence[str]) -> tuple[list[str], list[int]]:
@@ -84,6 +122,7 @@ TestCase = lcb_reader.TestCase
 @dataclasses.dataclass(frozen=True)
 class ExecutionProblem:
   """A code-execution item (execution-v2 schema): `input` is a call expression, `output` a literal."""
+
   id: str
   question_id: str
   difficulty: str
@@ -123,20 +162,33 @@ def problem_from_record(record: dict, where: str = "") -> Problem:
     raise lcb_reader.RecordError(f"{where}: {error}" if where else str(error)) from error
 
 
-def load_problems(path: pathlib.Path, start_date: str | None = None, end_date: str | None = None,
-                  platform: str | None = None) -> list[Problem]:
+def load_problems(
+  path: pathlib.Path, start_date: str | None = None, end_date: str | None = None, platform: str | None = None
+) -> list[Problem]:
   """Reads code_generation(_lite) JSONL with the one reader, keeping problems whose contest_date is in
   [start, end] (inclusive) and, if given, on `platform`. A malformed record raises RecordError naming
   `path:line` (a refused private-test pickle: `path:line: refused pickle global MODULE.NAME`)."""
-  return [p for p in lcb_reader.read_jsonl(str(path))
-          if _in_window(p.contest_date, start_date, end_date) and (not platform or p.platform == platform)]
+  return [
+    p
+    for p in lcb_reader.read_jsonl(str(path))
+    if _in_window(p.contest_date, start_date, end_date) and (not platform or p.platform == platform)
+  ]
 
 
 def execution_problems_from_records(records: Sequence[dict]) -> list[ExecutionProblem]:
-  return [ExecutionProblem(id=r["id"], question_id=str(r.get("question_id", r["id"])),
-                           difficulty=r.get("difficulty", "unknown"), platform=r.get("platform", "leetcode"),
-                           contest_date=r.get("contest_date", "1970-01-01T00:00:00"), code=r["code"],
-                           input=r["input"], output=r["output"]) for r in records]
+  return [
+    ExecutionProblem(
+      id=r["id"],
+      question_id=str(r.get("question_id", r["id"])),
+      difficulty=r.get("difficulty", "unknown"),
+      platform=r.get("platform", "leetcode"),
+      contest_date=r.get("contest_date", "1970-01-01T00:00:00"),
+      code=r["code"],
+      input=r["input"],
+      output=r["output"],
+    )
+    for r in records
+  ]
 
 
 def execution_problems_from_codegen(problems: Sequence[Problem]) -> list[ExecutionProblem]:
@@ -145,10 +197,18 @@ def execution_problems_from_codegen(problems: Sequence[Problem]) -> list[Executi
   for p in problems:
     if p.func_name and p.solution and p.tests:
       args = ", ".join(line for line in p.tests[0].input.split("\n") if line.strip())
-      items.append(ExecutionProblem(
-          id=f"{p.question_id}_0", question_id=p.question_id, difficulty=p.difficulty, platform=p.platform,
-          contest_date=p.contest_date, code=p.solution, input=f"Solution().{p.func_name}({args})",
-          output=repr(json.loads(p.tests[0].output))))
+      items.append(
+        ExecutionProblem(
+          id=f"{p.question_id}_0",
+          question_id=p.question_id,
+          difficulty=p.difficulty,
+          platform=p.platform,
+          contest_date=p.contest_date,
+          code=p.solution,
+          input=f"Solution().{p.func_name}({args})",
+          output=repr(json.loads(p.tests[0].output)),
+        )
+      )
   return items
 
 
@@ -168,27 +228,38 @@ def codegen_prompt(problem: Problem) -> str:
 def feedback_text(grade: Grade) -> str:
   m = grade.metadata
   if grade.category == "wrong_answer":
-    return (f"Wrong Answer. Input: {m.get('inputs', '')!r} Your output: {m.get('output', '')!r} Expected: "
-            f"{m.get('expected', '')!r}")
+    return (
+      f"Wrong Answer. Input: {m.get('inputs', '')!r} Your output: {m.get('output', '')!r} Expected: "
+      f"{m.get('expected', '')!r}"
+    )
   if grade.category == "time_limit":
     return f"Time Limit Exceeded. Input: {m.get('inputs', '')!r} Expected: {m.get('expected', '')!r}"
   if grade.category == "runtime_error":
-    return (f"Runtime Error. {m.get('error', '')} Input: {m.get('inputs', '')!r} Expected: "
-            f"{m.get('expected', '')!r}")
+    return f"Runtime Error. {m.get('error', '')} Input: {m.get('inputs', '')!r} Expected: {m.get('expected', '')!r}"
   if grade.category == "no_code":
     return "No code was found in the answer: enclose the program in a ```python fenced block."
   return f"{grade.category.replace('_', ' ').capitalize()}. {m.get('error', '')}"
 
 
 def selfrepair_prompt(problem: Problem, code: str, grade: Grade) -> str:
-  return "\n".join([
+  return "\n".join(
+    [
       "You are an expert Python programmer. Below is a problem and a program that fails its tests, with "
       "feedback from the first failing test. Explain briefly (two or three sentences) what is wrong, then give "
-      "the corrected program.", "",
-      f"### Question:\n{problem.question_content}", "", f"### Answer:\n```python\n{code}\n```", "",
-      f"### Format: {FORMAT_STDIN}", "```python\n# YOUR CODE HERE\n```", "",
-      f"### Feedback: {feedback_text(grade)}", "",
-      "### Answer: (use the provided format with backticks)\n"])
+      "the corrected program.",
+      "",
+      f"### Question:\n{problem.question_content}",
+      "",
+      f"### Answer:\n```python\n{code}\n```",
+      "",
+      f"### Format: {FORMAT_STDIN}",
+      "```python\n# YOUR CODE HERE\n```",
+      "",
+      f"### Feedback: {feedback_text(grade)}",
+      "",
+      "### Answer: (use the provided format with backticks)\n",
+    ]
+  )
 
 
 def _first_test_assert(problem: Problem) -> str:
@@ -197,25 +268,39 @@ def _first_test_assert(problem: Problem) -> str:
 
 
 def testoutput_prompt(problem: Problem) -> str:
-  return "\n".join([
+  return "\n".join(
+    [
       "You are an expert Python programmer. Given a problem, its function signature and the input of a test "
       "case, work out the output a correct solution returns and write the complete assertion, with that "
-      "output as a literal, in a fenced code block.", "",
-      f"Problem:\n{problem.question_content}", "", f"Function:\n```\n{problem.starter_code}\n```", "",
-      "Please complete the following test case:", "", f"```\n{_first_test_assert(problem)}\n```", "",
-      "# Your Answer\n"])
+      "output as a literal, in a fenced code block.",
+      "",
+      f"Problem:\n{problem.question_content}",
+      "",
+      f"Function:\n```\n{problem.starter_code}\n```",
+      "",
+      "Please complete the following test case:",
+      "",
+      f"```\n{_first_test_assert(problem)}\n```",
+      "",
+      "# Your Answer\n",
+    ]
+  )
 
 
-EXECUTION_EXAMPLE = ("[PYTHON]\ndef f(s):\n    s = s + s\n    return \"b\" + s + \"a\"\nassert f(\"hi\") == ??\n"
-                     "[/PYTHON]\n[ANSWER]\nassert f(\"hi\") == \"bhihia\"\n[/ANSWER]\n")
+EXECUTION_EXAMPLE = (
+  '[PYTHON]\ndef f(s):\n    s = s + s\n    return "b" + s + "a"\nassert f("hi") == ??\n'
+  '[/PYTHON]\n[ANSWER]\nassert f("hi") == "bhihia"\n[/ANSWER]\n'
+)
 
 
 def execution_prompt(item: ExecutionProblem) -> str:
-  return ("Below is a Python function and an assertion that calls it. Replace ?? with the literal value the "
-          "call returns when the code is run exactly as written (even if the code looks wrong): a plain "
-          "literal, no expressions or calls. Answer with the full assertion between [ANSWER] and [/ANSWER], "
-          "as in the example, and nothing else.\n\n"
-          f"{EXECUTION_EXAMPLE}\n[PYTHON]\n{item.code}\nassert {item.input} == ??\n[/PYTHON]\n[ANSWER]\n")
+  return (
+    "Below is a Python function and an assertion that calls it. Replace ?? with the literal value the "
+    "call returns when the code is run exactly as written (even if the code looks wrong): a plain "
+    "literal, no expressions or calls. Answer with the full assertion between [ANSWER] and [/ANSWER], "
+    "as in the example, and nothing else.\n\n"
+    f"{EXECUTION_EXAMPLE}\n[PYTHON]\n{item.code}\nassert {item.input} == ??\n[/PYTHON]\n[ANSWER]\n"
+  )
 
 
 # ----------------------------------------------------------------------------------------------- extraction
@@ -227,7 +312,7 @@ def extract_code(reply: str) -> str:
   fences = [i for i, line in enumerate(lines) if "```" in line]
   if len(fences) < 2:
     return ""
-  return "\n".join(lines[fences[-2] + 1:fences[-1]])
+  return "\n".join(lines[fences[-2] + 1 : fences[-1]])
 
 
 def extract_test_output(reply: str) -> str:
@@ -294,7 +379,7 @@ def _truncate(text: str) -> str:
 # Runs inside the sandbox: executes the program on each input and prints one JSON line of results. It never
 # sees expected outputs. `value_json` refuses values that JSON would silently change (tuples below the top
 # level, sets, non-string dict keys): such a value could never equal a JSON expected value under `==`.
-DRIVER = r'''
+DRIVER = r"""
 import builtins, io, json, signal, sys
 sys.set_int_max_str_digits(50000)
 spec = json.load(open("spec.json"))
@@ -374,34 +459,45 @@ for test_input in spec["inputs"]:
     sys.stdin, sys.stdout, builtins.open = real_stdin, real_stdout, real_open
     results.append({"status": "runtime_error", "error": f"{type(error).__name__}: {error}"[:1000]}); break
 emit()
-'''
+"""
 
 
 def _limits_for(num_tests: int, timeout_s: float) -> runner.Limits:
   wall = (timeout_s + 1) * num_tests + 5
-  return runner.Limits(wall_s=wall, cpu_s=wall, memory_bytes=4 << 30, processes=32,
-                       output_bytes=max(4 << 20, 64 * 1024 * num_tests))
+  return runner.Limits(
+    wall_s=wall, cpu_s=wall, memory_bytes=4 << 30, processes=32, output_bytes=max(4 << 20, 64 * 1024 * num_tests)
+  )
 
 
 def _driver_request(problem: Problem, code: str, timeout_s: float) -> pool.RunRequest:
   marker = "@@LCB_RESULTS@@"
-  spec = {"inputs": [t.input for t in problem.tests], "fn_name": problem.func_name, "timeout": timeout_s,
-          "prelude": PRELUDE, "marker": marker}
-  return pool.RunRequest(argv=[sys.executable, "-I", "driver.py"],
-                         limits=_limits_for(len(problem.tests), timeout_s),
-                         files={"driver.py": DRIVER, "solution.py": code, "spec.json": json.dumps(spec)})
+  spec = {
+    "inputs": [t.input for t in problem.tests],
+    "fn_name": problem.func_name,
+    "timeout": timeout_s,
+    "prelude": PRELUDE,
+    "marker": marker,
+  }
+  return pool.RunRequest(
+    argv=[sys.executable, "-I", "driver.py"],
+    limits=_limits_for(len(problem.tests), timeout_s),
+    files={"driver.py": DRIVER, "solution.py": code, "spec.json": json.dumps(spec)},
+  )
 
 
 def _grade_from_run(problem: Problem, result: runner.RunResult) -> Grade:
   marker = "@@LCB_RESULTS@@"
   position = result.stdout.rfind(marker)
   if position < 0:
-    category = {runner.Outcome.TIMEOUT: "time_limit", runner.Outcome.MEMORY_LIMIT: "memory_limit",
-                runner.Outcome.OUTPUT_LIMIT: "output_limit", runner.Outcome.SANDBOX_ERROR: "sandbox_error"}.get(
-                    result.outcome, "runtime_error")
+    category = {
+      runner.Outcome.TIMEOUT: "time_limit",
+      runner.Outcome.MEMORY_LIMIT: "memory_limit",
+      runner.Outcome.OUTPUT_LIMIT: "output_limit",
+      runner.Outcome.SANDBOX_ERROR: "sandbox_error",
+    }.get(result.outcome, "runtime_error")
     return Grade(False, category, {"error": _truncate(result.detail or result.stderr[-TRUNCATE:])})
   try:
-    records = json.loads(result.stdout[position + len(marker):].strip().split("\n")[0])
+    records = json.loads(result.stdout[position + len(marker) :].strip().split("\n")[0])
   except json.JSONDecodeError:
     return Grade(False, "runtime_error", {"error": "the program corrupted the driver's result line"})
   for test, record in zip(problem.tests, records):
@@ -427,13 +523,16 @@ def _grade_from_run(problem: Problem, result: runner.RunResult) -> Grade:
   return Grade(True, "passed", {})
 
 
-def grade_programs(items: Sequence[tuple[Problem, str]], workers: int = 1,
-                   timeout_s: float = TEST_TIMEOUT_S, backend: pool.Backend | str = "local") -> list[Grade]:
+def grade_programs(
+  items: Sequence[tuple[Problem, str]],
+  workers: int = 1,
+  timeout_s: float = TEST_TIMEOUT_S,
+  backend: pool.Backend | str = "local",
+) -> list[Grade]:
   """Grades (problem, code) pairs in the sandbox; empty code is `no_code`."""
   todo = [(i, p, c) for i, (p, c) in enumerate(items) if c.strip()]
   grades: list[Grade | None] = [Grade(False, "no_code", {"error": "no fenced code block"})] * len(items)
-  results = pool.map_bounded(lambda t: pool.run_request(_driver_request(t[1], t[2], timeout_s), backend), todo,
-                             workers)
+  results = pool.map_bounded(lambda t: pool.run_request(_driver_request(t[1], t[2], timeout_s), backend), todo, workers)
   for (i, problem, _), result in zip(todo, results):
     grades[i] = _grade_from_run(problem, result)
   return grades
@@ -441,8 +540,11 @@ def grade_programs(items: Sequence[tuple[Problem, str]], workers: int = 1,
 
 def _eval_assert_request(code_prefix: str, lhs: str, rhs: str, timeout_s: float) -> pool.RunRequest:
   program = f"{PRELUDE}{code_prefix}\n_expected = ({lhs})\n_got = ({rhs})\nassert _expected == _got\n"
-  return pool.RunRequest(argv=[sys.executable, "-I", "check.py"], files={"check.py": program},
-                         limits=runner.Limits(wall_s=timeout_s, cpu_s=timeout_s, memory_bytes=2 << 30))
+  return pool.RunRequest(
+    argv=[sys.executable, "-I", "check.py"],
+    files={"check.py": program},
+    limits=runner.Limits(wall_s=timeout_s, cpu_s=timeout_s, memory_bytes=2 << 30),
+  )
 
 
 def _assert_rhs(answer: str) -> str | None:
@@ -459,8 +561,9 @@ def _assert_rhs(answer: str) -> str | None:
   return ast.unparse(test.comparators[0])
 
 
-def grade_test_outputs(items: Sequence[tuple[Problem, str]], workers: int = 1,
-                       backend: pool.Backend | str = "local") -> list[Grade]:
+def grade_test_outputs(
+  items: Sequence[tuple[Problem, str]], workers: int = 1, backend: pool.Backend | str = "local"
+) -> list[Grade]:
   """Test-output prediction: the predicted RHS, evaluated in the sandbox, must equal json.loads(expected)."""
   grades: list[Grade | None] = [None] * len(items)
   todo = []
@@ -483,13 +586,17 @@ def _execution_grade(result: runner.RunResult) -> Grade:
   if result.outcome == runner.Outcome.RUNTIME_ERROR:
     category = "wrong_answer" if "AssertionError" in result.stderr else "runtime_error"
   else:
-    category = {runner.Outcome.TIMEOUT: "time_limit", runner.Outcome.MEMORY_LIMIT: "memory_limit",
-                runner.Outcome.OUTPUT_LIMIT: "output_limit"}.get(result.outcome, "sandbox_error")
+    category = {
+      runner.Outcome.TIMEOUT: "time_limit",
+      runner.Outcome.MEMORY_LIMIT: "memory_limit",
+      runner.Outcome.OUTPUT_LIMIT: "output_limit",
+    }.get(result.outcome, "sandbox_error")
   return Grade(False, category, {"error": _truncate(result.stderr[-TRUNCATE:] or result.detail)})
 
 
-def grade_executions(items: Sequence[tuple[ExecutionProblem, str]], workers: int = 1,
-                     backend: pool.Backend | str = "local") -> list[Grade | None]:
+def grade_executions(
+  items: Sequence[tuple[ExecutionProblem, str]], workers: int = 1, backend: pool.Backend | str = "local"
+) -> list[Grade | None]:
   """Code execution: None marks a dropped generation (it repeats the input call); else the graded answer."""
   grades: list[Grade | None] = [None] * len(items)
   todo = []
@@ -517,8 +624,10 @@ def oracle_replies(scenario: str, problems: Sequence[Problem], prompts: Sequence
   """prompt -> reference reply for every prompt of the scenario (needs each problem's `solution`)."""
   missing = [p.question_id for p in problems if not p.solution]
   if missing and scenario != "codeexecution":
-    raise ValueError(f"--oracle needs the '{SOLUTION_FIELD}' field (reference Python source) in every problem; "
-                     f"missing in: {', '.join(missing[:10])}")
+    raise ValueError(
+      f"--oracle needs the '{SOLUTION_FIELD}' field (reference Python source) in every problem; "
+      f"missing in: {', '.join(missing[:10])}"
+    )
   table = {}
   for problem, prompt in zip(problems, prompts):
     if scenario in ("codegeneration", "selfrepair"):
@@ -541,24 +650,34 @@ class SampleRecord:
 
 
 def _sample_record(problem, outputs, extracted, grades) -> SampleRecord:
-  return SampleRecord(problem.question_id, problem.difficulty, problem.platform, problem.contest_date,
-                      list(outputs), list(extracted),
-                      [dataclasses.asdict(g) if g is not None else None for g in grades])
+  return SampleRecord(
+    problem.question_id,
+    problem.difficulty,
+    problem.platform,
+    problem.contest_date,
+    list(outputs),
+    list(extracted),
+    [dataclasses.asdict(g) if g is not None else None for g in grades],
+  )
 
 
 def run_codegeneration(problems, generator, n: int, workers: int, backend="local") -> list[SampleRecord]:
   prompts = [codegen_prompt(p) for p in problems]
   replies, overflowed = _generate(generator, [p for p in prompts for _ in range(n)])
   codes = [extract_code(r) for r in replies]
-  grades = grade_programs([(p, codes[i * n + j]) for i, p in enumerate(problems) for j in range(n)], workers,
-                          backend=backend)
+  grades = grade_programs(
+    [(p, codes[i * n + j]) for i, p in enumerate(problems) for j in range(n)], workers, backend=backend
+  )
   grades = _overflow_grades(grades, overflowed)
-  return [_sample_record(p, replies[i * n:(i + 1) * n], codes[i * n:(i + 1) * n], grades[i * n:(i + 1) * n])
-          for i, p in enumerate(problems)]
+  return [
+    _sample_record(p, replies[i * n : (i + 1) * n], codes[i * n : (i + 1) * n], grades[i * n : (i + 1) * n])
+    for i, p in enumerate(problems)
+  ]
 
 
-def run_selfrepair(problems, generator, codegen: list[SampleRecord], workers: int, backend="local"
-                   ) -> list[SampleRecord]:
+def run_selfrepair(
+  problems, generator, codegen: list[SampleRecord], workers: int, backend="local"
+) -> list[SampleRecord]:
   """Repairs each failed original sample once; passed samples are kept (n = original samples)."""
   by_id = {r.question_id: r for r in codegen}
   asks, keep = [], {}
@@ -573,8 +692,9 @@ def run_selfrepair(problems, generator, codegen: list[SampleRecord], workers: in
         asks.append((problem, j, selfrepair_prompt(problem, code, Grade(**grade))))
   replies, overflowed = _generate(generator, [a[2] for a in asks])
   codes = [extract_code(r) for r in replies]
-  grades = _overflow_grades(grade_programs([(a[0], c) for a, c in zip(asks, codes)], workers, backend=backend),
-                            overflowed)
+  grades = _overflow_grades(
+    grade_programs([(a[0], c) for a, c in zip(asks, codes)], workers, backend=backend), overflowed
+  )
   repaired = {(a[0].question_id, a[1]): (r, c, g) for a, r, c, g in zip(asks, replies, codes, grades)}
   records = []
   for problem in problems:
@@ -600,36 +720,50 @@ def run_testoutputprediction(problems, generator, n: int, workers: int, backend=
   prompts = [testoutput_prompt(p) for p in problems]
   replies, overflowed = _generate(generator, [p for p in prompts for _ in range(n)])
   answers = [extract_test_output(r) for r in replies]
-  grades = grade_test_outputs([(p, answers[i * n + j]) for i, p in enumerate(problems) for j in range(n)],
-                              workers, backend)
+  grades = grade_test_outputs(
+    [(p, answers[i * n + j]) for i, p in enumerate(problems) for j in range(n)], workers, backend
+  )
   grades = _overflow_grades(grades, overflowed)
-  return [_sample_record(p, replies[i * n:(i + 1) * n], answers[i * n:(i + 1) * n], grades[i * n:(i + 1) * n])
-          for i, p in enumerate(problems)]
+  return [
+    _sample_record(p, replies[i * n : (i + 1) * n], answers[i * n : (i + 1) * n], grades[i * n : (i + 1) * n])
+    for i, p in enumerate(problems)
+  ]
 
 
-def run_codeexecution(items: Sequence[ExecutionProblem], generator, n: int, workers: int,
-                      cot: bool = False, backend="local") -> list[SampleRecord]:
+def run_codeexecution(
+  items: Sequence[ExecutionProblem], generator, n: int, workers: int, cot: bool = False, backend="local"
+) -> list[SampleRecord]:
   prompts = [execution_prompt(item) for item in items]
   replies, overflowed = _generate(generator, [p for p in prompts for _ in range(n)])
   answers = [extract_execution_answer(r, cot) for r in replies]
-  grades = grade_executions([(item, answers[i * n + j]) for i, item in enumerate(items) for j in range(n)],
-                            workers, backend)
+  grades = grade_executions(
+    [(item, answers[i * n + j]) for i, item in enumerate(items) for j in range(n)], workers, backend
+  )
   grades = _overflow_grades(grades, overflowed)
   records = []
   for i, item in enumerate(items):
-    sample_grades = grades[i * n:(i + 1) * n]
+    sample_grades = grades[i * n : (i + 1) * n]
     if all(g is None for g in sample_grades):  # All dropped: all count as failures (LCB).
       sample_grades = [Grade(False, "wrong_answer", {"error": "answer repeats the input call"})] * n
     else:
       sample_grades = [g for g in sample_grades if g is not None]
-    records.append(SampleRecord(item.id, item.difficulty, item.platform, item.contest_date,
-                                replies[i * n:(i + 1) * n], answers[i * n:(i + 1) * n],
-                                [dataclasses.asdict(g) for g in sample_grades]))
+    records.append(
+      SampleRecord(
+        item.id,
+        item.difficulty,
+        item.platform,
+        item.contest_date,
+        replies[i * n : (i + 1) * n],
+        answers[i * n : (i + 1) * n],
+        [dataclasses.asdict(g) for g in sample_grades],
+      )
+    )
   return records
 
 
 def summarize(records: Sequence[SampleRecord], scenario: str) -> dict[str, Any]:
   """Metrics with stable keys: pass@1/pass@5 overall, by difficulty and by platform, error categories."""
+
   def metrics(rs):
     counts = [(len(r.grades), sum(g["passed"] for g in r.grades)) for r in rs]
     return {"problems": len(rs), "pass@1": mean_pass_at_k(counts, 1), "pass@5": mean_pass_at_k(counts, 5)}
@@ -638,18 +772,31 @@ def summarize(records: Sequence[SampleRecord], scenario: str) -> dict[str, Any]:
   for r in records:
     for g in r.grades:
       categories[g["category"]] = categories.get(g["category"], 0) + 1
-  return {"benchmark": "livecodebench", "scenario": scenario, "overall": metrics(records),
-          "by_difficulty": {d: metrics([r for r in records if r.difficulty == d])
-                            for d in sorted({r.difficulty for r in records})},
-          "by_platform": {p: metrics([r for r in records if r.platform == p])
-                          for p in sorted({r.platform for r in records})},
-          "error_categories": categories}
+  return {
+    "benchmark": "livecodebench",
+    "scenario": scenario,
+    "overall": metrics(records),
+    "by_difficulty": {
+      d: metrics([r for r in records if r.difficulty == d]) for d in sorted({r.difficulty for r in records})
+    },
+    "by_platform": {p: metrics([r for r in records if r.platform == p]) for p in sorted({r.platform for r in records})},
+    "error_categories": categories,
+  }
 
 
-def evaluate(problems: Sequence[Problem], scenario: str, generator: gen_lib.Generator | None, *, n: int = 1,
-             workers: int = 1, oracle: bool = False, codegen_results: list[SampleRecord] | None = None,
-             execution_items: Sequence[ExecutionProblem] | None = None, cot: bool = False,
-             backend: pool.Backend | str = "local") -> tuple[dict, list[SampleRecord]]:
+def evaluate(
+  problems: Sequence[Problem],
+  scenario: str,
+  generator: gen_lib.Generator | None,
+  *,
+  n: int = 1,
+  workers: int = 1,
+  oracle: bool = False,
+  codegen_results: list[SampleRecord] | None = None,
+  execution_items: Sequence[ExecutionProblem] | None = None,
+  cot: bool = False,
+  backend: pool.Backend | str = "local",
+) -> tuple[dict, list[SampleRecord]]:
   """Runs one scenario end to end; returns (summary, per-problem records)."""
   if scenario not in SCENARIOS:
     raise ValueError(f"unknown scenario {scenario!r}; choose from {', '.join(SCENARIOS)}")

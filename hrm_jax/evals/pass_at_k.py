@@ -5,6 +5,7 @@ k-subset of the samples holds at least one correct one. Computed as 1 - prod_{i=
 is numerically stable; it is 1 when n - c < k. LiveCodeBench averages it over problems and reports a k only if
 every problem has n >= k (lcb_runner/evaluation/pass_k_utils.py, as summarised in benchmarks.md B4).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence

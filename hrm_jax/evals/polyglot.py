@@ -19,6 +19,7 @@ Protocol (benchmarks.md A2-A4, aider `benchmark/benchmark.py` at 5dc9490), as im
 The prompt is one text (the generator interface is prompt -> reply), so the second try's prompt restates the
 files and the first reply instead of continuing a chat. aider's auto-lint reflection is not reproduced.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -65,13 +66,18 @@ class Exercise:
 
   def editable(self) -> list[str]:
     ignored = set(self.files.get("test", [])) | set(self.files.get("example", []))
-    return [f for f in self.files.get("solution", [])
-            if f not in ignored and pathlib.PurePosixPath(f).name not in IGNORED_NAMES
-            and not f.startswith((".meta/", ".docs/"))]
+    return [
+      f
+      for f in self.files.get("solution", [])
+      if f not in ignored
+      and pathlib.PurePosixPath(f).name not in IGNORED_NAMES
+      and not f.startswith((".meta/", ".docs/"))
+    ]
 
 
-def find_exercises(root: pathlib.Path, languages: Sequence[str] = LANGUAGES,
-                   keywords: Sequence[str] = ()) -> list[Exercise]:
+def find_exercises(
+  root: pathlib.Path, languages: Sequence[str] = LANGUAGES, keywords: Sequence[str] = ()
+) -> list[Exercise]:
   """All `<root>/<lang>/exercises/practice/<name>` with a `.meta/config.json`, sorted by language and name."""
   exercises = []
   for language in languages:
@@ -93,6 +99,7 @@ def _languages():
   """The toolchain layer (`hrm_jax.sandbox.languages`); without it only Python exercises can run (pytest)."""
   try:
     from hrm_jax.sandbox import languages  # pylint: disable=import-outside-toplevel
+
     return languages
   except ImportError:
     return None
@@ -127,30 +134,43 @@ def _read_paths() -> list[pathlib.Path]:
 
 def instructions(exercise: Exercise) -> str:
   docs = exercise.pristine / ".docs"
-  text = "".join((docs / name).read_text() for name in ("introduction.md", "instructions.md",
-                                                        "instructions.append.md") if (docs / name).exists())
+  text = "".join(
+    (docs / name).read_text()
+    for name in ("introduction.md", "instructions.md", "instructions.append.md")
+    if (docs / name).exists()
+  )
   names = " ".join(pathlib.PurePosixPath(f).name for f in exercise.editable())
   # Our wording of aider's addendum (benchmark/prompts.py, in substance per benchmarks.md A2).
-  return text + (f"\n####\n\nFollow the instructions above by editing these files: {names}\n"
-                 "Keep the existing function and class names: the tests call them.\n"
-                 "Use the standard library only; do not ask for packages to be installed.\n")
+  return text + (
+    f"\n####\n\nFollow the instructions above by editing these files: {names}\n"
+    "Keep the existing function and class names: the tests call them.\n"
+    "Use the standard library only; do not ask for packages to be installed.\n"
+  )
 
 
 def test_failure_text(output: str, exercise: Exercise) -> str:
   names = " ".join(pathlib.PurePosixPath(f).name for f in exercise.editable())
-  return (f"{output}\n####\n\nThe tests failed with the output above. The tests are right; do not edit them.\n"
-          f"Change the code in {names} so that they pass.\n")
+  return (
+    f"{output}\n####\n\nThe tests failed with the output above. The tests are right; do not edit them.\n"
+    f"Change the code in {names} so that they pass.\n"
+  )
 
 
 def files_block(files: dict[str, str]) -> str:
-  return "".join(f"\n{path}\n```\n{content}{'' if content.endswith(chr(10)) or not content else chr(10)}```\n"
-                 for path, content in files.items())
+  return "".join(
+    f"\n{path}\n```\n{content}{'' if content.endswith(chr(10)) or not content else chr(10)}```\n"
+    for path, content in files.items()
+  )
 
 
 def build_prompt(edit_format: str, files: dict[str, str], history: Sequence[tuple[str, str]], message: str) -> str:
   """One self-contained prompt: edit rules, the files as they are now, earlier turns, then the message."""
-  parts = ["Act as an expert software developer. " + edit_formats.format_instructions(edit_format), "",
-           "I have added these files to the chat so you can edit them:", files_block(files)]
+  parts = [
+    "Act as an expert software developer. " + edit_formats.format_instructions(edit_format),
+    "",
+    "I have added these files to the chat so you can edit them:",
+    files_block(files),
+  ]
   for user, reply in history:
     parts += ["### Earlier request:", user, "### Your reply:", reply]
   parts += ["### Request:", message]
@@ -165,8 +185,11 @@ def reference_files(exercise: Exercise) -> dict[str, str]:
   file name with helper classes beside the solution classes, others by suffix, Rust's
   `.meta/Cargo-example.toml` over `Cargo.toml` (benchmarks.md A1)."""
   from hrm_jax.sandbox import languages  # pylint: disable=import-outside-toplevel
-  return {target: (exercise.pristine / example).read_text()
-          for example, target in languages.reference_targets(exercise.pristine).items()}
+
+  return {
+    target: (exercise.pristine / example).read_text()
+    for example, target in languages.reference_targets(exercise.pristine).items()
+  }
 
 
 # ----------------------------------------------------------------------------------------------- one exercise
@@ -182,8 +205,15 @@ class TestRun:
 
 def _limits(processes: int, output_bytes: int = 4 << 20) -> runner.Limits:
   # aider's 180 s test timeout (the languages layer uses the same value).
-  return runner.Limits(wall_s=TEST_TIMEOUT_S, cpu_s=TEST_TIMEOUT_S * 4, memory_bytes=TEST_MEMORY_BYTES,
-                       processes=processes, open_files=4096, file_size_bytes=1 << 30, output_bytes=output_bytes)
+  return runner.Limits(
+    wall_s=TEST_TIMEOUT_S,
+    cpu_s=TEST_TIMEOUT_S * 4,
+    memory_bytes=TEST_MEMORY_BYTES,
+    processes=processes,
+    open_files=4096,
+    file_size_bytes=1 << 30,
+    output_bytes=output_bytes,
+  )
 
 
 _warm_lock = threading.Lock()
@@ -211,16 +241,23 @@ def warm_cpp_framework(exercise: Exercise) -> None:
       command = languages.cpp_framework_warm_command(run_dir)
       return list(command.argv), dict(command.env)
 
-    result = runner.run_prepared(setup, limits=_limits(TEST_PROCESSES, output_bytes=256 << 20),
-                                 copy_tree=exercise.pristine, read_paths=_read_paths())
+    result = runner.run_prepared(
+      setup,
+      limits=_limits(TEST_PROCESSES, output_bytes=256 << 20),
+      copy_tree=exercise.pristine,
+      read_paths=_read_paths(),
+    )
     if result.ok:
       try:
         languages.store_cpp_framework_objects(exercise.pristine, result.stdout)
         return
       except (ValueError, OSError) as error:  # a corrupt object line (binascii, gzip) or an unwritable cache
         result = dataclasses.replace(result, detail=str(error))
-    print(f"{exercise.language}/{exercise.name}: could not prebuild the test framework "
-          f"({result.outcome.value}: {result.detail}); its tests compile it", file=sys.stderr)
+    print(
+      f"{exercise.language}/{exercise.name}: could not prebuild the test framework "
+      f"({result.outcome.value}: {result.detail}); its tests compile it",
+      file=sys.stderr,
+    )
 
 
 def run_tests(exercise: Exercise, workdir: pathlib.Path) -> TestRun:
@@ -268,9 +305,17 @@ def _write_files(workdir: pathlib.Path, files: dict[str, str], exercise: Exercis
     target.write_text(content)
 
 
-def run_exercise(exercise: Exercise, generator: gen_lib.Generator, out_dir: pathlib.Path, *,
-                 edit_format: str = "diff", tries: int = 2, max_reflections: int = 3, model: str = "",
-                 oracle: bool = False) -> dict[str, Any]:
+def run_exercise(
+  exercise: Exercise,
+  generator: gen_lib.Generator,
+  out_dir: pathlib.Path,
+  *,
+  edit_format: str = "diff",
+  tries: int = 2,
+  max_reflections: int = 3,
+  model: str = "",
+  oracle: bool = False,
+) -> dict[str, Any]:
   """Runs aider's protocol on one exercise and writes its results file; returns the results."""
   workdir = out_dir / exercise.language / exercise.name
   if workdir.exists():
@@ -278,11 +323,23 @@ def run_exercise(exercise: Exercise, generator: gen_lib.Generator, out_dir: path
   shutil.copytree(exercise.pristine, workdir, symlinks=True)
   editable = exercise.editable()
   start = time.monotonic()
-  results: dict[str, Any] = {"testdir": f"{exercise.language}/{exercise.name}", "testcase": exercise.name,
-                             "language": exercise.language, "model": model, "edit_format": edit_format,
-                             "tests_outcomes": [], "outcomes": [], "test_timeouts": 0, "num_error_outputs": 0,
-                             "num_malformed_responses": 0, "syntax_errors": 0, "indentation_errors": 0,
-                             "lazy_comments": 0, "num_user_asks": 0, "num_replies": 0}
+  results: dict[str, Any] = {
+    "testdir": f"{exercise.language}/{exercise.name}",
+    "testcase": exercise.name,
+    "language": exercise.language,
+    "model": model,
+    "edit_format": edit_format,
+    "tests_outcomes": [],
+    "outcomes": [],
+    "test_timeouts": 0,
+    "num_error_outputs": 0,
+    "num_malformed_responses": 0,
+    "syntax_errors": 0,
+    "indentation_errors": 0,
+    "lazy_comments": 0,
+    "num_user_asks": 0,
+    "num_replies": 0,
+  }
   history_log = [f"# {exercise.language}/{exercise.name}\n"]
   try:
     if oracle:
@@ -302,8 +359,9 @@ def run_exercise(exercise: Exercise, generator: gen_lib.Generator, out_dir: path
         results["num_replies"] += 1
         results["lazy_comments"] += len(LAZY_COMMENT.findall(reply))
         history_log += ["\n## prompt\n", prompt, "\n## reply\n", reply]
-        applied = (edit_formats.ApplyResult({}, [], False) if oracle
-                   else edit_formats.apply_edits(edit_format, reply, files))
+        applied = (
+          edit_formats.ApplyResult({}, [], False) if oracle else edit_formats.apply_edits(edit_format, reply, files)
+        )
         _write_files(workdir, applied.files, exercise)
         history.append((message, reply))
         if not applied.malformed:
@@ -326,8 +384,13 @@ def run_exercise(exercise: Exercise, generator: gen_lib.Generator, out_dir: path
         break
       message = test_failure_text(test.output, exercise)
   except Exception:  # Recorded as a completed case that did not pass (aider's {"exception": ...}).
-    results = {"exception": traceback.format_exc(), "testdir": results["testdir"], "testcase": exercise.name,
-               "language": exercise.language, "tests_outcomes": []}
+    results = {
+      "exception": traceback.format_exc(),
+      "testdir": results["testdir"],
+      "testcase": exercise.name,
+      "language": exercise.language,
+      "tests_outcomes": [],
+    }
   results["duration"] = time.monotonic() - start
   for build_dir in BUILD_DIRS:
     shutil.rmtree(workdir / build_dir, ignore_errors=True)
@@ -343,9 +406,18 @@ def _load_results(workdir: pathlib.Path) -> dict | None:
     return None
 
 
-def evaluate(exercises: Sequence[Exercise], generator: gen_lib.Generator | None, out_dir: pathlib.Path, *,
-             workers: int = 1, edit_format: str = "diff", tries: int = 2, oracle: bool = False, model: str = "",
-             progress: Callable[[str], None] | None = None) -> tuple[dict, list[dict]]:
+def evaluate(
+  exercises: Sequence[Exercise],
+  generator: gen_lib.Generator | None,
+  out_dir: pathlib.Path,
+  *,
+  workers: int = 1,
+  edit_format: str = "diff",
+  tries: int = 2,
+  oracle: bool = False,
+  model: str = "",
+  progress: Callable[[str], None] | None = None,
+) -> tuple[dict, list[dict]]:
   """Runs (or resumes) every exercise; returns (summary, per-exercise results)."""
   out_dir = pathlib.Path(out_dir)
   out_dir.mkdir(parents=True, exist_ok=True)
@@ -354,8 +426,9 @@ def evaluate(exercises: Sequence[Exercise], generator: gen_lib.Generator | None,
     previous = _load_results(out_dir / exercise.language / exercise.name)
     if previous is not None:
       return previous
-    result = run_exercise(exercise, generator, out_dir, edit_format=edit_format, tries=tries, model=model,
-                          oracle=oracle)
+    result = run_exercise(
+      exercise, generator, out_dir, edit_format=edit_format, tries=tries, model=model, oracle=oracle
+    )
     if progress:
       progress(f"{exercise.language}/{exercise.name}: {result.get('outcomes') or 'exception'}")
     return result
@@ -375,24 +448,35 @@ def _metrics(results: Sequence[dict], total: int, tries: int) -> dict[str, Any]:
   with_malformed = sum(1 for r in results if r.get("num_malformed_responses", 0) > 0)
   # A case well formed: it got at least one reply and none was malformed (a context overflow before the
   # first reply, or an exception, is not).
-  well_formed = sum(1 for r in results if r.get("num_malformed_responses", 0) == 0 and "exception" not in r
-                    and r.get("num_replies", 1) > 0)
+  well_formed = sum(
+    1
+    for r in results
+    if r.get("num_malformed_responses", 0) == 0 and "exception" not in r and r.get("num_replies", 1) > 0
+  )
 
   def total_of(key):
     return sum(r.get(key, 0) for r in results)
+
   metrics = {"completed_tests": completed, "total_tests": total}
   for i in range(tries):
     metrics[f"pass_rate_{i + 1}"] = round(100.0 * pass_num[i] / completed, 1) if completed else 0.0
     metrics[f"pass_num_{i + 1}"] = pass_num[i]
-  metrics.update({
+  metrics.update(
+    {
       "percent_cases_well_formed": round(100.0 * well_formed / completed, 1) if completed else 0.0,
-      "error_outputs": total_of("num_error_outputs"), "num_malformed_responses": total_of("num_malformed_responses"),
-      "num_with_malformed_responses": with_malformed, "user_asks": total_of("num_user_asks"),
-      "lazy_comments": total_of("lazy_comments"), "syntax_errors": total_of("syntax_errors"),
-      "indentation_errors": total_of("indentation_errors"), "test_timeouts": total_of("test_timeouts"),
+      "error_outputs": total_of("num_error_outputs"),
+      "num_malformed_responses": total_of("num_malformed_responses"),
+      "num_with_malformed_responses": with_malformed,
+      "user_asks": total_of("num_user_asks"),
+      "lazy_comments": total_of("lazy_comments"),
+      "syntax_errors": total_of("syntax_errors"),
+      "indentation_errors": total_of("indentation_errors"),
+      "test_timeouts": total_of("test_timeouts"),
       "exceptions": sum(1 for r in results if "exception" in r),
       "context_overflows": sum(1 for r in results if "context_overflow" in r),
-      "seconds_per_case": round(total_of("duration") / completed, 2) if completed else 0.0})
+      "seconds_per_case": round(total_of("duration") / completed, 2) if completed else 0.0,
+    }
+  )
   return metrics
 
 
@@ -401,6 +485,9 @@ def summarize(results: Sequence[dict], total: int | None = None, tries: int = 2)
   for language in sorted({r["language"] for r in results}):
     subset = [r for r in results if r["language"] == language]
     by_language[language] = _metrics(subset, len(subset), tries)
-  return {"benchmark": "polyglot", "tries": tries,
-          "overall": _metrics(results, len(results) if total is None else total, tries),
-          "by_language": by_language}
+  return {
+    "benchmark": "polyglot",
+    "tries": tries,
+    "overall": _metrics(results, len(results) if total is None else total, tries),
+    "by_language": by_language,
+  }

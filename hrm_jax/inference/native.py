@@ -8,6 +8,7 @@
 `batch` holds `inputs` int [batch, seq_len] and `puzzle_identifiers` int [batch] as in the reference's data.
 Compare against the reference one segment at a time (the 16-segment rollout is chaotic, hrm-spec.md 5.4).
 """
+
 from __future__ import annotations
 
 import functools
@@ -21,6 +22,7 @@ from hrm_jax.models import hrm
 
 def load(workdir: str, step: int | None = None):
   from hrm_jax.train import checkpoint
+
   model, params, _ = checkpoint.load_for_inference(workdir, step)
   return model, params
 
@@ -37,8 +39,13 @@ def _full_batch(cfg: hrm.HRMConfig, batch: dict) -> dict:
 @functools.partial(jax.jit, static_argnums=0)
 def _segment(model, params, z_H, z_L, batch):
   (z_H, z_L), logits, (q_halt, q_cont) = hrm.forward_segment(model, params, z_H, z_L, batch)
-  return {"z_H": z_H, "z_L": z_L, "logits": logits.astype(jnp.float32), "q_halt_logits": q_halt,
-          "q_continue_logits": q_cont}
+  return {
+    "z_H": z_H,
+    "z_L": z_L,
+    "logits": logits.astype(jnp.float32),
+    "q_halt_logits": q_halt,
+    "q_continue_logits": q_cont,
+  }
 
 
 def run_segment(model: hrm.HRMCore, params, batch: dict, carry: tuple | None = None) -> dict[str, np.ndarray]:
@@ -54,8 +61,9 @@ def _act(model, params, batch, max_steps, dynamic_halting):
   return hrm.act_evaluate(model, params, batch, max_steps, dynamic_halting=dynamic_halting)
 
 
-def run_act(model: hrm.HRMCore, params, batch: dict, max_steps: int | None = None,
-            dynamic_halting: bool = False) -> dict[str, np.ndarray]:
+def run_act(
+  model: hrm.HRMCore, params, batch: dict, max_steps: int | None = None, dynamic_halting: bool = False
+) -> dict[str, np.ndarray]:
   """The ACT loop as the reference evaluates (all `max_steps` segments) or with dynamic halting."""
   batch = _full_batch(model.cfg, batch)
   out = _act(model, params, batch, max_steps or model.cfg.halt_max_steps, dynamic_halting)

@@ -14,11 +14,12 @@ Shapes are static: prompts are padded to one of a few length buckets and the cac
 token loop is one compiled `while_loop` (rows of a batch decode together: RL rollouts, the server). `stream()`
 decodes with a jitted single-step function instead (caches donated), to print tokens as they come.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -70,13 +71,15 @@ def init_caches(cfg: HRMConfig, batch_size: int, segments: int, max_len: int | N
   reads only what a request can fill."""
   dtype = cfg.dtype if dtype is None else dtype
   max_len = cfg.total_len if max_len is None else max_len
+
   def module(num_layers):
-    return tuple(layers.init_cache(batch_size, cfg.num_heads, cfg.head_dim, max_len, dtype)
-                 for _ in range(num_layers))
+    return tuple(layers.init_cache(batch_size, cfg.num_heads, cfg.head_dim, max_len, dtype) for _ in range(num_layers))
+
   def application(kind):
     if cfg.arch == "transformer":
       return module(cfg.H_layers + cfg.L_layers)
     return module(cfg.L_layers if kind == L_KIND else cfg.H_layers)
+
   return tuple(tuple(application(kind) for kind in cfg.schedule) for _ in range(segments))
 
 
@@ -87,12 +90,14 @@ def cache_length(cfg: HRMConfig, bucket: int, max_new_tokens: int) -> int:
 
 def cache_bytes(cfg: HRMConfig, batch_size: int, segments: int) -> int:
   """Bytes of `init_caches`' buffers."""
-  return sum(a.size * a.dtype.itemsize for a in jax.tree.leaves(
-      jax.eval_shape(lambda: init_caches(cfg, batch_size, segments))))
+  return sum(
+    a.size * a.dtype.itemsize for a in jax.tree.leaves(jax.eval_shape(lambda: init_caches(cfg, batch_size, segments)))
+  )
 
 
-def prefill(model: HRMCore, params, batch, caches, dynamic_halting: bool = True, min_depth=None,
-            skip_halted: bool = True):
+def prefill(
+  model: HRMCore, params, batch, caches, dynamic_halting: bool = True, min_depth=None, skip_halted: bool = True
+):
   """Runs segments over the (bucket-padded) prompt until every sequence halts (`hrm.act_loop`), filling each
   segment's caches at positions 0..prefix_len + bucket - 1.
 
@@ -116,8 +121,19 @@ def prefill(model: HRMCore, params, batch, caches, dynamic_halting: bool = True,
     logits = model.apply(params, z_H[rows, last], method=HRMCore.lm_logits).astype(jnp.float32)
     return {"logits": logits, "q_halt": q_halt, "q_continue": q_cont}
 
-  out = hrm.act_loop(model, params, x, ctx, readout, budget=len(caches), dynamic_halting=dynamic_halting,
-                     min_depth=min_depth, caches=caches, cache_index=0, skip_halted=skip_halted)
+  out = hrm.act_loop(
+    model,
+    params,
+    x,
+    ctx,
+    readout,
+    budget=len(caches),
+    dynamic_halting=dynamic_halting,
+    min_depth=min_depth,
+    caches=caches,
+    cache_index=0,
+    skip_halted=skip_halted,
+  )
   return out["caches"], out["steps"], out["logits"]
 
 
@@ -135,14 +151,30 @@ def decode_step(model: HRMCore, params, tokens, positions, caches, depth, skip_h
   x = model.apply(params, tokens[:, None], abs_pos[:, None], method=HRMCore.embed_step)
   kv_len = jax.tree.leaves(caches)[0].shape[-1]
   # New tokens follow the prompt, so in every attention mode they see all earlier positions (causal mask).
-  ctx = hrm.attention_context(dataclasses.replace(cfg, attention="causal"), {"inputs": tokens[:, None]}, 0, 1,
-                              kv_len=kv_len, positions=abs_pos[:, None])
+  ctx = hrm.attention_context(
+    dataclasses.replace(cfg, attention="causal"),
+    {"inputs": tokens[:, None]},
+    0,
+    1,
+    kv_len=kv_len,
+    positions=abs_pos[:, None],
+  )
 
   def readout(z_H):
     return {"logits": model.apply(params, z_H[:, 0], method=HRMCore.lm_logits).astype(jnp.float32)}
 
-  out = hrm.act_loop(model, params, x, ctx, readout, budget=len(caches), depth=depth, caches=caches,
-                     cache_index=abs_pos, skip_halted=skip_halted)
+  out = hrm.act_loop(
+    model,
+    params,
+    x,
+    ctx,
+    readout,
+    budget=len(caches),
+    depth=depth,
+    caches=caches,
+    cache_index=abs_pos,
+    skip_halted=skip_halted,
+  )
   return out["logits"], out["caches"]
 
 
@@ -190,16 +222,23 @@ def _generate(model: HRMCore, sampling: SamplingConfig, params, batch, rng):
   segments = sampling.max_segments or cfg.halt_max_steps
   max_len = cache_length(cfg, batch["inputs"].shape[1], sampling.max_new_tokens)
   caches = init_caches(cfg, b, segments, max_len)
-  caches, depth, logits = prefill(model, params, batch, caches, sampling.dynamic_halting,
-                                  exploration_min_depth(sampling, b, segments, rng))
+  caches, depth, logits = prefill(
+    model, params, batch, caches, sampling.dynamic_halting, exploration_min_depth(sampling, b, segments, rng)
+  )
   n = sampling.max_new_tokens
   stop_ids = jnp.asarray(sampling.stop_ids, jnp.int32)
 
   def token_loop(k: int):
     def run(logits, caches):
-      init = dict(t=jnp.zeros((), jnp.int32), logits=logits, caches=caches[:k], done=jnp.zeros((b,), bool),
-                  tokens=jnp.zeros((b, n), jnp.int32), lengths=jnp.zeros((b,), jnp.int32),
-                  all_logits=jnp.zeros((b, n, cfg.vocab_size), jnp.float32))
+      init = dict(
+        t=jnp.zeros((), jnp.int32),
+        logits=logits,
+        caches=caches[:k],
+        done=jnp.zeros((b,), bool),
+        tokens=jnp.zeros((b, n), jnp.int32),
+        lengths=jnp.zeros((b,), jnp.int32),
+        all_logits=jnp.zeros((b, n, cfg.vocab_size), jnp.float32),
+      )
 
       def body(s):
         t = s["t"]
@@ -211,11 +250,13 @@ def _generate(model: HRMCore, sampling: SamplingConfig, params, batch, rng):
         done = s["done"] | jnp.any(token[:, None] == stop_ids[None, :], axis=-1)
         positions = jnp.minimum(batch["prompt_length"] + t, max_len - cfg.prefix_len - 1)
         logits, new_caches = decode_step(model, params, token, positions, s["caches"], depth)
-        return dict(t=t + 1, logits=logits, caches=new_caches, done=done, tokens=tokens, lengths=lengths,
-                    all_logits=all_logits)
+        return dict(
+          t=t + 1, logits=logits, caches=new_caches, done=done, tokens=tokens, lengths=lengths, all_logits=all_logits
+        )
 
       out = jax.lax.while_loop(lambda s: (s["t"] < n) & ~jnp.all(s["done"]), body, init)
       return out["tokens"], out["lengths"], out["all_logits"]
+
     return run
 
   if segments == 1:
@@ -238,13 +279,18 @@ def _generate_no_cache(model: HRMCore, sampling: SamplingConfig, params, batch, 
   rows = jnp.arange(b)
 
   def step_logits(buf):
-    out = hrm.act_evaluate(model, params, dict(full, inputs=buf), segments,
-                           dynamic_halting=sampling.dynamic_halting)
+    out = hrm.act_evaluate(model, params, dict(full, inputs=buf), segments, dynamic_halting=sampling.dynamic_halting)
     return out["logits"], out["steps"]
 
-  init = dict(t=jnp.zeros((), jnp.int32), buf=buffer, done=jnp.zeros((b,), bool),
-              tokens=jnp.zeros((b, n), jnp.int32), lengths=jnp.zeros((b,), jnp.int32),
-              all_logits=jnp.zeros((b, n, cfg.vocab_size), jnp.float32), depth=jnp.zeros((b,), jnp.int32))
+  init = dict(
+    t=jnp.zeros((), jnp.int32),
+    buf=buffer,
+    done=jnp.zeros((b,), bool),
+    tokens=jnp.zeros((b, n), jnp.int32),
+    lengths=jnp.zeros((b,), jnp.int32),
+    all_logits=jnp.zeros((b, n, cfg.vocab_size), jnp.float32),
+    depth=jnp.zeros((b,), jnp.int32),
+  )
 
   def body(s):
     t = s["t"]
@@ -254,10 +300,15 @@ def _generate_no_cache(model: HRMCore, sampling: SamplingConfig, params, batch, 
     token = sample_token(step_logits_, jax.random.fold_in(rng, t), sampling)
     token = jnp.where(s["done"], 0, token)
     write = jnp.minimum(batch["prompt_length"] + t, cfg.seq_len - 1)
-    return dict(t=t + 1, buf=s["buf"].at[rows, write].set(jnp.where(s["done"], s["buf"][rows, write], token)),
-                done=s["done"] | jnp.any(token[:, None] == stop_ids[None, :], axis=-1),
-                tokens=s["tokens"].at[:, t].set(token), lengths=s["lengths"] + (~s["done"]).astype(jnp.int32),
-                all_logits=s["all_logits"].at[:, t].set(step_logits_), depth=depth)
+    return dict(
+      t=t + 1,
+      buf=s["buf"].at[rows, write].set(jnp.where(s["done"], s["buf"][rows, write], token)),
+      done=s["done"] | jnp.any(token[:, None] == stop_ids[None, :], axis=-1),
+      tokens=s["tokens"].at[:, t].set(token),
+      lengths=s["lengths"] + (~s["done"]).astype(jnp.int32),
+      all_logits=s["all_logits"].at[:, t].set(step_logits_),
+      depth=depth,
+    )
 
   out = jax.lax.while_loop(lambda s: (s["t"] < n) & ~jnp.all(s["done"]), body, init)
   return out["tokens"], out["lengths"], out["depth"], out["all_logits"]
@@ -271,8 +322,15 @@ class Generator:
   with its layers unrolled (KV caches need them): its parameters are converted when set.
   """
 
-  def __init__(self, model: HRMCore, params, sampling: SamplingConfig = SamplingConfig(), *,
-               use_cache: bool = True, buckets: Sequence[int] | None = None):
+  def __init__(
+    self,
+    model: HRMCore,
+    params,
+    sampling: SamplingConfig = SamplingConfig(),
+    *,
+    use_cache: bool = True,
+    buckets: Sequence[int] | None = None,
+  ):
     cfg = model.cfg
     if cfg.attention == "bidirectional":
       raise ValueError("generation needs a causal model: config.model.attention must be 'causal' or 'prefix_lm'")
@@ -307,18 +365,23 @@ class Generator:
     longest = max(len(p) for p in prompts)
     room = cfg.seq_len - self.sampling.max_new_tokens
     if longest > room:
-      raise ValueError(f"prompt of {longest} tokens + max_new_tokens={self.sampling.max_new_tokens} exceeds "
-                       f"config.model.seq_len={cfg.seq_len}")
+      raise ValueError(
+        f"prompt of {longest} tokens + max_new_tokens={self.sampling.max_new_tokens} exceeds "
+        f"config.model.seq_len={cfg.seq_len}"
+      )
     bucket = pick_bucket(longest, self.buckets)
     b = len(prompts)
     inputs = np.zeros((b, bucket), np.int32)
     for i, p in enumerate(prompts):
       inputs[i, : len(p)] = p
     zeros = np.zeros((b,), np.int32)
-    return {"inputs": inputs, "prompt_length": np.asarray([len(p) for p in prompts], np.int32),
-            "language_id": np.asarray(language_ids if language_ids is not None else zeros, np.int32),
-            "task_id": np.asarray(task_ids if task_ids is not None else zeros, np.int32),
-            "puzzle_identifiers": zeros}
+    return {
+      "inputs": inputs,
+      "prompt_length": np.asarray([len(p) for p in prompts], np.int32),
+      "language_id": np.asarray(language_ids if language_ids is not None else zeros, np.int32),
+      "task_id": np.asarray(task_ids if task_ids is not None else zeros, np.int32),
+      "puzzle_identifiers": zeros,
+    }
 
   def generate_arrays(self, prompts, language_ids=None, task_ids=None, seed: int = 0):
     batch = self.make_batch(prompts, language_ids, task_ids)
@@ -337,15 +400,23 @@ class Generator:
     return out
 
 
-def stream(model: HRMCore, params, prompt: Sequence[int], sampling: SamplingConfig, language_id: int = 0,
-           task_id: int = 0, seed: int = 0) -> Iterator[int]:
+def stream(
+  model: HRMCore,
+  params,
+  prompt: Sequence[int],
+  sampling: SamplingConfig,
+  language_id: int = 0,
+  task_id: int = 0,
+  seed: int = 0,
+) -> Iterator[int]:
   """Yields new token ids one by one (a jitted decode step per token, for printing as they come)."""
   gen = Generator(model, params, sampling)
   batch = gen.make_batch([prompt], [language_id], [task_id])
   segments = sampling.max_segments or model.cfg.halt_max_steps
   max_len = cache_length(model.cfg, batch["inputs"].shape[1], sampling.max_new_tokens)
-  prefill_fn = jax.jit(lambda p, b: prefill(model, p, b, init_caches(model.cfg, 1, segments, max_len),
-                                            sampling.dynamic_halting))
+  prefill_fn = jax.jit(
+    lambda p, b: prefill(model, p, b, init_caches(model.cfg, 1, segments, max_len), sampling.dynamic_halting)
+  )
   # The caches are donated: each step updates them in place instead of allocating new ones. The step runs the
   # first `depth` segments' caches (read once from the device after the prefill), no conditional per segment.
   step_fn = jax.jit(lambda p, tok, pos, c, d: decode_step(model, p, tok, pos, c, d), donate_argnums=3)
@@ -362,27 +433,34 @@ def stream(model: HRMCore, params, prompt: Sequence[int], sampling: SamplingConf
     logits, caches = step_fn(params, token, position, caches, depth)
 
 
-def generator_from_workdir(workdir: str, *, max_new_tokens: int = 256, temperature: float = 0.0,
-                           top_p: float = 1.0, top_k: int = 0, seed: int = 0) -> Callable[[list[str]], list[str]]:
+def generator_from_workdir(
+  workdir: str,
+  *,
+  max_new_tokens: int = 256,
+  temperature: float = 0.0,
+  top_p: float = 1.0,
+  top_k: int = 0,
+  seed: int = 0,
+) -> Callable[[list[str]], list[str]]:
   """A text -> text generator over a trained workdir (used by the evaluation harnesses).
 
   The prompt text is wrapped in the model's prompt layout (`<|problem|> text <|code|>`) by the data pipeline's
   `encode_prompt`, and the reply is the decoded new tokens.
   """
-  from hrm_jax.train import checkpoint  # local import: training code is not needed to generate otherwise
   from hrm_jax.tokenizer import load_tokenizer
+  from hrm_jax.train import checkpoint  # local import: training code is not needed to generate otherwise
 
   model, params, config = checkpoint.load_for_inference(workdir)
   tok = load_tokenizer()
   new_tokens = min(max_new_tokens, model.cfg.seq_len - 1)
-  sampling = SamplingConfig(max_new_tokens=new_tokens, temperature=temperature, top_p=top_p, top_k=top_k,
-                            stop_ids=(tok.eos_id,))
+  sampling = SamplingConfig(
+    max_new_tokens=new_tokens, temperature=temperature, top_p=top_p, top_k=top_k, stop_ids=(tok.eos_id,)
+  )
   gen = Generator(model, params, sampling)
   room = model.cfg.seq_len - new_tokens
 
   def generate(prompts: list[str]) -> list[str]:
-    encoded = [[tok.token_id("<|problem|>")] + tok.encode(p)[: room - 2] + [tok.token_id("<|code|>")]
-               for p in prompts]
+    encoded = [[tok.token_id("<|problem|>")] + tok.encode(p)[: room - 2] + [tok.token_id("<|code|>")] for p in prompts]
     outs = []
     for i in range(len(encoded)):  # one prompt at a time keeps the compiled batch size at 1
       outs.append(tok.decode(gen.generate([encoded[i]], seed=seed + i)[0]))

@@ -4,6 +4,7 @@ Names follow the reference's `HierarchicalReasoningModel_ACTV1Config` (sapientin
 `halt_exploration_prob` are this project's (code mode, quantization, memory options). `configs/common.py`
 builds config files' `model` sections from these defaults.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -22,6 +23,7 @@ ATTENTION_MODES = ("bidirectional", "causal", "prefix_lm")
 @dataclasses.dataclass(frozen=True)
 class HRMConfig:
   """Model hyper-parameters (names follow the reference's `HierarchicalReasoningModel_ACTV1Config`)."""
+
   vocab_size: int = 8192
   seq_len: int = 128
   hidden_size: int = 512
@@ -61,6 +63,7 @@ class HRMConfig:
   def validate(self) -> None:
     def bad(field, why):
       raise ValueError(f"config.model.{field}={getattr(self, field)!r}: {why}")
+
     if self.hidden_size % self.num_heads:
       bad("num_heads", f"must divide hidden_size={self.hidden_size}")
     if (self.hidden_size // self.num_heads) % 2:
@@ -106,6 +109,7 @@ class HRMConfig:
   @property
   def dtype(self):
     import jax.numpy as jnp
+
     return jnp.dtype(self.forward_dtype)
 
   @property

@@ -31,10 +31,12 @@ generated, and training teaches it whether the answer produced at that depth is 
 teacher forcing, the reference's sequence-level Q target). The sampler runs prefill segment by segment until
 the Q head halts and then decodes every token at that depth.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import flax
 import flax.linen as nn
@@ -47,8 +49,10 @@ from hrm_jax.models.config import ATTENTION_MODES, H_KIND, L_KIND, HRMConfig  # 
 Array = jax.Array
 Batch = Mapping[str, Array]
 
+
 class HRMCore(nn.Module):
   """Parameters and per-module computations of the HRM (the recurrence is in `segment`)."""
+
   cfg: HRMConfig
   dot_general_cls: Any = None
 
@@ -62,26 +66,39 @@ class HRMCore(nn.Module):
     self.embed_tokens = layers.Embed(c.vocab_size, d, named(layers.trunc_normal(embed_std), ("vocab", "embed")))
     self.lm_head = layers.Linear(c.vocab_size, ("embed", "vocab"), dtype=c.dtype, act_bits=c.act_bits)
     # Q head: zero weights, bias -5 (spec 1.3): q_halt == q_continue at init, nothing halts early.
-    self.q_head = nn.Dense(2, kernel_init=named(nn.initializers.zeros, ("embed", None)),
-                           bias_init=named(nn.initializers.constant(-5.0), (None,)),
-                           param_dtype=jnp.float32, dtype=jnp.float32)
+    self.q_head = nn.Dense(
+      2,
+      kernel_init=named(nn.initializers.zeros, ("embed", None)),
+      bias_init=named(nn.initializers.constant(-5.0), (None,)),
+      param_dtype=jnp.float32,
+      dtype=jnp.float32,
+    )
     if c.puzzle_emb_ndim > 0:
       # Zero-initialised; trained by sign-SGD on the rows in the batch (hrm_jax/train/optimizers.py).
-      self.puzzle_emb = self.param("puzzle_emb", named(nn.initializers.zeros, ("puzzle", None)),
-                                   (c.num_puzzle_identifiers, c.puzzle_emb_ndim))
+      self.puzzle_emb = self.param(
+        "puzzle_emb", named(nn.initializers.zeros, ("puzzle", None)), (c.num_puzzle_identifiers, c.puzzle_emb_ndim)
+      )
     if c.task_conditioning:
-      self.language_emb = self.param("language_emb", named(nn.initializers.zeros, (None, "embed")),
-                                     (c.num_languages, d))
+      self.language_emb = self.param(
+        "language_emb", named(nn.initializers.zeros, (None, "embed")), (c.num_languages, d)
+      )
       self.task_emb = self.param("task_emb", named(nn.initializers.zeros, (None, "embed")), (c.num_tasks, d))
     if c.pos_encodings == "learned":
-      self.embed_pos = self.param("embed_pos", named(layers.trunc_normal(embed_std), (None, "embed")),
-                                  (c.total_len, d))
+      self.embed_pos = self.param("embed_pos", named(layers.trunc_normal(embed_std), (None, "embed")), (c.total_len, d))
     # Fixed initial states (buffers in the reference): the optimizer never updates them (frozen label).
     self.H_init = self.param("H_init", named(layers.trunc_normal(1.0), ("norm",)), (d,))
     self.L_init = self.param("L_init", named(layers.trunc_normal(1.0), ("norm",)), (d,))
-    common = dict(hidden_size=d, num_heads=c.num_heads, expansion=c.expansion, rms_norm_eps=c.rms_norm_eps,
-                  dtype=c.dtype, dot_general_cls=self.dot_general_cls, scan_layers=c.scan_layers,
-                  act_bits=c.act_bits, attention_impl=c.attention_impl)
+    common = dict(
+      hidden_size=d,
+      num_heads=c.num_heads,
+      expansion=c.expansion,
+      rms_norm_eps=c.rms_norm_eps,
+      dtype=c.dtype,
+      dot_general_cls=self.dot_general_cls,
+      scan_layers=c.scan_layers,
+      act_bits=c.act_bits,
+      attention_impl=c.attention_impl,
+    )
     if c.arch == "hrm":
       self.H_level = layers.ReasoningModule(c.H_layers, **common)
       self.L_level = layers.ReasoningModule(c.L_layers, **common)
@@ -143,8 +160,10 @@ class HRMCore(nn.Module):
   def initial_state(self, batch_size: int, length: int) -> tuple[Array, Array]:
     """(z_H, z_L) filled with H_init/L_init: each [batch, length, d] in the forward dtype."""
     shape = (batch_size, length, self.cfg.hidden_size)
-    return (jnp.broadcast_to(self.H_init.astype(self.cfg.dtype), shape),
-            jnp.broadcast_to(self.L_init.astype(self.cfg.dtype), shape))
+    return (
+      jnp.broadcast_to(self.H_init.astype(self.cfg.dtype), shape),
+      jnp.broadcast_to(self.L_init.astype(self.cfg.dtype), shape),
+    )
 
   def apply_L(self, z, injection, ctx, caches=None, cache_index=None):
     return self.L_level(z, injection, ctx["cos"], ctx["sin"], ctx["mask"], caches, cache_index)
@@ -187,11 +206,15 @@ def is_packed(batch: Batch) -> bool:
 def check_packable(cfg: HRMConfig) -> None:
   """Packed sequences need the Q head at each sequence's own position and no row-wide prompt window."""
   if cfg.q_position != "last_prompt":
-    raise ValueError(f"config.model.q_position={cfg.q_position!r}: packed training (data.packing=True) reads the "
-                     "Q head at each packed sequence's last prompt token; use 'last_prompt'")
+    raise ValueError(
+      f"config.model.q_position={cfg.q_position!r}: packed training (data.packing=True) reads the "
+      "Q head at each packed sequence's last prompt token; use 'last_prompt'"
+    )
   if cfg.attention == "prefix_lm":
-    raise ValueError("config.model.attention='prefix_lm' cannot be packed (its prompt window is per row); use "
-                     "'causal' or data.packing=False")
+    raise ValueError(
+      "config.model.attention='prefix_lm' cannot be packed (its prompt window is per row); use "
+      "'causal' or data.packing=False"
+    )
   if cfg.puzzle_emb_ndim > 0:
     raise ValueError("config.model.puzzle_emb_ndim > 0 (puzzle mode) cannot be packed; use data.packing=False")
 
@@ -213,8 +236,14 @@ def _packed_context(cfg: HRMConfig, batch: Batch, length: int) -> dict[str, Arra
   return ctx
 
 
-def attention_context(cfg: HRMConfig, batch: Batch, start: Array | int, length: int,
-                      kv_len: int | None = None, positions: Array | None = None) -> dict[str, Array | None]:
+def attention_context(
+  cfg: HRMConfig,
+  batch: Batch,
+  start: Array | int,
+  length: int,
+  kv_len: int | None = None,
+  positions: Array | None = None,
+) -> dict[str, Array | None]:
   """RoPE tables and the attention mask for `length` positions starting at absolute position `start`.
 
   Positions count the prefix tokens (prefix at 0..P-1, token t at P+t), as the reference does. The mask is
@@ -261,9 +290,20 @@ def q_index(cfg: HRMConfig, batch: Batch) -> Array:
 # The core: one segment, with an optional explicit KV cache per module application.
 # --------------------------------------------------------------------------------------------------------------
 
-def segment(model: HRMCore, params, z_H: Array, z_L: Array, x: Array, ctx: Mapping[str, Array | None],
-            caches=None, *, cache_index: Array | int = 0, grad_steps: int | None = None,
-            probes: Array | None = None):
+
+def segment(
+  model: HRMCore,
+  params,
+  z_H: Array,
+  z_L: Array,
+  x: Array,
+  ctx: Mapping[str, Array | None],
+  caches=None,
+  *,
+  cache_index: Array | int = 0,
+  grad_steps: int | None = None,
+  probes: Array | None = None,
+):
   """One HRM segment (spec 1.7): the H_cycles x L_cycles application schedule from the carry (z_H, z_L).
 
   The ONE implementation of the recurrence: training (`forward_segment`, `act_step`), evaluation
@@ -292,8 +332,11 @@ def segment(model: HRMCore, params, z_H: Array, z_L: Array, x: Array, ctx: Mappi
   n_apps = len(cfg.schedule)
   k = min(cfg.grad_steps if grad_steps is None else grad_steps, n_apps)
   sg = jax.lax.stop_gradient
-  remat = ((lambda f: f) if cfg.remat_policy == "none"
-           else lambda f: jax.checkpoint(f, policy=layers.remat_policy(cfg.remat_policy)))
+  remat = (
+    (lambda f: f)
+    if cfg.remat_policy == "none"
+    else lambda f: jax.checkpoint(f, policy=layers.remat_policy(cfg.remat_policy))
+  )
   params_ng, x_ng = sg(params), sg(x)
   z_H, z_L = sg(z_H), sg(z_L)
   new_caches = []
@@ -326,16 +369,24 @@ def heads(model: HRMCore, params, z_H: Array, batch: Batch) -> tuple[Array, tupl
 
   Packed batches: the Q head at every position, fp32 [batch, seq] each (the loss reads it where `q_read`)."""
   cfg = model.cfg
-  logits = model.apply(params, z_H[:, cfg.prefix_len:], method=HRMCore.lm_logits)
+  logits = model.apply(params, z_H[:, cfg.prefix_len :], method=HRMCore.lm_logits)
   if is_packed(batch):
-    return logits, model.apply(params, z_H[:, cfg.prefix_len:], method=HRMCore.q_logits)
+    return logits, model.apply(params, z_H[:, cfg.prefix_len :], method=HRMCore.q_logits)
   qi = q_index(cfg, batch)
   q = model.apply(params, z_H[jnp.arange(z_H.shape[0]), qi], method=HRMCore.q_logits)
   return logits, q
 
 
-def forward_segment(model: HRMCore, params, z_H: Array, z_L: Array, batch: Batch, *,
-                    grad_steps: int | None = None, probes: Array | None = None):
+def forward_segment(
+  model: HRMCore,
+  params,
+  z_H: Array,
+  z_L: Array,
+  batch: Batch,
+  *,
+  grad_steps: int | None = None,
+  probes: Array | None = None,
+):
   """One segment over a whole batch of sequences (the reference's forward, spec 1.7): embed, `segment`, heads.
 
   Args:
@@ -350,9 +401,23 @@ def forward_segment(model: HRMCore, params, z_H: Array, z_L: Array, batch: Batch
   return (jax.lax.stop_gradient(z_H), jax.lax.stop_gradient(z_L)), logits, q
 
 
-def act_loop(model: HRMCore, params, x: Array, ctx, readout, *, budget: Array | int, segments: int | None = None,
-             depth: Array | None = None, dynamic_halting: bool = True, min_depth: Array | None = None,
-             caches=None, cache_index: Array | int = 0, unroll: bool = False, skip_halted: bool = True):
+def act_loop(
+  model: HRMCore,
+  params,
+  x: Array,
+  ctx,
+  readout,
+  *,
+  budget: Array | int,
+  segments: int | None = None,
+  depth: Array | None = None,
+  dynamic_halting: bool = True,
+  min_depth: Array | None = None,
+  caches=None,
+  cache_index: Array | int = 0,
+  unroll: bool = False,
+  skip_halted: bool = True,
+):
   """The ACT loop, written once: segments from H_init/L_init until every row halts.
 
   A row halts after `depth[b]` segments when `depth` is given (decoding and RL replay: the depth was chosen
@@ -379,9 +444,14 @@ def act_loop(model: HRMCore, params, x: Array, ctx, readout, *, budget: Array | 
   budget = jnp.asarray(budget, jnp.int32)
   outputs = jax.eval_shape(readout, z_H)
   has_q = "q_halt" in outputs
-  state = dict(z_H=z_H, z_L=z_L, steps=jnp.zeros((b,), jnp.int32), halted=jnp.zeros((b,), bool),
-               segments_run=jnp.zeros((), jnp.int32),
-               out=jax.tree.map(lambda o: jnp.zeros(o.shape, o.dtype), outputs))
+  state = dict(
+    z_H=z_H,
+    z_L=z_L,
+    steps=jnp.zeros((b,), jnp.int32),
+    halted=jnp.zeros((b,), bool),
+    segments_run=jnp.zeros((), jnp.int32),
+    out=jax.tree.map(lambda o: jnp.zeros(o.shape, o.dtype), outputs),
+  )
 
   def one_segment(s, seg_caches):
     zh, zl, seg_caches = segment(model, params, s["z_H"], s["z_L"], x, ctx, seg_caches, cache_index=cache_index)
@@ -396,14 +466,21 @@ def act_loop(model: HRMCore, params, x: Array, ctx, readout, *, budget: Array | 
       if min_depth is not None:
         q_halts = q_halts & (steps >= min_depth)
       halt_now = halt_now | q_halts
-    new = dict(z_H=zh, z_L=zl, steps=steps, halted=s["halted"] | (active & halt_now),
-               segments_run=s["segments_run"] + 1,
-               out=jax.tree.map(lambda a, o: _where_rows(active, a.astype(o.dtype), o), out, s["out"]))
+    new = dict(
+      z_H=zh,
+      z_L=zl,
+      steps=steps,
+      halted=s["halted"] | (active & halt_now),
+      segments_run=s["segments_run"] + 1,
+      out=jax.tree.map(lambda a, o: _where_rows(active, a.astype(o.dtype), o), out, s["out"]),
+    )
     return new, seg_caches, out
 
   if caches is None and not unroll:
+
     def body(s):
       return one_segment(s, None)[0]
+
     state = jax.lax.while_loop(lambda s: (s["segments_run"] < budget) & ~jnp.all(s["halted"]), body, state)
     return dict(state["out"], steps=state["steps"], segments_run=state["segments_run"])
 
@@ -418,8 +495,9 @@ def act_loop(model: HRMCore, params, x: Array, ctx, readout, *, budget: Array | 
     if m == 0 or not skip_halted:
       state, seg_caches, out = one_segment(state, seg_caches)
     else:
-      state, seg_caches, out = jax.lax.cond((state["segments_run"] < budget) & ~jnp.all(state["halted"]),
-                                            one_segment, skip, state, seg_caches)
+      state, seg_caches, out = jax.lax.cond(
+        (state["segments_run"] < budget) & ~jnp.all(state["halted"]), one_segment, skip, state, seg_caches
+      )
     new_caches.append(seg_caches)
     if has_q:
       q_trace.append((out["q_halt"], out["q_continue"]))
@@ -438,6 +516,7 @@ class ACTCarry:
 
   z_H, z_L: [batch, T, d]; steps: int32 [batch]; halted: bool [batch]; data: the batch each slot works on.
   """
+
   z_H: Array
   z_L: Array
   steps: Array
@@ -451,8 +530,13 @@ def initial_carry(model: HRMCore, batch: Batch) -> ACTCarry:
   b = batch["inputs"].shape[0]
   shape = (b, cfg.total_len, cfg.hidden_size)
   # Distinct buffers (not one array twice): the train step donates the whole state.
-  return ACTCarry(z_H=jnp.zeros(shape, cfg.dtype), z_L=jnp.zeros(shape, cfg.dtype), steps=jnp.zeros((b,), jnp.int32), halted=jnp.ones((b,), bool),
-                  data=jax.tree.map(jnp.zeros_like, dict(batch)))
+  return ACTCarry(
+    z_H=jnp.zeros(shape, cfg.dtype),
+    z_L=jnp.zeros(shape, cfg.dtype),
+    steps=jnp.zeros((b,), jnp.int32),
+    halted=jnp.ones((b,), bool),
+    data=jax.tree.map(jnp.zeros_like, dict(batch)),
+  )
 
 
 def _where_rows(mask: Array, a: Array, b: Array) -> Array:
@@ -463,6 +547,7 @@ def _where_rows(mask: Array, a: Array, b: Array) -> Array:
 class ACTOutputs:
   """What one ACT call produces for the loss (spec 2.2). Shapes: logits [batch, seq, vocab], rest [batch]
   ([batch, seq] for packed batches: the loss reads them at `q_read`)."""
+
   logits: Array
   q_halt_logits: Array
   q_continue_logits: Array
@@ -478,16 +563,23 @@ def _exploration_draws(rng: Array, shape: tuple[int, ...], max_steps: int) -> tu
   typed = jax.dtypes.issubdtype(rng.dtype, jax.dtypes.prng_key)
   if rng.ndim == (0 if typed else 1):
     explore_rng, steps_rng = jax.random.split(rng)
-    return (jax.random.uniform(explore_rng, shape),
-            jax.random.randint(steps_rng, shape, 2, max_steps + 1))
+    return (jax.random.uniform(explore_rng, shape), jax.random.randint(steps_rng, shape, 2, max_steps + 1))
   pairs = jax.vmap(jax.random.split)(rng)
   uniform = jax.vmap(lambda k: jax.random.uniform(k))(pairs[:, 0])
   draw = jax.vmap(lambda k: jax.random.randint(k, (), 2, max_steps + 1))(pairs[:, 1])
   return uniform.reshape(shape), draw.reshape(shape)
 
 
-def act_step(model: HRMCore, params, carry: ACTCarry, batch: Batch, rng: Array | None, *,
-             train: bool = True, halt_max_steps: int | None = None) -> tuple[ACTCarry, ACTOutputs]:
+def act_step(
+  model: HRMCore,
+  params,
+  carry: ACTCarry,
+  batch: Batch,
+  rng: Array | None,
+  *,
+  train: bool = True,
+  halt_max_steps: int | None = None,
+) -> tuple[ACTCarry, ACTOutputs]:
   """One ACT call: one segment for every slot (one optimizer step in training).
 
   Halted slots are reset to H_init/L_init and take the new batch's example; the others keep theirs. In
@@ -550,8 +642,13 @@ def act_evaluate(model: HRMCore, params, batch: Batch, max_steps: Array | int, *
     return {"logits": logits.astype(cfg.dtype), "q_halt": q_halt, "q_continue": q_cont}
 
   out = act_loop(model, params, x, ctx, readout, budget=max_steps, dynamic_halting=dynamic_halting)
-  return {"logits": out["logits"], "q_halt_logits": out["q_halt"], "q_continue_logits": out["q_continue"],
-          "steps": out["steps"], "segments_run": out["segments_run"]}
+  return {
+    "logits": out["logits"],
+    "q_halt_logits": out["q_halt"],
+    "q_continue_logits": out["q_continue"],
+    "steps": out["steps"],
+    "segments_run": out["segments_run"],
+  }
 
 
 def init_params(cfg: HRMConfig, rng: Array, batch_size: int = 1, dot_general_cls: Any = None):
@@ -572,10 +669,14 @@ def logical_axes(cfg: HRMConfig, dot_general_cls: Any = None):
 def dummy_batch(cfg: HRMConfig, batch_size: int) -> dict[str, Array]:
   """A zero batch with every field the model reads (shapes and dtypes as the data pipeline makes them)."""
   s = cfg.seq_len
-  return {"inputs": jnp.zeros((batch_size, s), jnp.int32), "labels": jnp.full((batch_size, s), -100, jnp.int32),
-          "puzzle_identifiers": jnp.zeros((batch_size,), jnp.int32),
-          "language_id": jnp.zeros((batch_size,), jnp.int32), "task_id": jnp.zeros((batch_size,), jnp.int32),
-          "prompt_length": jnp.ones((batch_size,), jnp.int32)}
+  return {
+    "inputs": jnp.zeros((batch_size, s), jnp.int32),
+    "labels": jnp.full((batch_size, s), -100, jnp.int32),
+    "puzzle_identifiers": jnp.zeros((batch_size,), jnp.int32),
+    "language_id": jnp.zeros((batch_size,), jnp.int32),
+    "task_id": jnp.zeros((batch_size,), jnp.int32),
+    "prompt_length": jnp.ones((batch_size,), jnp.int32),
+  }
 
 
 # Parameters that are not trained by the main optimizer (fixed buffers in the reference) or not counted.
@@ -617,6 +718,5 @@ def forward_at_depth(model: HRMCore, params, batch: Batch, depth: Array, max_seg
     logits, (q_halt, q_cont) = heads(model, params, z_H, batch)
     return {"logits": logits, "q_halt": q_halt, "q_continue": q_cont}
 
-  out = act_loop(model, params, x, ctx, readout, budget=max_segments, segments=max_segments, depth=depth,
-                 unroll=True)
+  out = act_loop(model, params, x, ctx, readout, budget=max_segments, segments=max_segments, depth=depth, unroll=True)
   return out["logits"], (out["q_halt_trace"], out["q_continue_trace"])

@@ -11,11 +11,13 @@ Everything follows the reference HRM (sapientinc/HRM, `models/layers.py`, `model
 Attention supports a key/value cache so that causal models decode incrementally: every *application* of a
 block keeps its own cache (an HRM segment applies the same weights several times, see hrm.py).
 """
+
 from __future__ import annotations
 
 import functools
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import flax.linen as nn
 import jax
@@ -116,6 +118,7 @@ class Linear(nn.Module):
   """Bias-free x @ kernel (kernel fp32 [in, out] with logical axes `axes`), as `nn.Dense` computes it, with AQT
   through `dot_general_cls`. In a served model the kernel may be a frozen integer weight (`is_int_weight`):
   then the product runs on integers (`int_matmul`, activations at `act_bits`)."""
+
   features: int
   axes: tuple[str | None, str | None]
   dtype: Any = jnp.float32
@@ -124,8 +127,9 @@ class Linear(nn.Module):
 
   @nn.compact
   def __call__(self, x: Array) -> Array:
-    kernel = self.param("kernel", nn.with_logical_partitioning(lecun_trunc_normal, self.axes),
-                        (x.shape[-1], self.features), jnp.float32)
+    kernel = self.param(
+      "kernel", nn.with_logical_partitioning(lecun_trunc_normal, self.axes), (x.shape[-1], self.features), jnp.float32
+    )
     if is_int_weight(kernel):
       return int_matmul(x, kernel["int_values"], kernel["scale"], self.act_bits).astype(self.dtype)
     x, kernel = x.astype(self.dtype), kernel.astype(self.dtype)
@@ -136,6 +140,7 @@ class Linear(nn.Module):
 class Embed(nn.Module):
   """Token embedding table [vocab, d] (`nn.Embed`'s parameter); a frozen int8 table is gathered as integer rows
   and scaled per row (hrm_jax/quant stores one scale per row)."""
+
   num_embeddings: int
   features: int
   embedding_init: Callable[..., Array]
@@ -149,8 +154,9 @@ class Embed(nn.Module):
     return jnp.take(table, ids, axis=0)
 
 
-def _dense(features: int, dtype, dot_general_cls: DotGeneralCls, name: str,
-           axes: tuple[str, str], act_bits: int = 8) -> Linear:
+def _dense(
+  features: int, dtype, dot_general_cls: DotGeneralCls, name: str, axes: tuple[str, str], act_bits: int = 8
+) -> Linear:
   """Bias-free projection whose kernel carries the logical axis names `axes` (in, out)."""
   return Linear(features, axes, dtype, dot_general_cls, act_bits, name=name)
 
@@ -163,8 +169,10 @@ def init_cache(batch_size: int, num_heads: int, head_dim: int, max_len: int, dty
   first, contraction dim second-to-last of the right operand): any other layout makes it transpose the whole
   cache on every token (measured: 8 full copies per layer at batch 1 with [batch, heads, len, dim], 5x slower).
   """
-  return (jnp.zeros((batch_size * num_heads, head_dim, max_len), dtype),
-          jnp.zeros((batch_size * num_heads, max_len, head_dim), dtype))
+  return (
+    jnp.zeros((batch_size * num_heads, head_dim, max_len), dtype),
+    jnp.zeros((batch_size * num_heads, max_len, head_dim), dtype),
+  )
 
 
 def write_cache(cache: tuple[Array, Array], k: Array, v: Array, index: Array | int) -> tuple[Array, Array]:
@@ -176,8 +184,10 @@ def write_cache(cache: tuple[Array, Array], k: Array, v: Array, index: Array | i
   v_new = v.transpose(0, 2, 1, 3).reshape(b * h, n, d).astype(v_cache.dtype)
   index = jnp.asarray(index, jnp.int32)
   if index.ndim == 0:
-    return (jax.lax.dynamic_update_slice(k_cache, k_new, (0, 0, index)),
-            jax.lax.dynamic_update_slice(v_cache, v_new, (0, index, 0)))
+    return (
+      jax.lax.dynamic_update_slice(k_cache, k_new, (0, 0, index)),
+      jax.lax.dynamic_update_slice(v_cache, v_new, (0, index, 0)),
+    )
   rows = lambda a: a.reshape((b, h) + a.shape[1:])
   k_out = jax.vmap(lambda c, x, i: jax.lax.dynamic_update_slice(c, x, (0, 0, i)))(rows(k_cache), rows(k_new), index)
   v_out = jax.vmap(lambda c, x, i: jax.lax.dynamic_update_slice(c, x, (0, i, 0)))(rows(v_cache), rows(v_new), index)
@@ -227,6 +237,7 @@ def attend(q: Array, k: Array, v: Array, mask: Array | None, impl: str = "einsum
 
 class Attention(nn.Module):
   """Multi-head attention with a fused QKV projection, RoPE and an optional KV cache."""
+
   num_heads: int
   head_dim: int
   dtype: Any = jnp.float32
@@ -235,8 +246,15 @@ class Attention(nn.Module):
   attention_impl: str = "einsum"  # einsum | xla | cudnn | auto: `attend`
 
   @nn.compact
-  def __call__(self, x: Array, cos: Array | None, sin: Array | None, mask: Array | None,
-               cache: tuple[Array, Array] | None = None, cache_index: Array | int | None = None):
+  def __call__(
+    self,
+    x: Array,
+    cos: Array | None,
+    sin: Array | None,
+    mask: Array | None,
+    cache: tuple[Array, Array] | None = None,
+    cache_index: Array | int | None = None,
+  ):
     """Attend.
 
     Args:
@@ -272,6 +290,7 @@ class Attention(nn.Module):
 
 class SwiGLU(nn.Module):
   """down(silu(gate) * up), fused [gate | up] projection."""
+
   hidden_size: int
   expansion: float
   dtype: Any = jnp.float32
@@ -295,6 +314,7 @@ class Block(nn.Module):
   `post_norm=True` is the reference HRM block: h = rms(h + attn(h)); h = rms(h + mlp(h)).
   `post_norm=False` is a standard pre-norm block (the baseline): h = h + attn(rms(h)); h = h + mlp(rms(h)).
   """
+
   hidden_size: int
   num_heads: int
   expansion: float
@@ -307,8 +327,15 @@ class Block(nn.Module):
 
   @nn.compact
   def __call__(self, x, cos, sin, mask, cache=None, cache_index=None):
-    attn = Attention(self.num_heads, self.hidden_size // self.num_heads, self.dtype, self.dot_general_cls,
-                     self.act_bits, self.attention_impl, name="self_attn")
+    attn = Attention(
+      self.num_heads,
+      self.hidden_size // self.num_heads,
+      self.dtype,
+      self.dot_general_cls,
+      self.act_bits,
+      self.attention_impl,
+      name="self_attn",
+    )
     mlp = SwiGLU(self.hidden_size, self.expansion, self.dtype, self.dot_general_cls, self.act_bits, name="mlp")
     norm = functools.partial(rms_norm, eps=self.rms_norm_eps)
     if self.post_norm:
@@ -330,13 +357,15 @@ def remat_policy(name: str):
   (weights-like); block_outputs: keep each block's output (named `block_out`), recompute inside blocks.
   """
   policies = jax.checkpoint_policies
-  table = {"full": policies.nothing_saveable, "dots": policies.checkpoint_dots,
-           "dots_no_batch": policies.dots_with_no_batch_dims_saveable,
-           "block_outputs": policies.save_only_these_names("block_out")}
+  table = {
+    "full": policies.nothing_saveable,
+    "dots": policies.checkpoint_dots,
+    "dots_no_batch": policies.dots_with_no_batch_dims_saveable,
+    "block_outputs": policies.save_only_these_names("block_out"),
+  }
   if name not in table:
     raise ValueError(f"config.model.remat_policy={name!r}: expected one of {['none'] + sorted(table)}")
   return table[name]
-
 
 
 class ReasoningModule(nn.Module):
@@ -345,6 +374,7 @@ class ReasoningModule(nn.Module):
   `scan_layers=True` runs the blocks under `nn.scan` (one compiled block, parameters stacked on a leading
   `layers` axis under the name `layers`; see `scan_layer_params` to convert an unrolled parameter tree).
   """
+
   num_layers: int
   hidden_size: int
   num_heads: int
@@ -365,24 +395,41 @@ class ReasoningModule(nn.Module):
     if injection is not None:
       z = z + injection
     z = constrain(z, ("batch", "seq", "embed"))
-    block_args = (self.hidden_size, self.num_heads, self.expansion, self.rms_norm_eps, self.post_norm, self.dtype,
-                  self.dot_general_cls, self.act_bits, self.attention_impl)
+    block_args = (
+      self.hidden_size,
+      self.num_heads,
+      self.expansion,
+      self.rms_norm_eps,
+      self.post_norm,
+      self.dtype,
+      self.dot_general_cls,
+      self.act_bits,
+      self.attention_impl,
+    )
     if self.scan_layers:
       if caches is not None:
         # Scanning would slice every layer's cache out of a stacked buffer and stack it back (two copies of the
         # whole cache per call); inference unrolls the layers instead (unscan_layer_params).
-        raise ValueError("KV caches need unrolled layers: convert the parameters with layers.unscan_layer_params "
-                         "and set config.model.scan_layers=False for inference")
-      scanned = nn.scan(Block, variable_axes={"params": 0}, split_rngs={"params": True},
-                        in_axes=(nn.broadcast, nn.broadcast, nn.broadcast, nn.broadcast, nn.broadcast),
-                        length=self.num_layers, metadata_params={nn.PARTITION_NAME: "layers"})
+        raise ValueError(
+          "KV caches need unrolled layers: convert the parameters with layers.unscan_layer_params "
+          "and set config.model.scan_layers=False for inference"
+        )
+      scanned = nn.scan(
+        Block,
+        variable_axes={"params": 0},
+        split_rngs={"params": True},
+        in_axes=(nn.broadcast, nn.broadcast, nn.broadcast, nn.broadcast, nn.broadcast),
+        length=self.num_layers,
+        metadata_params={nn.PARTITION_NAME: "layers"},
+      )
       z, _ = scanned(*block_args, name="layers")(z, cos, sin, mask, None, None)
       new_caches = None
     else:
       new_caches = []
       for i in range(self.num_layers):
-        z, layer_cache = Block(*block_args, name=f"layers_{i}")(z, cos, sin, mask,
-                                                                None if caches is None else caches[i], cache_index)
+        z, layer_cache = Block(*block_args, name=f"layers_{i}")(
+          z, cos, sin, mask, None if caches is None else caches[i], cache_index
+        )
         new_caches.append(layer_cache)
       new_caches = None if caches is None else tuple(new_caches)
     if self.final_norm:

@@ -5,10 +5,11 @@ add `_orig_mod.` in front); linear weights are [out, in] and become Flax kernels
 its [Q heads | K heads | V heads] layout and gate_up its [gate | up] layout, so a transpose is all they need.
 Readers: `.pt` (PyTorch, `weights_only=True`: no code runs), `.safetensors` and `.npz` (`allow_pickle=False`).
 """
+
 from __future__ import annotations
 
 import os
-from typing import Mapping
+from collections.abc import Mapping
 
 import jax
 import numpy as np
@@ -16,8 +17,12 @@ import numpy as np
 from hrm_jax.models import hrm
 
 PREFIXES = ("_orig_mod.", "model.inner.")
-LAYER_PARTS = {"self_attn.qkv_proj": ("self_attn", "qkv_proj"), "self_attn.o_proj": ("self_attn", "o_proj"),
-               "mlp.gate_up_proj": ("mlp", "gate_up_proj"), "mlp.down_proj": ("mlp", "down_proj")}
+LAYER_PARTS = {
+  "self_attn.qkv_proj": ("self_attn", "qkv_proj"),
+  "self_attn.o_proj": ("self_attn", "o_proj"),
+  "mlp.gate_up_proj": ("mlp", "gate_up_proj"),
+  "mlp.down_proj": ("mlp", "down_proj"),
+}
 
 
 def read_state_dict(path: str) -> dict[str, np.ndarray]:
@@ -29,14 +34,17 @@ def read_state_dict(path: str) -> dict[str, np.ndarray]:
     try:
       import torch
     except ImportError as e:
-      raise ImportError(f"{path}: reading PyTorch files needs torch (pip install -e '.[torch]'); "
-                        "or convert it to .safetensors/.npz first") from e
+      raise ImportError(
+        f"{path}: reading PyTorch files needs torch (pip install -e '.[torch]'); "
+        "or convert it to .safetensors/.npz first"
+      ) from e
     obj = torch.load(path, map_location="cpu", weights_only=True)
     if isinstance(obj, Mapping) and "state_dict" in obj and isinstance(obj["state_dict"], Mapping):
       obj = obj["state_dict"]
     return {k: v.detach().to(torch.float32).numpy() for k, v in obj.items() if hasattr(v, "detach")}
   if ext == ".safetensors":
     from safetensors.numpy import load_file
+
     return dict(load_file(path))
   if ext == ".npz":
     with np.load(path, allow_pickle=False) as f:
@@ -50,7 +58,7 @@ def _strip(key: str) -> str:
     changed = False
     for p in PREFIXES:
       if key.startswith(p):
-        key, changed = key[len(p):], True
+        key, changed = key[len(p) :], True
   return key
 
 
@@ -71,8 +79,10 @@ def convert_state_dict(state_dict: Mapping[str, np.ndarray], cfg: hrm.HRMConfig)
     if leaf not in node_t:
       raise KeyError(f"{key}: the config has no {'/'.join(path)}")
     if node_t[leaf].shape != value.shape:
-      raise ValueError(f"{key}: shape {value.shape} does not match {'/'.join(path)} {node_t[leaf].shape} "
-                       "in the config (hidden size, vocabulary or sequence length differ?)")
+      raise ValueError(
+        f"{key}: shape {value.shape} does not match {'/'.join(path)} {node_t[leaf].shape} "
+        "in the config (hidden size, vocabulary or sequence length differ?)"
+      )
     node_o[leaf] = value.astype(np.float32)
 
   for raw_key, value in state_dict.items():
@@ -104,9 +114,11 @@ def convert_state_dict(state_dict: Mapping[str, np.ndarray], cfg: hrm.HRMConfig)
       raise KeyError(f"{raw_key}: not a key of the reference HRM (hrm-spec.md 1.9)")
     used.add(key)
 
-  missing = [("/".join(getattr(p, "key", str(p)) for p in path))
-             for path, leaf in jax.tree_util.tree_flatten_with_path(out, is_leaf=lambda x: x is None)[0]
-             if leaf is None]
+  missing = [
+    ("/".join(getattr(p, "key", str(p)) for p in path))
+    for path, leaf in jax.tree_util.tree_flatten_with_path(out, is_leaf=lambda x: x is None)[0]
+    if leaf is None
+  ]
   if missing:
     raise KeyError(f"the state_dict lacks weights for: {missing}")
   return {"params": out}
@@ -115,10 +127,14 @@ def convert_state_dict(state_dict: Mapping[str, np.ndarray], cfg: hrm.HRMConfig)
 def reference_state_dict(params: Mapping, prefix: str = "_orig_mod.model.inner.") -> dict[str, np.ndarray]:
   """The inverse map: our params -> reference key names and [out, in] layouts (for parity checks/export)."""
   p = jax.tree.map(np.asarray, params["params"] if "params" in params else params)
-  sd = {f"{prefix}H_init": p["H_init"], f"{prefix}L_init": p["L_init"],
-        f"{prefix}embed_tokens.embedding_weight": p["embed_tokens"]["embedding"],
-        f"{prefix}lm_head.weight": p["lm_head"]["kernel"].T, f"{prefix}q_head.weight": p["q_head"]["kernel"].T,
-        f"{prefix}q_head.bias": p["q_head"]["bias"]}
+  sd = {
+    f"{prefix}H_init": p["H_init"],
+    f"{prefix}L_init": p["L_init"],
+    f"{prefix}embed_tokens.embedding_weight": p["embed_tokens"]["embedding"],
+    f"{prefix}lm_head.weight": p["lm_head"]["kernel"].T,
+    f"{prefix}q_head.weight": p["q_head"]["kernel"].T,
+    f"{prefix}q_head.bias": p["q_head"]["bias"],
+  }
   if "puzzle_emb" in p:
     sd[f"{prefix}puzzle_emb.weights"] = p["puzzle_emb"]
   if "embed_pos" in p:

@@ -19,10 +19,12 @@ Three flows:
   * PTQ: an fp32-trained checkpoint run through the AQT model (`dot_general_cls(bits)`) without training, or
     with weight-only rounding (`fake_quantize`), for comparison with QAT (python -m hrm_jax.bench.quant_quality).
 """
+
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -52,6 +54,7 @@ def aqt_config(name: str):
   in the backward pass at 8 bits (4-bit gradients stalled training: bench/quant_quality measured int4 QAT at
   +322% eval loss with bwd_bits=4). Deterministic rounding, so runs are reproducible."""
   from aqt.jax.v2 import config as aqt_config_lib
+
   bits = _bits(name)
   return aqt_config_lib.fully_quantized(fwd_bits=bits, bwd_bits=8, use_stochastic_rounding=False)
 
@@ -61,6 +64,7 @@ def dot_general_cls(name: str) -> Callable[..., Any] | None:
   if name == "none":
     return None
   from aqt.jax.v2.flax import aqt_flax
+
   # prng_name=None: rounding is deterministic, so the layer needs no "params" rng at apply time and the
   # model's segment/ACT functions run unchanged (variables stay {"params"} only).
   return functools.partial(aqt_flax.AqtDotGeneral, aqt_config(name), prng_name=None)
@@ -124,6 +128,7 @@ def freeze(params, name: str, scope: str = "all"):
 
 def dequantize(frozen, dtype=jnp.float32):
   """Float parameters from `freeze`'s output (works on NumPy or traced arrays, so it can run in-graph)."""
+
   def is_leaf(x):
     return is_frozen_leaf(x)
 

@@ -24,6 +24,7 @@ The test program's report is printed by the same process as the code under test,
 would have to learn to print an exit call in place of the function, which the held-out pass@1 (the same
 harness) would also count, so the eval numbers are only as trustworthy as this harness.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -33,21 +34,19 @@ import pathlib
 import re
 import shlex
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from hrm_jax import config_fields
 from hrm_jax.data_pipelines import procedural
 from hrm_jax.rl import rewards
-from hrm_jax.sandbox import pool
-from hrm_jax.sandbox import runner
-from hrm_jax.sandbox import toolchains
+from hrm_jax.sandbox import pool, runner, toolchains
 
 BUILD_FAILED_MARKER = "HRM_RL_BUILD_FAILED"
 _FAIL_LINE = re.compile(r"^FAIL \d+\s*$", re.MULTILINE)
 COMPILE_ERROR_PATTERNS = {
-    "javascript": re.compile(r"^SyntaxError\b", re.MULTILINE),
-    "java": re.compile(r"error: compilation failed"),
-    "go": re.compile(r"^# command-line-arguments", re.MULTILINE),
+  "javascript": re.compile(r"^SyntaxError\b", re.MULTILINE),
+  "java": re.compile(r"error: compilation failed"),
+  "go": re.compile(r"^# command-line-arguments", re.MULTILINE),
 }
 
 
@@ -60,6 +59,7 @@ class ExecutionConfig:
     memory_bytes: the sandbox's memory limit (RLIMIT_DATA).
     workers: runs at once (each is a sandboxed subprocess driven by a thread).
   """
+
   wall_s: float = 20.0
   memory_bytes: int = 1 << 30
   workers: int = 2
@@ -78,6 +78,7 @@ def num_tests(record: dict) -> int:
 @functools.lru_cache(maxsize=1)
 def _read_paths() -> tuple[pathlib.Path, ...]:
   from hrm_jax.sandbox import languages  # the toolchain directories a compiler may need to read
+
   return tuple(languages.toolchain_read_paths())
 
 
@@ -127,7 +128,8 @@ def outcome_from_run(language: str, total: int, result: runner.RunResult) -> rew
   failures = len(_FAIL_LINE.findall(result.stdout))
   pattern = COMPILE_ERROR_PATTERNS.get(language)
   if BUILD_FAILED_MARKER in result.stderr or (
-      result.outcome == Outcome.RUNTIME_ERROR and pattern is not None and pattern.search(result.stderr)):
+    result.outcome == Outcome.RUNTIME_ERROR and pattern is not None and pattern.search(result.stderr)
+  ):
     return rewards.ExecutionOutcome(0, total, False, rewards.STATUS_COMPILE_ERROR)
   if result.outcome == Outcome.TIMEOUT:
     return rewards.ExecutionOutcome(0, total, True, rewards.STATUS_TIMEOUT)
@@ -146,12 +148,16 @@ def _predict_outcome(record: dict, reply: str) -> rewards.ExecutionOutcome:
   return rewards.ExecutionOutcome(int(ok), 1, True, rewards.STATUS_PASSED if ok else rewards.STATUS_FAILED)
 
 
-_LCB_STATUS = {"time_limit": rewards.STATUS_TIMEOUT, "memory_limit": rewards.STATUS_MEMORY_LIMIT,
-               "wrong_answer": rewards.STATUS_FAILED}
+_LCB_STATUS = {
+  "time_limit": rewards.STATUS_TIMEOUT,
+  "memory_limit": rewards.STATUS_MEMORY_LIMIT,
+  "wrong_answer": rewards.STATUS_FAILED,
+}
 
 
 def _lcb_outcome(record: dict, reply: str, config: ExecutionConfig) -> rewards.ExecutionOutcome:
   from hrm_jax.evals import livecodebench as lcb
+
   problem = lcb.problem_from_record(record, where=f"record {record.get('question_id')!r}")
   total = len(problem.tests)
   code = lcb.extract_code(reply) or reply
@@ -184,6 +190,7 @@ def execute(record: dict, reply: str, config: ExecutionConfig = ExecutionConfig(
     (work / filename).write_text(source)
     if language == "go":  # a private copy of the warm build cache: a cold one rebuilds the standard library
       from hrm_jax.sandbox import languages
+
       languages.seed_go_cache(work, toolchains.toolchains_root())
     env = {"PATH": _search_path(), "GOCACHE": str(work / ".gocache"), "GOFLAGS": "-mod=mod", "GO111MODULE": "off"}
     return ["/bin/sh", "-c", command], env
@@ -193,7 +200,8 @@ def execute(record: dict, reply: str, config: ExecutionConfig = ExecutionConfig(
   return outcome_from_run(language, total, result)
 
 
-def execute_many(items: Sequence[tuple[dict, str]], config: ExecutionConfig = ExecutionConfig()
-                 ) -> list[rewards.ExecutionOutcome]:
+def execute_many(
+  items: Sequence[tuple[dict, str]], config: ExecutionConfig = ExecutionConfig()
+) -> list[rewards.ExecutionOutcome]:
   """`execute` over (record, reply) pairs with at most `config.workers` sandboxes at once; input order."""
   return pool.map_bounded(lambda item: execute(item[0], item[1], config), items, config.workers)

@@ -29,10 +29,12 @@ Shapes: `B` responses (all groups flattened), `T` completion positions. `mask [B
 own tokens (not the prompt, padding or tool-output tokens). Rows whose mask is all zero (batch padding) are left
 out of the averages.
 """
+
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 import chex
 import jax
@@ -44,19 +46,17 @@ Metrics = dict[str, jax.Array]
 
 
 class PolicyLossFn(Protocol):
-
   def __call__(
-      self,
-      logp_new: jax.Array,
-      logp_old: jax.Array,
-      mask: jax.Array,
-      advantages: jax.Array,
-      *,
-      epsilon_low: float,
-      epsilon_high: float,
-      max_log_ratio: float,
-  ) -> tuple[jax.Array, Metrics]:
-    ...
+    self,
+    logp_new: jax.Array,
+    logp_old: jax.Array,
+    mask: jax.Array,
+    advantages: jax.Array,
+    *,
+    epsilon_low: float,
+    epsilon_high: float,
+    max_log_ratio: float,
+  ) -> tuple[jax.Array, Metrics]: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,6 +71,7 @@ class PolicyObjective:
     epsilon_high: default upper clip range: ratios above `1 + epsilon_high` are clipped.
     token_advantages: whether `advantages` may be per token `[B, T]` as well as per sequence `[B]`.
   """
+
   name: str
   loss_fn: PolicyLossFn
   epsilon_low: float
@@ -82,7 +83,7 @@ _OBJECTIVES: dict[str, PolicyObjective] = {}
 
 
 def register_objective(
-    name: str, *, epsilon_low: float, epsilon_high: float, token_advantages: bool = False
+  name: str, *, epsilon_low: float, epsilon_high: float, token_advantages: bool = False
 ) -> Callable[[PolicyLossFn], PolicyLossFn]:
   """Decorator that registers a policy loss function under `name` with its default clip range."""
 
@@ -98,8 +99,9 @@ def register_objective(
 def get_objective(name: str) -> PolicyObjective:
   """Returns the registered objective `name`; raises ValueError naming the valid choices."""
   if name not in _OBJECTIVES:
-    raise ValueError(f"unknown policy objective {name!r} (config field rl.objective.name); "
-                     f"choose from: {', '.join(objective_names())}")
+    raise ValueError(
+      f"unknown policy objective {name!r} (config field rl.objective.name); choose from: {', '.join(objective_names())}"
+    )
   return _OBJECTIVES[name]
 
 
@@ -119,6 +121,7 @@ class ObjectiveConfig:
     max_log_ratio: log-ratios are clamped to `[-max_log_ratio, max_log_ratio]` before `exp` so that a
       diverged policy gives a large finite loss, not inf (Tunix clamps at 20 too).
   """
+
   name: str = "gspo"
   epsilon_low: float | None = None
   epsilon_high: float | None = None
@@ -135,18 +138,20 @@ class ObjectiveConfig:
     low = objective.epsilon_low if self.epsilon_low is None else self.epsilon_low
     high = objective.epsilon_high if self.epsilon_high is None else self.epsilon_high
     if not (0.0 <= low < 1.0 and high >= 0.0):
-      raise ValueError(f"clip range for {self.name!r} needs 0 <= epsilon_low < 1 and epsilon_high >= 0, "
-                       f"got epsilon_low={low}, epsilon_high={high}")
+      raise ValueError(
+        f"clip range for {self.name!r} needs 0 <= epsilon_low < 1 and epsilon_high >= 0, "
+        f"got epsilon_low={low}, epsilon_high={high}"
+      )
     return low, high
 
 
 def policy_loss(
-    config: ObjectiveConfig,
-    logp_new: jax.Array,
-    logp_old: jax.Array,
-    mask: jax.Array,
-    advantages: jax.Array,
-    logp_ref: jax.Array | None = None,
+  config: ObjectiveConfig,
+  logp_new: jax.Array,
+  logp_old: jax.Array,
+  mask: jax.Array,
+  advantages: jax.Array,
+  logp_ref: jax.Array | None = None,
 ) -> tuple[jax.Array, Metrics]:
   """The loss to minimise for one (mini)batch of responses.
 
@@ -173,10 +178,15 @@ def policy_loss(
     raise ValueError("kl_beta > 0 needs logp_ref, the reference policy's log-probabilities [B, T]")
   logp_new, logp_old, mask, advantages = _check_inputs(objective, logp_new, logp_old, mask, advantages)
   loss, metrics = objective.loss_fn(
-      logp_new, logp_old, mask, advantages,
-      epsilon_low=epsilon_low, epsilon_high=epsilon_high, max_log_ratio=config.max_log_ratio)
-  metrics = dict(metrics, policy_loss=loss, response_length_mean=_mean_over_sequences(
-      jnp.sum(mask, axis=-1), mask))
+    logp_new,
+    logp_old,
+    mask,
+    advantages,
+    epsilon_low=epsilon_low,
+    epsilon_high=epsilon_high,
+    max_log_ratio=config.max_log_ratio,
+  )
+  metrics = dict(metrics, policy_loss=loss, response_length_mean=_mean_over_sequences(jnp.sum(mask, axis=-1), mask))
   if logp_ref is not None:
     chex.assert_equal_shape([logp_new, logp_ref])
     logp_ref = jax.lax.stop_gradient(jnp.where(mask, logp_ref.astype(logp_new.dtype), 0.0))
@@ -243,7 +253,7 @@ def _per_token_advantages(advantages: jax.Array, mask: jax.Array) -> jax.Array:
 
 
 def _clipped_surrogate(
-    ratio: jax.Array, advantages: jax.Array, epsilon_low: float, epsilon_high: float
+  ratio: jax.Array, advantages: jax.Array, epsilon_low: float, epsilon_high: float
 ) -> tuple[jax.Array, jax.Array, jax.Array]:
   """PPO's pessimistic surrogate `min(r A, clip(r, 1 - eps_low, 1 + eps_high) A)`, for both signs of A.
 
@@ -305,16 +315,14 @@ def gspo_token_loss(logp_new, logp_old, mask, advantages, *, epsilon_low, epsilo
   `s_i * logp_new[t]`, so with per-sequence advantages this equals `gspo_loss` in value and gradient.
   """
   log_ratio = jnp.clip(sequence_log_ratio(logp_new, logp_old, mask), -max_log_ratio, max_log_ratio)
-  token_log_ratio = (jax.lax.stop_gradient(log_ratio)[:, None] + logp_new - jax.lax.stop_gradient(logp_new))
+  token_log_ratio = jax.lax.stop_gradient(log_ratio)[:, None] + logp_new - jax.lax.stop_gradient(logp_new)
   ratio = jnp.exp(token_log_ratio)  # [B, T], each row equal to s_i in value
   token_advantages = _per_token_advantages(advantages, mask)
-  surrogate, clipped_low, clipped_high = _clipped_surrogate(ratio, token_advantages, epsilon_low,
-                                                            epsilon_high)
+  surrogate, clipped_low, clipped_high = _clipped_surrogate(ratio, token_advantages, epsilon_low, epsilon_high)
   loss = -_mean_over_sequences(_token_mean(surrogate, mask), mask)
   sequence_ratio = jnp.exp(log_ratio)
   ratio_min, ratio_max = _masked_min_max(sequence_ratio, jnp.any(mask, axis=-1))
-  metrics = {"ratio_mean": _mean_over_sequences(sequence_ratio, mask), "ratio_min": ratio_min,
-             "ratio_max": ratio_max}
+  metrics = {"ratio_mean": _mean_over_sequences(sequence_ratio, mask), "ratio_min": ratio_min, "ratio_max": ratio_max}
   metrics.update(_clip_metrics(clipped_low, clipped_high, mask))
   return loss, metrics
 
@@ -325,13 +333,15 @@ def grpo_loss(logp_new, logp_old, mask, advantages, *, epsilon_low, epsilon_high
   log_ratio = jnp.clip(jnp.where(mask, logp_new - logp_old, 0.0), -max_log_ratio, max_log_ratio)
   ratio = jnp.exp(log_ratio)  # [B, T]
   token_advantages = _per_token_advantages(advantages, mask)
-  surrogate, clipped_low, clipped_high = _clipped_surrogate(ratio, token_advantages, epsilon_low,
-                                                            epsilon_high)
+  surrogate, clipped_low, clipped_high = _clipped_surrogate(ratio, token_advantages, epsilon_low, epsilon_high)
   loss = -_mean_over_sequences(_token_mean(surrogate, mask), mask)
   tokens = jnp.maximum(jnp.sum(mask), 1).astype(ratio.dtype)
   ratio_min, ratio_max = _masked_min_max(ratio, mask)
-  metrics = {"ratio_mean": jnp.sum(jnp.where(mask, ratio, 0.0)) / tokens, "ratio_min": ratio_min,
-             "ratio_max": ratio_max}
+  metrics = {
+    "ratio_mean": jnp.sum(jnp.where(mask, ratio, 0.0)) / tokens,
+    "ratio_min": ratio_min,
+    "ratio_max": ratio_max,
+  }
   metrics.update(_clip_metrics(clipped_low, clipped_high, mask))
   return loss, metrics
 
@@ -340,14 +350,14 @@ def grpo_loss(logp_new, logp_old, mask, advantages, *, epsilon_low, epsilon_high
 
 
 def group_advantages(
-    rewards: jax.Array,
-    group_ids: jax.Array,
-    num_groups: int,
-    *,
-    ddof: int = 1,
-    epsilon: float = 1e-6,
-    zero_std_tolerance: float = 1e-6,
-    scale_by_std: bool = True,
+  rewards: jax.Array,
+  group_ids: jax.Array,
+  num_groups: int,
+  *,
+  ddof: int = 1,
+  epsilon: float = 1e-6,
+  zero_std_tolerance: float = 1e-6,
+  scale_by_std: bool = True,
 ) -> tuple[jax.Array, Metrics]:
   """Group-normalised advantages `A_i = (r_i - mean_group r) / (std_group r + epsilon)`.
 
@@ -391,10 +401,10 @@ def group_advantages(
   reward_std = jnp.sqrt(jnp.sum(weight * (rewards - reward_mean) ** 2) / num_valid)
   present = count > 0
   metrics = {
-      "reward_mean": reward_mean,
-      "reward_std": reward_std,
-      "zero_std_group_fraction": jnp.sum(zero_variance & present) / jnp.maximum(jnp.sum(present), 1),
-      "advantage_abs_mean": jnp.sum(jnp.abs(advantages)) / num_valid,
+    "reward_mean": reward_mean,
+    "reward_std": reward_std,
+    "zero_std_group_fraction": jnp.sum(zero_variance & present) / jnp.maximum(jnp.sum(present), 1),
+    "advantage_abs_mean": jnp.sum(jnp.abs(advantages)) / num_valid,
   }
   return advantages, metrics
 

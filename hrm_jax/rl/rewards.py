@@ -18,12 +18,14 @@ token count, the task kind, and the `ExecutionOutcome` of running it):
 The module depends on no sandbox internals: whoever runs the code fills an `ExecutionOutcome`
 (`parse_test_report` builds one from unittest or pytest output).
 """
+
 from __future__ import annotations
 
 import dataclasses
 import difflib
 import re
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -40,8 +42,17 @@ STATUS_RUNTIME_ERROR = "runtime_error"
 STATUS_TIMEOUT = "timeout"
 STATUS_MEMORY_LIMIT = "memory_limit"
 STATUS_NO_TESTS = "no_tests"
-STATUSES = frozenset({STATUS_PASSED, STATUS_FAILED, STATUS_COMPILE_ERROR, STATUS_RUNTIME_ERROR,
-                      STATUS_TIMEOUT, STATUS_MEMORY_LIMIT, STATUS_NO_TESTS})
+STATUSES = frozenset(
+  {
+    STATUS_PASSED,
+    STATUS_FAILED,
+    STATUS_COMPILE_ERROR,
+    STATUS_RUNTIME_ERROR,
+    STATUS_TIMEOUT,
+    STATUS_MEMORY_LIMIT,
+    STATUS_NO_TESTS,
+  }
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,6 +65,7 @@ class ExecutionOutcome:
     compiled: whether the program compiled (parsed, for interpreted languages).
     status: one of `STATUSES`.
   """
+
   tests_passed: int
   tests_total: int
   compiled: bool
@@ -63,8 +75,10 @@ class ExecutionOutcome:
     if self.status not in STATUSES:
       raise ValueError(f"ExecutionOutcome.status {self.status!r} is not one of {sorted(STATUSES)}")
     if not 0 <= self.tests_passed <= self.tests_total:
-      raise ValueError(f"ExecutionOutcome needs 0 <= tests_passed <= tests_total, got "
-                       f"tests_passed={self.tests_passed}, tests_total={self.tests_total}")
+      raise ValueError(
+        f"ExecutionOutcome needs 0 <= tests_passed <= tests_total, got "
+        f"tests_passed={self.tests_passed}, tests_total={self.tests_total}"
+      )
     if self.status == STATUS_COMPILE_ERROR and self.compiled:
       raise ValueError("ExecutionOutcome.status is compile_error but compiled=True")
 
@@ -82,6 +96,7 @@ class RewardInput:
       applying failed).
     reference_patch: for edit tasks, the reference (oracle) diff, when there is one.
   """
+
   response: str = ""
   num_tokens: int = 0
   outcome: ExecutionOutcome | None = None
@@ -100,8 +115,10 @@ class RewardConfig:
     length_cache_tokens: the width `L_cache` of the band before `L_max` where the penalty ramps from 0 to -1.
     malformed_edit_similarity: `patch_similarity` of a reply that is not a well-formed edit (SWE-RL: -1).
   """
+
   weights: Mapping[str, float] = dataclasses.field(
-      default_factory=lambda: {"all_tests_passed": 1.0, "test_pass_fraction": 0.5})
+    default_factory=lambda: {"all_tests_passed": 1.0, "test_pass_fraction": 0.5}
+  )
   length_max_tokens: int = 0
   length_cache_tokens: int = 0
   malformed_edit_similarity: float = -1.0
@@ -109,13 +126,16 @@ class RewardConfig:
   def __post_init__(self):
     unknown = sorted(set(self.weights) - set(_COMPONENTS))
     if unknown:
-      raise ValueError(f"unknown reward component(s) {unknown} in rl.rewards.weights; "
-                       f"choose from: {', '.join(component_names())}")
+      raise ValueError(
+        f"unknown reward component(s) {unknown} in rl.rewards.weights; choose from: {', '.join(component_names())}"
+      )
     if self.weights.get("length_penalty", 0.0) != 0.0:
       if not 0 < self.length_cache_tokens <= self.length_max_tokens:
-        raise ValueError("length_penalty needs 0 < length_cache_tokens <= length_max_tokens, got "
-                         f"length_cache_tokens={self.length_cache_tokens}, "
-                         f"length_max_tokens={self.length_max_tokens} (rl.rewards)")
+        raise ValueError(
+          "length_penalty needs 0 < length_cache_tokens <= length_max_tokens, got "
+          f"length_cache_tokens={self.length_cache_tokens}, "
+          f"length_max_tokens={self.length_max_tokens} (rl.rewards)"
+        )
 
   @classmethod
   def from_mapping(cls, mapping: Mapping[str, Any]) -> RewardConfig:
@@ -198,10 +218,11 @@ def parse_edit_blocks(text: str) -> list[EditBlock]:
       k += 1
     if k == len(lines):
       raise EditFormatError(f"line {i + 1}: SEARCH block without a '>>>>>>> REPLACE' tail")
-    search = "\n".join(lines[i + 1:j])
-    replace = "\n".join(lines[j + 1:k])
-    blocks.append(EditBlock(path=path, search=search + "\n" if search else "",
-                            replace=replace + "\n" if replace else ""))
+    search = "\n".join(lines[i + 1 : j])
+    replace = "\n".join(lines[j + 1 : k])
+    blocks.append(
+      EditBlock(path=path, search=search + "\n" if search else "", replace=replace + "\n" if replace else "")
+    )
     previous_path = path
     i = k + 1
   return blocks
@@ -227,6 +248,7 @@ def register_component(name: str) -> Callable[[RewardComponent], RewardComponent
       raise ValueError(f"reward component {name!r} is already registered (hrm_jax/rl/rewards.py)")
     _COMPONENTS[name] = fn
     return fn
+
   return wrap
 
 
@@ -245,8 +267,12 @@ def test_pass_fraction(sample: RewardInput, config: RewardConfig) -> float:
 @register_component("all_tests_passed")
 def all_tests_passed(sample: RewardInput, config: RewardConfig) -> float:
   outcome = sample.outcome
-  ok = (outcome is not None and outcome.status == STATUS_PASSED and outcome.tests_total > 0
-        and outcome.tests_passed == outcome.tests_total)
+  ok = (
+    outcome is not None
+    and outcome.status == STATUS_PASSED
+    and outcome.tests_total > 0
+    and outcome.tests_passed == outcome.tests_total
+  )
   return 1.0 if ok else 0.0
 
 
@@ -293,8 +319,7 @@ def compute_reward(config: RewardConfig, sample: RewardInput) -> tuple[float, di
   return float(total), components
 
 
-def compute_rewards(config: RewardConfig, samples: Iterable[RewardInput]
-                    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def compute_rewards(config: RewardConfig, samples: Iterable[RewardInput]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
   """Scores a batch: `(rewards [B] float32, {component: [B] float32})`."""
   totals, per_component = [], {name: [] for name in config.weights}
   for sample in samples:
@@ -302,8 +327,10 @@ def compute_rewards(config: RewardConfig, samples: Iterable[RewardInput]
     totals.append(total)
     for name, value in components.items():
       per_component[name].append(value)
-  return (np.asarray(totals, np.float32),
-          {name: np.asarray(values, np.float32) for name, values in per_component.items()})
+  return (
+    np.asarray(totals, np.float32),
+    {name: np.asarray(values, np.float32) for name, values in per_component.items()},
+  )
 
 
 # --- test reports -> ExecutionOutcome ------------------------------------------------------------------
@@ -322,8 +349,7 @@ def _unittest_counts(output: str) -> tuple[int, int] | None:
     return None
   total = int(ran[-1])
   verdict, details = results[-1]
-  counts = {key.strip(): int(value) for key, value in
-            (item.split("=") for item in details.split(",") if "=" in item)}
+  counts = {key.strip(): int(value) for key, value in (item.split("=") for item in details.split(",") if "=" in item)}
   total -= counts.get("skipped", 0)
   bad = counts.get("failures", 0) + counts.get("errors", 0) + counts.get("unexpected successes", 0)
   if verdict == "FAILED" and bad == 0:
@@ -345,8 +371,15 @@ def _pytest_counts(output: str) -> tuple[int, int] | None:
   return passed, total
 
 
-def parse_test_report(output: str, returncode: int | None, *, compiled: bool = True, timed_out: bool = False,
-                      memory_limited: bool = False, expected_tests: int | None = None) -> ExecutionOutcome:
+def parse_test_report(
+  output: str,
+  returncode: int | None,
+  *,
+  compiled: bool = True,
+  timed_out: bool = False,
+  memory_limited: bool = False,
+  expected_tests: int | None = None,
+) -> ExecutionOutcome:
   """Builds an ExecutionOutcome from a test run's merged stdout/stderr (unittest or pytest).
 
   Args:

@@ -15,10 +15,11 @@ replay), and the same sampling transform is applied to the new logits. With unch
 
 Shapes: `R = P * G` rows, `N` = max_new_tokens, `S` = the model's seq_len, `V` = vocabulary.
 """
+
 from __future__ import annotations
 
 import dataclasses
-from typing import Sequence
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
@@ -46,6 +47,7 @@ class RolloutConfig:
       choose; without it the halt value of an unexplored depth is never trained and halting can collapse to a
       single depth.
   """
+
   group_size: int = 4
   temperature: float = 1.0
   top_p: float = 1.0
@@ -65,8 +67,7 @@ class RolloutConfig:
     if not 0 <= self.halt_exploration_prob <= 1:
       raise ValueError(f"rl.rollout.halt_exploration_prob must be in [0, 1], got {self.halt_exploration_prob}")
     if self.top_k < 0 or self.max_new_tokens < 1:
-      raise ValueError(f"rl.rollout needs top_k >= 0 and max_new_tokens >= 1, got {self.top_k}, "
-                       f"{self.max_new_tokens}")
+      raise ValueError(f"rl.rollout needs top_k >= 0 and max_new_tokens >= 1, got {self.top_k}, {self.max_new_tokens}")
 
   @classmethod
   def from_mapping(cls, mapping) -> RolloutConfig:
@@ -74,14 +75,19 @@ class RolloutConfig:
     return config_fields.from_mapping(cls, mapping, "rl.rollout")
 
   def sampling(self, stop_ids: Sequence[int]) -> sampler.SamplingConfig:
-    return sampler.SamplingConfig(max_new_tokens=self.max_new_tokens, temperature=self.temperature,
-                                  top_k=self.top_k, top_p=self.top_p, stop_ids=tuple(stop_ids),
-                                  max_segments=self.max_segments, dynamic_halting=self.dynamic_halting,
-                                  halt_exploration_prob=self.halt_exploration_prob)
+    return sampler.SamplingConfig(
+      max_new_tokens=self.max_new_tokens,
+      temperature=self.temperature,
+      top_k=self.top_k,
+      top_p=self.top_p,
+      stop_ids=tuple(stop_ids),
+      max_segments=self.max_segments,
+      dynamic_halting=self.dynamic_halting,
+      halt_exploration_prob=self.halt_exploration_prob,
+    )
 
 
-def truncated_log_softmax(logits: jax.Array, temperature: float, top_k: int = 0, top_p: float = 1.0
-                          ) -> jax.Array:
+def truncated_log_softmax(logits: jax.Array, temperature: float, top_k: int = 0, top_p: float = 1.0) -> jax.Array:
   """`[..., V]` -> `[..., V]` log-probabilities of the distribution `sampler.sample_token` draws from.
 
   The logits are divided by the temperature; tokens outside the top-k / top-p set get -inf; the rest are
@@ -125,6 +131,7 @@ class Rollout:
     depth: int32 [R] ACT depth (segments) the sampler ran for the row.
     group_size: G.
   """
+
   prompts: list[list[int]]
   record_indices: np.ndarray
   language_id: np.ndarray
@@ -140,19 +147,31 @@ class Rollout:
     return len(self.prompts)
 
   def to_json(self) -> dict:
-    return {"prompts": self.prompts, "record_indices": self.record_indices.tolist(),
-            "language_id": self.language_id.tolist(), "task_id": self.task_id.tolist(),
-            "tokens": self.tokens.tolist(), "mask": self.mask.astype(np.int32).tolist(),
-            "logp_old": self.logp_old.tolist(), "depth": self.depth.tolist(), "group_size": self.group_size}
+    return {
+      "prompts": self.prompts,
+      "record_indices": self.record_indices.tolist(),
+      "language_id": self.language_id.tolist(),
+      "task_id": self.task_id.tolist(),
+      "tokens": self.tokens.tolist(),
+      "mask": self.mask.astype(np.int32).tolist(),
+      "logp_old": self.logp_old.tolist(),
+      "depth": self.depth.tolist(),
+      "group_size": self.group_size,
+    }
 
   @classmethod
-  def from_json(cls, data: dict) -> "Rollout":
-    return cls(prompts=[list(map(int, p)) for p in data["prompts"]],
-               record_indices=np.asarray(data["record_indices"], np.int64),
-               language_id=np.asarray(data["language_id"], np.int32), task_id=np.asarray(data["task_id"], np.int32),
-               tokens=np.asarray(data["tokens"], np.int32), mask=np.asarray(data["mask"], bool),
-               logp_old=np.asarray(data["logp_old"], np.float32), depth=np.asarray(data["depth"], np.int32),
-               group_size=int(data["group_size"]))
+  def from_json(cls, data: dict) -> Rollout:
+    return cls(
+      prompts=[list(map(int, p)) for p in data["prompts"]],
+      record_indices=np.asarray(data["record_indices"], np.int64),
+      language_id=np.asarray(data["language_id"], np.int32),
+      task_id=np.asarray(data["task_id"], np.int32),
+      tokens=np.asarray(data["tokens"], np.int32),
+      mask=np.asarray(data["mask"], bool),
+      logp_old=np.asarray(data["logp_old"], np.float32),
+      depth=np.asarray(data["depth"], np.int32),
+      group_size=int(data["group_size"]),
+    )
 
   def responses(self, stop_ids: Sequence[int]) -> list[list[int]]:
     """Each row's response ids, a final stop token excluded (what is decoded and executed)."""
@@ -181,8 +200,14 @@ class RolloutSampler:
   def set_params(self, params) -> None:
     self.generator.params = params  # the jitted generate takes params as an argument: no recompilation
 
-  def sample(self, prompts: Sequence[Sequence[int]], record_indices: Sequence[int], language_ids: Sequence[int],
-             task_ids: Sequence[int], seed: int) -> Rollout:
+  def sample(
+    self,
+    prompts: Sequence[Sequence[int]],
+    record_indices: Sequence[int],
+    language_ids: Sequence[int],
+    task_ids: Sequence[int],
+    seed: int,
+  ) -> Rollout:
     """G samples for each of the P prompts, as one batch of R = P * G rows."""
     g = self.config.group_size
     rows = [list(map(int, p)) for p in prompts for _ in range(g)]
@@ -193,10 +218,17 @@ class RolloutSampler:
     mask = jnp.arange(n)[None, :] < lengths[:, None]
     logp = self._logp(logits, tokens, mask)
     tokens, mask, logp, depth = jax.device_get((tokens, mask, logp, depth))
-    return Rollout(prompts=rows, record_indices=np.repeat(np.asarray(record_indices, np.int64), g),
-                   language_id=langs, task_id=tasks, tokens=np.asarray(tokens, np.int32),
-                   mask=np.asarray(mask, bool), logp_old=np.asarray(logp, np.float32),
-                   depth=np.asarray(depth, np.int32), group_size=g)
+    return Rollout(
+      prompts=rows,
+      record_indices=np.repeat(np.asarray(record_indices, np.int64), g),
+      language_id=langs,
+      task_id=tasks,
+      tokens=np.asarray(tokens, np.int32),
+      mask=np.asarray(mask, bool),
+      logp_old=np.asarray(logp, np.float32),
+      depth=np.asarray(depth, np.int32),
+      group_size=g,
+    )
 
 
 def replay_batch(rollout: Rollout, seq_len: int, rows: np.ndarray | None = None) -> dict[str, np.ndarray]:
@@ -213,13 +245,20 @@ def replay_batch(rollout: Rollout, seq_len: int, rows: np.ndarray | None = None)
     prompt = rollout.prompts[r]
     if len(prompt) + n > seq_len:
       raise ValueError(f"prompt of {len(prompt)} tokens + max_new_tokens={n} exceeds config.model.seq_len={seq_len}")
-    inputs[i, :len(prompt)] = prompt
-    inputs[i, len(prompt):len(prompt) + n] = rollout.tokens[r]
+    inputs[i, : len(prompt)] = prompt
+    inputs[i, len(prompt) : len(prompt) + n] = rollout.tokens[r]
     prompt_length[i] = len(prompt)
-  return {"inputs": inputs, "prompt_length": prompt_length, "language_id": rollout.language_id[rows],
-          "task_id": rollout.task_id[rows], "puzzle_identifiers": np.zeros((len(rows),), np.int32),
-          "tokens": rollout.tokens[rows], "mask": rollout.mask[rows], "logp_old": rollout.logp_old[rows],
-          "depth": rollout.depth[rows]}
+  return {
+    "inputs": inputs,
+    "prompt_length": prompt_length,
+    "language_id": rollout.language_id[rows],
+    "task_id": rollout.task_id[rows],
+    "puzzle_identifiers": np.zeros((len(rows),), np.int32),
+    "tokens": rollout.tokens[rows],
+    "mask": rollout.mask[rows],
+    "logp_old": rollout.logp_old[rows],
+    "depth": rollout.depth[rows],
+  }
 
 
 def response_logits(logits: jax.Array, prompt_length: jax.Array, num_new: int) -> jax.Array:

@@ -37,6 +37,7 @@ pending rollout batch, so a resumed run continues exactly (same prompts, samples
 A damaged latest step is set aside and the previous one used; a failed save (disk full) stops the run with one
 line.
 """
+
 from __future__ import annotations
 
 import concurrent.futures
@@ -72,13 +73,20 @@ ROLLOUT_ITEM = "rollout"  # the checkpoint's JSON item holding the rollout state
 @flax.struct.dataclass
 class RLTrainState:
   """step: int32 scalar (optimizer updates); params: the "params" collection; opt_state: optax state."""
+
   step: jax.Array
   params: Any
   opt_state: Any
 
 
-def make_update_fn(model: hrm.HRMCore, tx: optax.GradientTransformation, config: ml_collections.ConfigDict,
-                   ref_params=None, state_sharding=None, mesh: sharding.MeshContext | None = None):
+def make_update_fn(
+  model: hrm.HRMCore,
+  tx: optax.GradientTransformation,
+  config: ml_collections.ConfigDict,
+  ref_params=None,
+  state_sharding=None,
+  mesh: sharding.MeshContext | None = None,
+):
   """The jitted update on one minibatch: replayed log-probs -> policy loss (+ KL) + Q loss -> optimizer.
 
   With `state_sharding` and `mesh` the update is compiled for the state's layout (parameters and optimizer
@@ -96,8 +104,9 @@ def make_update_fn(model: hrm.HRMCore, tx: optax.GradientTransformation, config:
 
     def loss_fn(params):
       logp_new, (q_halt, q_continue) = rollout_lib.replay_log_probs(model, params, batch, rc, max_segments)
-      loss, metrics = objectives.policy_loss(oc, logp_new, batch["logp_old"], batch["mask"], batch["advantages"],
-                                             logp_ref)
+      loss, metrics = objectives.policy_loss(
+        oc, logp_new, batch["logp_old"], batch["mask"], batch["advantages"], logp_ref
+      )
       q_loss, q_metrics = losses.halting_q_loss(q_halt, q_continue, batch["depth"], batch["q_target"])
       metrics.update(q_metrics)
       return loss + q_weight * q_loss, metrics
@@ -111,8 +120,9 @@ def make_update_fn(model: hrm.HRMCore, tx: optax.GradientTransformation, config:
   if state_sharding is None:
     return jax.jit(update, donate_argnums=(0,))
   replicated = jax.sharding.NamedSharding(mesh.mesh, jax.sharding.PartitionSpec())
-  return jax.jit(update, in_shardings=(state_sharding, None), out_shardings=(state_sharding, replicated),
-                 donate_argnums=(0,))
+  return jax.jit(
+    update, in_shardings=(state_sharding, None), out_shardings=(state_sharding, replicated), donate_argnums=(0,)
+  )
 
 
 def batch_shards(mesh: sharding.MeshContext) -> int:
@@ -126,30 +136,46 @@ def rollout_config(config: ml_collections.ConfigDict) -> rollout_lib.RolloutConf
   return rollout_lib.RolloutConfig.from_mapping(config.rl.rollout.to_dict())
 
 
-def score_rollout(rollout: rollout_lib.Rollout, records: Sequence[dict], tokenizer, reward_config,
-                  exec_config, stop_ids) -> dict[str, np.ndarray]:
+def score_rollout(
+  rollout: rollout_lib.Rollout, records: Sequence[dict], tokenizer, reward_config, exec_config, stop_ids
+) -> dict[str, np.ndarray]:
   """Runs every response of a rollout batch in the sandbox; `records[i]` is row i's problem.
 
   Returns `rewards [R]`, `passed [R]` (all tests), `compiled [R]`, `outcomes` (list).
   """
   texts = [tokenizer.decode(ids) for ids in rollout.responses(stop_ids)]
   outcomes = execution.execute_many(list(zip(records, texts)), exec_config)
-  inputs = [rewards_lib.RewardInput(response=t, num_tokens=int(m.sum()), outcome=o)
-            for t, m, o in zip(texts, rollout.mask, outcomes)]
+  inputs = [
+    rewards_lib.RewardInput(response=t, num_tokens=int(m.sum()), outcome=o)
+    for t, m, o in zip(texts, rollout.mask, outcomes)
+  ]
   totals, _ = rewards_lib.compute_rewards(reward_config, inputs)
   passed = np.asarray([o.status == rewards_lib.STATUS_PASSED for o in outcomes], np.float32)
   compiled = np.asarray([o.compiled for o in outcomes], np.float32)
   return {"rewards": totals, "passed": passed, "compiled": compiled, "outcomes": outcomes, "texts": texts}
 
 
-def run_problems(model, params, records, prompts, tokenizer, exec_config, max_new_tokens: int,
-                 temperature: float = 0.0, samples: int = 1, seed: int = 0, chunk: int = 256):
+def run_problems(
+  model,
+  params,
+  records,
+  prompts,
+  tokenizer,
+  exec_config,
+  max_new_tokens: int,
+  temperature: float = 0.0,
+  samples: int = 1,
+  seed: int = 0,
+  chunk: int = 256,
+):
   """`params`: the "params" collection. Generates `samples` replies per problem (greedy at temperature 0), runs
   them in the sandbox and returns (records repeated per sample, passed bool [n], compiled bool [n]). Generation
   goes in chunks of rows."""
   from hrm_jax.inference import sampler
-  sampling = sampler.SamplingConfig(max_new_tokens=max_new_tokens, temperature=temperature,
-                                    stop_ids=(tokenizer.eos_id,))
+
+  sampling = sampler.SamplingConfig(
+    max_new_tokens=max_new_tokens, temperature=temperature, stop_ids=(tokenizer.eos_id,)
+  )
   gen = sampler.Generator(model, {"params": params}, sampling)
   rows = [p for p in prompts for _ in range(samples)]
   recs = [r for r in records for _ in range(samples)]
@@ -157,8 +183,9 @@ def run_problems(model, params, records, prompts, tokenizer, exec_config, max_ne
   texts = []
   for start in range(0, len(rows), chunk):
     end = start + chunk
-    texts += [tokenizer.decode(o) for o in gen.generate(rows[start:end], langs[start:end], tasks[start:end],
-                                                        seed=seed + start)]
+    texts += [
+      tokenizer.decode(o) for o in gen.generate(rows[start:end], langs[start:end], tasks[start:end], seed=seed + start)
+    ]
   outcomes = execution.execute_many(list(zip(recs, texts)), exec_config)
   passed = np.asarray([o.status == rewards_lib.STATUS_PASSED for o in outcomes])
   compiled = np.asarray([o.compiled for o in outcomes])
@@ -178,8 +205,13 @@ def _model_config_from(init_workdir: str, config: ml_collections.ConfigDict) -> 
   return merged
 
 
-def train_rl(config: ml_collections.ConfigDict, workdir: str, init_workdir: str | None = None,
-             init_step: int | None = None, stop_at_step: int | None = None) -> dict[str, Any]:
+def train_rl(
+  config: ml_collections.ConfigDict,
+  workdir: str,
+  init_workdir: str | None = None,
+  init_step: int | None = None,
+  stop_at_step: int | None = None,
+) -> dict[str, Any]:
   """Runs `config.rl.num_steps` RL steps from `init_workdir`'s checkpoint (or resumes `workdir`).
 
   Returns {"history": per-step metrics, "evals": [{"step", "pass@1", ...}], "params"} (and "stopped_at").
@@ -205,17 +237,22 @@ def train_rl(config: ml_collections.ConfigDict, workdir: str, init_workdir: str 
   prompts = rl_prompts.PromptSource(config, tokenizer, cfg.seq_len - rc.max_new_tokens)
   rows = rl.prompts_per_batch * rc.group_size
   if rows % rl.num_minibatches:
-    raise ValueError(f"rl.prompts_per_batch * rl.rollout.group_size = {rows} must divide by "
-                     f"rl.num_minibatches={rl.num_minibatches}")
+    raise ValueError(
+      f"rl.prompts_per_batch * rl.rollout.group_size = {rows} must divide by rl.num_minibatches={rl.num_minibatches}"
+    )
   if jax.process_count() > 1:
-    raise ValueError("hrm-jax train-rl runs in one process (its local devices form the mesh); multi-process "
-                     "RL is not supported yet: launch it on a single host")
+    raise ValueError(
+      "hrm-jax train-rl runs in one process (its local devices form the mesh); multi-process "
+      "RL is not supported yet: launch it on a single host"
+    )
   mesh = sharding.create_mesh(config.get("mesh"))
   shards = batch_shards(mesh)
   if (rows // rl.num_minibatches) % shards:
-    raise ValueError(f"a minibatch of {rows // rl.num_minibatches} rows (rl.prompts_per_batch * "
-                     f"rl.rollout.group_size / rl.num_minibatches) must divide by the {shards} batch shards of the "
-                     f"mesh ({mesh.describe()}); change config.mesh or the RL batch")
+    raise ValueError(
+      f"a minibatch of {rows // rl.num_minibatches} rows (rl.prompts_per_batch * "
+      f"rl.rollout.group_size / rl.num_minibatches) must divide by the {shards} batch shards of the "
+      f"mesh ({mesh.describe()}); change config.mesh or the RL batch"
+    )
 
   if init_workdir is not None:
     _, init_params, _ = checkpoint_lib.load_for_inference(init_workdir, init_step)
@@ -228,9 +265,10 @@ def train_rl(config: ml_collections.ConfigDict, workdir: str, init_workdir: str 
   # The same layout as supervised training: parameters and optimizer moments by their logical axes.
   param_axes = hrm.logical_axes(cfg, model.dot_general_cls)
   state_sharding = RLTrainState(
-      step=jax.sharding.NamedSharding(mesh.mesh, jax.sharding.PartitionSpec()),
-      params=sharding.like_params_shardings(state.params, param_axes, mesh),
-      opt_state=sharding.like_params_shardings(state.opt_state, param_axes, mesh))
+    step=jax.sharding.NamedSharding(mesh.mesh, jax.sharding.PartitionSpec()),
+    params=sharding.like_params_shardings(state.params, param_axes, mesh),
+    opt_state=sharding.like_params_shardings(state.opt_state, param_axes, mesh),
+  )
   state = jax.device_put(state, state_sharding)
   ckpt = checkpoint_lib.Checkpointer(workdir, keep=rl.keep_checkpoints)
   restored = ckpt.restore(state, extras=(ROLLOUT_ITEM,))
@@ -255,9 +293,12 @@ def train_rl(config: ml_collections.ConfigDict, workdir: str, init_workdir: str 
   rollouts = rollout_lib.RolloutSampler(model, {"params": state.params}, rc, stop_ids)
   writer = metrics_lib.create_writer(workdir)
   eval_problems = prompts.eval_problems(rl.eval_size)
-  print(f"hrm-jax train-rl: {rl.objective.name}, {rl.num_steps} steps x {rl.prompts_per_batch} prompts x "
-        f"G={rc.group_size}, {rl.num_minibatches} updates per rollout batch, mesh {mesh.describe()}, sandbox "
-        f"{execution.runner.isolation().mode}", flush=True)
+  print(
+    f"hrm-jax train-rl: {rl.objective.name}, {rl.num_steps} steps x {rl.prompts_per_batch} prompts x "
+    f"G={rc.group_size}, {rl.num_minibatches} updates per rollout batch, mesh {mesh.describe()}, sandbox "
+    f"{execution.runner.isolation().mode}",
+    flush=True,
+  )
 
   def generate(step: int, params) -> tuple[rollout_lib.Rollout, float]:
     t0 = time.perf_counter()
@@ -274,8 +315,11 @@ def train_rl(config: ml_collections.ConfigDict, workdir: str, init_workdir: str 
     result = evaluate_pass_at_1(model, state.params, eval_problems, tokenizer, exec_config, rc.max_new_tokens)
     evals.append({"step": step, **result})
     writer.write_scalars(step, {f"eval/{k}": v for k, v in result.items()})
-    print(f"eval step {step}: pass@1 {result['pass@1']:.4f} | compile_rate {result['compile_rate']:.4f} "
-          f"| {int(result['problems'])} held-out problems", flush=True)
+    print(
+      f"eval step {step}: pass@1 {result['pass@1']:.4f} | compile_rate {result['compile_rate']:.4f} "
+      f"| {int(result['problems'])} held-out problems",
+      flush=True,
+    )
 
   if start == 0 and rl.eval_every and not evals:
     run_eval(0)
@@ -288,8 +332,9 @@ def train_rl(config: ml_collections.ConfigDict, workdir: str, init_workdir: str 
     for step in range(start, rl.num_steps):
       current = pending
       t_exec = time.perf_counter()
-      scored_future = executor.submit(score_rollout, current, records_of(step, current), tokenizer, reward_config,
-                                      exec_config, stop_ids)
+      scored_future = executor.submit(
+        score_rollout, current, records_of(step, current), tokenizer, reward_config, exec_config, stop_ids
+      )
       pending = None
       if rl.overlap_generation and step + 1 < rl.num_steps:
         pending, next_gen_s = generate(step + 1, state.params)
@@ -313,8 +358,9 @@ def train_rl(config: ml_collections.ConfigDict, workdir: str, init_workdir: str 
       step_metrics = jax.device_get(step_metrics)
       if not all(m["finite"] for m in step_metrics):
         raise sft_trainer.TrainingError(
-            f"non-finite RL loss or gradient at RL step {step}; its updates were skipped. Lower "
-            "config.optimizer.learning_rate.")
+          f"non-finite RL loss or gradient at RL step {step}; its updates were skipped. Lower "
+          "config.optimizer.learning_rate."
+        )
       update_s = time.perf_counter() - t_update
       if not rl.overlap_generation and step + 1 < rl.num_steps:
         pending, next_gen_s = generate(step + 1, state.params)
@@ -325,25 +371,54 @@ def train_rl(config: ml_collections.ConfigDict, workdir: str, init_workdir: str 
       report["ratio_min"] = float(np.min([m["ratio_min"] for m in step_metrics]))
       report["ratio_max"] = float(np.max([m["ratio_max"] for m in step_metrics]))
       report.update({k: float(v) for k, v in jax.device_get(adv_metrics).items()})
-      report.update(pass_rate=float(scored["passed"].mean()), compile_rate=float(scored["compiled"].mean()),
-                    depth_mean=float(current.depth.mean()), response_tokens=float(current.mask.sum(1).mean()),
-                    generate_s=gen_s, execute_s=exec_s, update_s=update_s,
-                    stage_max_ops=float(prompts.stage(step).max_ops))
+      report.update(
+        pass_rate=float(scored["passed"].mean()),
+        compile_rate=float(scored["compiled"].mean()),
+        depth_mean=float(current.depth.mean()),
+        response_tokens=float(current.mask.sum(1).mean()),
+        generate_s=gen_s,
+        execute_s=exec_s,
+        update_s=update_s,
+        stage_max_ops=float(prompts.stage(step).max_ops),
+      )
       gen_s = next_gen_s
       history.append({"step": step + 1, **report})
       writer.write_scalars(step + 1, {f"train/{k}": v for k, v in report.items()})
       if (step + 1) % rl.log_every == 0 or step + 1 == rl.num_steps:
-        shown = " | ".join(f"{k} {report[k]:.4g}" for k in (
-            "reward_mean", "pass_rate", "compile_rate", "ratio_mean", "clip_fraction", "zero_std_group_fraction",
-            "q_loss", "depth_mean", "generate_s", "execute_s", "update_s"))
+        shown = " | ".join(
+          f"{k} {report[k]:.4g}"
+          for k in (
+            "reward_mean",
+            "pass_rate",
+            "compile_rate",
+            "ratio_mean",
+            "clip_fraction",
+            "zero_std_group_fraction",
+            "q_loss",
+            "depth_mean",
+            "generate_s",
+            "execute_s",
+            "update_s",
+          )
+        )
         print(f"rl step {step + 1}/{rl.num_steps} | {shown}", flush=True)
       if rl.eval_every and ((step + 1) % rl.eval_every == 0 or step + 1 == rl.num_steps):
         run_eval(step + 1)
       stopping = stop_at_step is not None and step + 1 >= stop_at_step
       if (step + 1) % rl.checkpoint_every == 0 or step + 1 == rl.num_steps or stopping:
-        ckpt.save(step + 1, state, extras={ROLLOUT_ITEM: {
-            "next_step": step + 1, "pending": pending.to_json() if pending else None, "history": history,
-            "evals": evals}}, force=True)
+        ckpt.save(
+          step + 1,
+          state,
+          extras={
+            ROLLOUT_ITEM: {
+              "next_step": step + 1,
+              "pending": pending.to_json() if pending else None,
+              "history": history,
+              "evals": evals,
+            }
+          },
+          force=True,
+        )
       ckpt.check()  # a background save that failed (disk full) stops the run now
       if stopping:
         ckpt.close()

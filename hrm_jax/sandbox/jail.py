@@ -31,6 +31,7 @@ With `disk_bytes` in namespaces mode, the run's writable places (work dir, $HOME
 tmpfs of that size, mounted over the host paths inside the jail's mount namespace: the host disk is never
 written, and the total is bounded.
 """
+
 import ctypes
 import ctypes.util
 import errno
@@ -60,11 +61,40 @@ NAMESPACE_FLAGS = (CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWPID, CLONE_
 # Syscalls refused with EPERM: filesystem mounts, namespace entry, kernel keyrings, eBPF, tracing other
 # processes, reading or writing their memory, kernel modules and reboot. clone3 passes its flags in memory that
 # a seccomp filter cannot read: it gets ENOSYS, which makes the C libraries fall back to clone (checked above).
-DENIED_SYSCALLS = ("mount", "umount2", "pivot_root", "move_mount", "open_tree", "fsopen", "fsconfig", "fsmount",
-                   "fspick", "mount_setattr", "setns", "bpf", "keyctl", "add_key", "request_key", "ptrace",
-                   "process_vm_readv", "process_vm_writev", "perf_event_open", "kexec_load", "kexec_file_load",
-                   "init_module", "finit_module", "delete_module", "reboot", "swapon", "swapoff", "acct",
-                   "userfaultfd", "open_by_handle_at", "name_to_handle_at", "quotactl")
+DENIED_SYSCALLS = (
+  "mount",
+  "umount2",
+  "pivot_root",
+  "move_mount",
+  "open_tree",
+  "fsopen",
+  "fsconfig",
+  "fsmount",
+  "fspick",
+  "mount_setattr",
+  "setns",
+  "bpf",
+  "keyctl",
+  "add_key",
+  "request_key",
+  "ptrace",
+  "process_vm_readv",
+  "process_vm_writev",
+  "perf_event_open",
+  "kexec_load",
+  "kexec_file_load",
+  "init_module",
+  "finit_module",
+  "delete_module",
+  "reboot",
+  "swapon",
+  "swapoff",
+  "acct",
+  "userfaultfd",
+  "open_by_handle_at",
+  "name_to_handle_at",
+  "quotactl",
+)
 WALL_GRACE_S = 2.0
 
 MS_RDONLY = 1
@@ -104,8 +134,9 @@ def _check(result: int, what: str) -> None:
 
 def _mount(source, target, fstype, flags, data=None) -> None:
   enc = lambda s: None if s is None else s.encode()
-  _check(_libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)),
-         f"mount {source} -> {target}")
+  _check(
+    _libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)), f"mount {source} -> {target}"
+  )
 
 
 def _bind(source: str, target: str, writable: bool) -> None:
@@ -186,8 +217,12 @@ def _build_root(spec: dict) -> None:
       _mount("/dev/" + name, f"{dev}/{name}", None, MS_BIND)
   os.makedirs(dev + "/shm")
   _mount("tmpfs", dev + "/shm", "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777")
-  for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
-                       ("stderr", "/proc/self/fd/2")):
+  for name, target in (
+    ("fd", "/proc/self/fd"),
+    ("stdin", "/proc/self/fd/0"),
+    ("stdout", "/proc/self/fd/1"),
+    ("stderr", "/proc/self/fd/2"),
+  ):
     os.symlink(target, f"{dev}/{name}")
   _mount(None, dev, None, MS_REMOUNT | MS_NOSUID | MS_NOEXEC | MS_RDONLY)
   # pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves only the new root.

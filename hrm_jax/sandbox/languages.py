@@ -27,6 +27,7 @@ only things `prepare_exercise` adds to an exercise directory are `node_modules` 
 `.gocache` (Go: a private copy of the warm build cache, about 60 MB, copied in 0.2-0.4 s, because Go
 cannot build with a read-only GOCACHE; `go test ./...` skips directories whose name starts with a dot).
 """
+
 from __future__ import annotations
 
 import base64
@@ -67,6 +68,7 @@ JAVA_BUILD_DIR = "build/hrm-java"
 @dataclasses.dataclass(frozen=True)
 class TestCommand:
   """One test run: `argv` executed in the exercise directory with exactly `env`, killed after `timeout_s`."""
+
   __test__ = False  # not a pytest test class, whatever imports it
   argv: list[str]
   env: dict[str, str]
@@ -109,8 +111,10 @@ def language_of_exercise(exercise_dir: pathlib.Path | str) -> str:
   parts = exercise_dir.resolve().parts
   if len(parts) >= 4 and parts[-3:-1] == ("exercises", "practice") and parts[-4] in LANGUAGES:
     return parts[-4]
-  raise ValueError(f"{exercise_dir}: cannot tell the language (no test file with a known suffix in "
-                   f".meta/config.json files.test, and the path is not <language>/exercises/practice/<name>)")
+  raise ValueError(
+    f"{exercise_dir}: cannot tell the language (no test file with a known suffix in "
+    f".meta/config.json files.test, and the path is not <language>/exercises/practice/<name>)"
+  )
 
 
 def _base_env(exercise_dir: pathlib.Path, tool_dirs: list[pathlib.Path]) -> dict[str, str]:
@@ -124,8 +128,7 @@ def _base_env(exercise_dir: pathlib.Path, tool_dirs: list[pathlib.Path]) -> dict
 def _require_tool(language: str, name: str) -> pathlib.Path:
   found = toolchains.which(name)
   if found is None:
-    raise toolchains.ToolchainMissingError(
-        toolchains.missing_message(language, toolchains.toolchains_root()))
+    raise toolchains.ToolchainMissingError(toolchains.missing_message(language, toolchains.toolchains_root()))
   return found
 
 
@@ -226,8 +229,10 @@ def reference_targets(exercise_dir: pathlib.Path) -> dict[str, str]:
     else:
       same_suffix = [s for s in solution if s.suffix == example.suffix and s.name != "Cargo.toml"]
       if not same_suffix:
-        raise ValueError(f"{exercise_dir / '.meta' / 'config.json'}: no solution file with suffix "
-                         f"{example.suffix} for example {example}")
+        raise ValueError(
+          f"{exercise_dir / '.meta' / 'config.json'}: no solution file with suffix "
+          f"{example.suffix} for example {example}"
+        )
       target = same_suffix[0]
     targets[str(example)] = str(target)
   cargo_example = ".meta/Cargo-example.toml"
@@ -298,9 +303,12 @@ def _cpp_tools() -> list[pathlib.Path]:
 def _cpp_command(exercise_dir: pathlib.Path) -> TestCommand:
   tools = _cpp_tools()
   objects = shlex.quote(str(cpp_objects_dir()))
-  use_cached = _CPP_FRAMEWORK_LOOP.replace("BODY", f"""if [ -f {objects}/$key.o ]; then
+  use_cached = _CPP_FRAMEWORK_LOOP.replace(
+    "BODY",
+    f"""if [ -f {objects}/$key.o ]; then
       mkdir -p "$(dirname "$obj")" && cp {objects}/$key.o "$obj" && echo "Using the prebuilt $src object"
-    fi""")
+    fi""",
+  )
   # The CMakeLists adds a target to ALL that runs the test binary, so make fails when a test fails.
   script = "\n".join(["set -e", CPP_CONFIGURE, use_cached, f"ulimit -S -s {CPP_STACK_KIB}", "make"])
   env = _base_env(exercise_dir, [tool.parent for tool in tools])
@@ -314,12 +322,15 @@ def cpp_framework_warm_command(exercise_dir: pathlib.Path) -> TestCommand:
   tools = _cpp_tools()
   objects = shlex.quote(str(cpp_objects_dir()))
   # An object already cached (another exercise with the same flags and framework) is only named, not rebuilt.
-  build = _CPP_FRAMEWORK_LOOP.replace("BODY", f"""if [ -f {objects}/$key.o ]; then
+  build = _CPP_FRAMEWORK_LOOP.replace(
+    "BODY",
+    f"""if [ -f {objects}/$key.o ]; then
       echo '{CPP_OBJECT_MARKER}' "$key" cached
     else
       make -f "$target/build.make" "$obj" >&2
       printf '%s %s ' '{CPP_OBJECT_MARKER}' "$key"; gzip -c "$obj" | base64 -w 0; echo
-    fi""")
+    fi""",
+  )
   script = "\n".join(["set -e", CPP_CONFIGURE + " >&2", build])
   env = _base_env(pathlib.Path(exercise_dir).absolute(), [tool.parent for tool in tools])
   return TestCommand(argv=["sh", "-c", script], env=env, timeout_s=TEST_TIMEOUT_S)
@@ -381,8 +392,7 @@ def _go_command(exercise_dir: pathlib.Path) -> TestCommand:
   root = toolchains.toolchains_root()
   go = _require_tool("go", "go")
   toolchains.require("go", root, [toolchains.go_build_cache(root) / "hrm-jax-warm.json"])
-  env = {**_base_env(exercise_dir, [toolchains.real_dir(go)]),
-         **toolchains.go_env(root, exercise_dir / GO_CACHE_DIR)}
+  env = {**_base_env(exercise_dir, [toolchains.real_dir(go)]), **toolchains.go_env(root, exercise_dir / GO_CACHE_DIR)}
   return TestCommand(argv=[str(go), "test", "./..."], env=env, timeout_s=TEST_TIMEOUT_S)
 
 
@@ -398,7 +408,8 @@ def _java_command(exercise_dir: pathlib.Path) -> TestCommand:
   fast_jvm = "-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:-UsePerfData"
   javac_jvm = " ".join(f"-J{flag}" for flag in fast_jvm.split())
   out = JAVA_BUILD_DIR
-  script = "\n".join([
+  script = "\n".join(
+    [
       "set -e",
       f"rm -rf {out} && mkdir -p {out}/main {out}/test",
       # The cached jars are on every classpath: solutions may import them too (org.json, io.reactivex).
@@ -408,7 +419,8 @@ def _java_command(exercise_dir: pathlib.Path) -> TestCommand:
       f"org.junit.platform.console.ConsoleLauncher "
       f"execute --disable-banner --disable-ansi-colors --details=tree --fail-if-no-tests "
       f"--scan-classpath {out}/test",
-  ])
+    ]
+  )
   env = _base_env(exercise_dir, [java_home / "bin"])
   env["JAVA_HOME"] = str(java_home)
   return TestCommand(argv=["sh", "-c", script], env=env, timeout_s=TEST_TIMEOUT_S)
@@ -421,16 +433,21 @@ def _javascript_command(exercise_dir: pathlib.Path) -> TestCommand:
   toolchains.require("javascript", root, [jest])
   # `npm run test` runs `jest ./*`: every test file under the exercise. Running jest's script with node
   # directly does the same without npm's writable cache and log directory.
-  argv = [str(node), str(jest), "--ci", "--watchman=false", f"--cacheDirectory={exercise_dir / '.jest-cache'}",
-          f"--rootDir={exercise_dir}"]
+  argv = [
+    str(node),
+    str(jest),
+    "--ci",
+    "--watchman=false",
+    f"--cacheDirectory={exercise_dir / '.jest-cache'}",
+    f"--rootDir={exercise_dir}",
+  ]
   env = _base_env(exercise_dir, [toolchains.real_dir(node)])
   return TestCommand(argv=argv, env=env, timeout_s=TEST_TIMEOUT_S)
 
 
 def _python_command(exercise_dir: pathlib.Path) -> TestCommand:
   # `-c os.devnull` and `--rootdir`: no pytest configuration from directories above the exercise applies.
-  argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-c", os.devnull, "--rootdir",
-          str(exercise_dir)]
+  argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-c", os.devnull, "--rootdir", str(exercise_dir)]
   env = _base_env(exercise_dir, [pathlib.Path(sys.executable).parent])
   env["PYTHONDONTWRITEBYTECODE"] = "1"
   env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
@@ -442,20 +459,24 @@ def _rust_command(exercise_dir: pathlib.Path) -> TestCommand:
   bin_dir = toolchains.rust_bin_dir()
   if bin_dir is None:
     raise toolchains.ToolchainMissingError(toolchains.missing_message("rust", root))
-  toolchains.require("rust", root, [toolchains.cargo_home(root) / "config.toml",
-                                    toolchains.rust_vendor_dir(root) / "hrm-jax-vendor.json"])
+  toolchains.require(
+    "rust",
+    root,
+    [toolchains.cargo_home(root) / "config.toml", toolchains.rust_vendor_dir(root) / "hrm-jax-vendor.json"],
+  )
   env = {**_base_env(exercise_dir, [bin_dir]), **toolchains.rust_env(root, bin_dir)}
-  return TestCommand(argv=[str(bin_dir / "cargo"), "test", "--offline", "--", "--include-ignored"], env=env,
-                     timeout_s=TEST_TIMEOUT_S)
+  return TestCommand(
+    argv=[str(bin_dir / "cargo"), "test", "--offline", "--", "--include-ignored"], env=env, timeout_s=TEST_TIMEOUT_S
+  )
 
 
 _COMMANDS = {
-    "cpp": _cpp_command,
-    "go": _go_command,
-    "java": _java_command,
-    "javascript": _javascript_command,
-    "python": _python_command,
-    "rust": _rust_command,
+  "cpp": _cpp_command,
+  "go": _go_command,
+  "java": _java_command,
+  "javascript": _javascript_command,
+  "python": _python_command,
+  "rust": _rust_command,
 }
 
 
@@ -491,8 +512,7 @@ def toolchain_read_paths() -> list[pathlib.Path]:
   if bin_dir is not None:
     candidates.append(bin_dir.parent)
   candidates += _python_read_paths()
-  candidates += [pathlib.Path(p) for p in ("/usr", "/lib", "/lib64", "/bin", "/etc/alternatives",
-                                           "/etc/ld.so.cache")]
+  candidates += [pathlib.Path(p) for p in ("/usr", "/lib", "/lib64", "/bin", "/etc/alternatives", "/etc/ld.so.cache")]
   resolved = sorted({p.resolve() for p in candidates if p.exists()}, key=lambda p: (len(p.parts), str(p)))
   kept: list[pathlib.Path] = []
   for path in resolved:

@@ -9,12 +9,14 @@ the default) or to any object with a `run(request) -> RunResult` method, such as
 `swerex_backend.SweRexBackend` (SWE-ReX Docker/Modal deployments isolate; its Local deployment does NOT: it
 runs commands directly on the host, so it never stands in for this sandbox).
 """
+
 from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
 import pathlib
-from typing import Callable, Iterable, Mapping, Protocol, Sequence, TypeVar
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Protocol, TypeVar
 
 from hrm_jax.sandbox import runner
 
@@ -27,6 +29,7 @@ BACKENDS = ("local",)
 @dataclasses.dataclass(frozen=True)
 class RunRequest:
   """Arguments of one `runner.run` call."""
+
   argv: Sequence[str]
   limits: runner.Limits = runner.Limits()
   stdin: str | bytes | None = None
@@ -40,18 +43,25 @@ class RunRequest:
 class Backend(Protocol):
   name: str
 
-  def run(self, request: "RunRequest") -> runner.RunResult:
+  def run(self, request: RunRequest) -> runner.RunResult:
     """Runs one request and classifies it."""
 
 
-def run_request(request: RunRequest, backend: "str | Backend" = "local") -> runner.RunResult:
+def run_request(request: RunRequest, backend: str | Backend = "local") -> runner.RunResult:
   if not isinstance(backend, str):
     return backend.run(request)
   if backend != "local":
     raise ValueError(f"unknown sandbox backend {backend!r}; available: {', '.join(BACKENDS)} or a Backend object")
-  return runner.run(request.argv, limits=request.limits, stdin=request.stdin, env=request.env,
-                    files=request.files, copy_tree=request.copy_tree, cwd=request.cwd,
-                    read_paths=request.read_paths)
+  return runner.run(
+    request.argv,
+    limits=request.limits,
+    stdin=request.stdin,
+    env=request.env,
+    files=request.files,
+    copy_tree=request.copy_tree,
+    cwd=request.cwd,
+    read_paths=request.read_paths,
+  )
 
 
 def map_bounded(fn: Callable[[T], R], items: Iterable[T], workers: int) -> list[R]:
@@ -65,7 +75,6 @@ def map_bounded(fn: Callable[[T], R], items: Iterable[T], workers: int) -> list[
     return list(executor.map(fn, items))
 
 
-def run_many(requests: Iterable[RunRequest], workers: int, backend: "str | Backend" = "local"
-             ) -> list[runner.RunResult]:
+def run_many(requests: Iterable[RunRequest], workers: int, backend: str | Backend = "local") -> list[runner.RunResult]:
   """Runs sandboxed requests concurrently (bounded by `workers`); results in input order."""
   return map_bounded(lambda request: run_request(request, backend), requests, workers)

@@ -22,6 +22,7 @@ Every run:
 `isolation()` probes once which level works here and says so (the CLI prints it at start-up), with a warning
 for each whole-run limit that does not hold on this machine.
 """
+
 from __future__ import annotations
 
 import ctypes.util
@@ -54,6 +55,7 @@ _LOG = logging.getLogger(__name__)
 class Outcome(str, enum.Enum):
   """How a run ended. The runner itself produces all but `failed_tests` and `compile_error`, which callers
   that know what the command was (a test suite, a build) assign with `RunResult.refine`."""
+
   PASSED = "passed"
   FAILED_TESTS = "failed_tests"
   COMPILE_ERROR = "compile_error"
@@ -76,6 +78,7 @@ class Limits:
   address space they never touch (e.g. C++ tests with ~1000 threads of 8 MiB stacks) can get a larger
   `data_bytes` while the cgroup still bounds what they use.
   """
+
   wall_s: float = 10.0
   cpu_s: float | None = None  # None: same as wall_s.
   # RLIMIT_DATA counts private writable memory (heap, anonymous mappings). Unlike RLIMIT_AS it ignores the large
@@ -90,9 +93,13 @@ class Limits:
   data_bytes: int | None = None  # RLIMIT_DATA per process; None: same as memory_bytes.
 
   def rlimits(self) -> dict:
-    return {"memory_bytes": self.memory_bytes if self.data_bytes is None else self.data_bytes,
-            "cpu_s": self.wall_s if self.cpu_s is None else self.cpu_s,
-            "processes": self.processes, "open_files": self.open_files, "file_size_bytes": self.file_size_bytes}
+    return {
+      "memory_bytes": self.memory_bytes if self.data_bytes is None else self.data_bytes,
+      "cpu_s": self.wall_s if self.cpu_s is None else self.cpu_s,
+      "processes": self.processes,
+      "open_files": self.open_files,
+      "file_size_bytes": self.file_size_bytes,
+    }
 
 
 @dataclasses.dataclass
@@ -135,8 +142,10 @@ class Isolation:
 
 
 _MEMORY_PATTERNS = re.compile(
-    r"MemoryError|std::bad_alloc|OutOfMemoryError|out of memory|memory allocation of \d+ bytes failed|"
-    r"Cannot allocate memory|cannot allocate memory|heap out of memory|failed to allocate", re.IGNORECASE)
+  r"MemoryError|std::bad_alloc|OutOfMemoryError|out of memory|memory allocation of \d+ bytes failed|"
+  r"Cannot allocate memory|cannot allocate memory|heap out of memory|failed to allocate",
+  re.IGNORECASE,
+)
 
 _run_counter = itertools.count()
 _isolation: Isolation | None = None
@@ -148,9 +157,14 @@ UID_BASE = 200_000
 UID_COUNT = 10_000
 # Machine-wide state (uid leases and their lock); machine-wide because uids are. /run where it is writable
 # (root), else the system temporary directory (never HRM_JAX_SANDBOX_TMP, which differs between runners).
-STATE_DIR = pathlib.Path(os.environ.get("HRM_JAX_SANDBOX_STATE") or (
-    "/run/hrm_jax_sandbox" if os.access("/run", os.W_OK) else
-    os.path.join(tempfile.gettempdir(), "hrm_jax_sandbox_state")))
+STATE_DIR = pathlib.Path(
+  os.environ.get("HRM_JAX_SANDBOX_STATE")
+  or (
+    "/run/hrm_jax_sandbox"
+    if os.access("/run", os.W_OK)
+    else os.path.join(tempfile.gettempdir(), "hrm_jax_sandbox_state")
+  )
+)
 CGROUP_MOUNT = pathlib.Path(os.environ.get("HRM_JAX_CGROUP_MOUNT", "/sys/fs/cgroup"))
 CGROUP_GROUP = "hrm_jax_sandbox"
 # The launcher and the namespace's init are in the run's cgroup too: pids.max leaves room for them.
@@ -168,13 +182,14 @@ _FILE_LIMIT_PATTERNS = re.compile(r"File too large|\[Errno 27\]|EFBIG|No space l
 
 # ---- processes: owners, uids ----
 
+
 def _start_time(pid: int) -> str | None:
   """The kernel's start time of `pid` (field 22 of /proc/PID/stat), which tells a pid from a reused one."""
   try:
     stat = pathlib.Path(f"/proc/{pid}/stat").read_text()
   except OSError:
     return None
-  return stat[stat.rindex(")") + 2:].split()[19]
+  return stat[stat.rindex(")") + 2 :].split()[19]
 
 
 def _owner() -> str:
@@ -303,6 +318,7 @@ def _sweep_stale(base: pathlib.Path) -> None:
 
 
 # ---- cgroups: memory and processes of the whole run ----
+
 
 class _Cgroups:
   """The run cgroups' parent (`hrm_jax_sandbox`) under each controller of v1, or under the v2 hierarchy."""
@@ -475,8 +491,12 @@ _seccomp_libraries: dict[str, str | None] = {}
 
 def default_read_paths() -> list[pathlib.Path]:
   """The Python installation the sandboxed programs use (venv and base prefix), read-only."""
-  paths = {pathlib.Path(sys.prefix), pathlib.Path(sys.base_prefix), pathlib.Path(sys.exec_prefix),
-           pathlib.Path(sys.executable).resolve().parent.parent}
+  paths = {
+    pathlib.Path(sys.prefix),
+    pathlib.Path(sys.base_prefix),
+    pathlib.Path(sys.exec_prefix),
+    pathlib.Path(sys.executable).resolve().parent.parent,
+  }
   return sorted(p for p in paths if p.exists())
 
 
@@ -485,12 +505,17 @@ def _whole_run_limits(mode: str) -> tuple[dict, str]:
   memory = _cgroups.name if _cgroups is not None else "none"
   disk = "tmpfs" if mode == "namespaces" else "none"
   seccomp = "libseccomp" if _seccomp_path else "none"
-  parts = [f"memory+pids for the whole run by {_cgroups.describe()}" if _cgroups is not None else
-           f"NO whole-run memory accounting (per-process RLIMIT_DATA only: {_cgroups_reason})",
-           "disk: writable places on a tmpfs of Limits.disk_bytes" if disk == "tmpfs" else
-           "NO disk limit beyond the per-file size",
-           "seccomp (libseccomp via pyseccomp): no new namespaces, mount, bpf, keyctl, ptrace" if _seccomp_path else
-           "NO seccomp filter (pyseccomp/libseccomp unavailable): new namespaces, ptrace etc. are not refused"]
+  parts = [
+    f"memory+pids for the whole run by {_cgroups.describe()}"
+    if _cgroups is not None
+    else f"NO whole-run memory accounting (per-process RLIMIT_DATA only: {_cgroups_reason})",
+    "disk: writable places on a tmpfs of Limits.disk_bytes"
+    if disk == "tmpfs"
+    else "NO disk limit beyond the per-file size",
+    "seccomp (libseccomp via pyseccomp): no new namespaces, mount, bpf, keyctl, ptrace"
+    if _seccomp_path
+    else "NO seccomp filter (pyseccomp/libseccomp unavailable): new namespaces, ptrace etc. are not refused",
+  ]
   return {"memory_accounting": memory, "disk": disk, "seccomp": seccomp}, "; ".join(parts)
 
 
@@ -498,19 +523,34 @@ def _describe(mode: str) -> Isolation:
   fields, limits_text = _whole_run_limits(mode)
   if mode == "namespaces":
     return Isolation(
-        mode, "namespaces (mount, pid, net, ipc, uts) + pivot_root to a read-only root with only the scratch "
-        f"dir writable + private uid + no_new_privs + rlimits; {limits_text}", network_isolated=True,
-        filesystem_isolated=True, private_uid=os.getuid() == 0, **fields)
+      mode,
+      "namespaces (mount, pid, net, ipc, uts) + pivot_root to a read-only root with only the scratch "
+      f"dir writable + private uid + no_new_privs + rlimits; {limits_text}",
+      network_isolated=True,
+      filesystem_isolated=True,
+      private_uid=os.getuid() == 0,
+      **fields,
+    )
   # As root the command always gets a private uid (root would ignore RLIMIT_NPROC and could kill(-1)); if
   # the interpreter or a toolchain is not reachable by that uid, runs fail as sandbox_error naming the path.
   private_uid = os.getuid() == 0
   reach = all(_world_readable(p) for p in default_read_paths())
-  uid_note = "" if not private_uid else "private uid + " if reach else (
-      "private uid (which cannot reach the Python installation: runs will fail) + ")
+  uid_note = (
+    ""
+    if not private_uid
+    else "private uid + "
+    if reach
+    else ("private uid (which cannot reach the Python installation: runs will fail) + ")
+  )
   return Isolation(
-      mode, f"rlimits only ({uid_note}new session + rlimits): NO network or filesystem isolation on this "
-      f"machine (namespaces unavailable); {limits_text}", network_isolated=False, filesystem_isolated=False,
-      private_uid=private_uid, **fields)
+    mode,
+    f"rlimits only ({uid_note}new session + rlimits): NO network or filesystem isolation on this "
+    f"machine (namespaces unavailable); {limits_text}",
+    network_isolated=False,
+    filesystem_isolated=False,
+    private_uid=private_uid,
+    **fields,
+  )
 
 
 def isolation() -> Isolation:
@@ -529,19 +569,33 @@ def isolation() -> Isolation:
       if forced:
         _isolation = _describe(forced)
       else:
-        probe = _run_once(["/bin/true"], mode="namespaces", limits=Limits(wall_s=20), stdin=None, env=None,
-                          files=None, copy_tree=None, cwd=None, read_paths=(), keep_scratch=False)
+        probe = _run_once(
+          ["/bin/true"],
+          mode="namespaces",
+          limits=Limits(wall_s=20),
+          stdin=None,
+          env=None,
+          files=None,
+          copy_tree=None,
+          cwd=None,
+          read_paths=(),
+          keep_scratch=False,
+        )
         if probe.outcome == Outcome.PASSED:
           _isolation = _describe("namespaces")
         else:
           _isolation = _describe("rlimits")
           _LOG.warning("sandbox: namespaces unavailable (%s); falling back to rlimits only", probe.detail)
       if _isolation.memory_accounting == "none":
-        _LOG.warning("sandbox: no cgroup for whole-run memory accounting (%s): a program can exceed the "
-                     "memory limit with shared mappings or several processes", _cgroups_reason)
+        _LOG.warning(
+          "sandbox: no cgroup for whole-run memory accounting (%s): a program can exceed the "
+          "memory limit with shared mappings or several processes",
+          _cgroups_reason,
+        )
       if _isolation.seccomp == "none":
-        _LOG.warning("sandbox: no seccomp filter (install pyseccomp and libseccomp): programs may create "
-                     "namespaces, mount, ptrace")
+        _LOG.warning(
+          "sandbox: no seccomp filter (install pyseccomp and libseccomp): programs may create namespaces, mount, ptrace"
+        )
       _LOG.info("sandbox isolation: %s", _isolation.description)
   return _isolation
 
@@ -607,8 +661,9 @@ def _make_scratch(files: Mapping[str, str | bytes] | None, copy_tree: pathlib.Pa
   return scratch
 
 
-def _fill_scratch(scratch: pathlib.Path, files: Mapping[str, str | bytes] | None,
-                  copy_tree: pathlib.Path | None) -> None:
+def _fill_scratch(
+  scratch: pathlib.Path, files: Mapping[str, str | bytes] | None, copy_tree: pathlib.Path | None
+) -> None:
   os.chmod(scratch, 0o711)
   (scratch / "owner").write_text(_owner())  # Who to ask whether this dir is stale (`_sweep_stale`).
   os.chmod(scratch / "owner", 0o600)
@@ -643,15 +698,37 @@ def _spec_fd(spec: dict) -> int:
   return fd
 
 
-def _run_once(argv: Sequence[str], *, mode: str, limits: Limits, stdin: str | bytes | None,
-              env: Mapping[str, str] | None, files, copy_tree, cwd, read_paths, keep_scratch,
-              setup: Setup | None = None) -> RunResult:
+def _run_once(
+  argv: Sequence[str],
+  *,
+  mode: str,
+  limits: Limits,
+  stdin: str | bytes | None,
+  env: Mapping[str, str] | None,
+  files,
+  copy_tree,
+  cwd,
+  read_paths,
+  keep_scratch,
+  setup: Setup | None = None,
+) -> RunResult:
   start = time.monotonic()
   scratch = _make_scratch(files, copy_tree)
   work = _work_dir(scratch, copy_tree)
   try:
-    return _run_in_scratch(argv, mode=mode, limits=limits, stdin=stdin, env=env, cwd=cwd, read_paths=read_paths,
-                           setup=setup, start=start, scratch=scratch, work=work)
+    return _run_in_scratch(
+      argv,
+      mode=mode,
+      limits=limits,
+      stdin=stdin,
+      env=env,
+      cwd=cwd,
+      read_paths=read_paths,
+      setup=setup,
+      start=start,
+      scratch=scratch,
+      work=work,
+    )
   finally:
     if not keep_scratch:
       shutil.rmtree(scratch, ignore_errors=True)
@@ -662,14 +739,34 @@ def _run_in_scratch(argv, *, mode, limits, stdin, env, cwd, read_paths, setup, s
     try:
       argv, setup_env = setup(work)
     except Exception as error:  # The harness's own preparation failed: not the program's fault.
-      return RunResult(Outcome.SANDBOX_ERROR, None, None, "", "", time.monotonic() - start, 0.0, 0, mode,
-                       f"setup failed: {type(error).__name__}: {error}")
+      return RunResult(
+        Outcome.SANDBOX_ERROR,
+        None,
+        None,
+        "",
+        "",
+        time.monotonic() - start,
+        0.0,
+        0,
+        mode,
+        f"setup failed: {type(error).__name__}: {error}",
+      )
     env = {**(env or {}), **setup_env}
   try:
     uid = _lease_uid(scratch) if os.getuid() == 0 else None
   except (OSError, RuntimeError) as error:
-    return RunResult(Outcome.SANDBOX_ERROR, None, None, "", "", time.monotonic() - start, 0.0, 0, mode,
-                     f"cannot lease a private uid: {error}")
+    return RunResult(
+      Outcome.SANDBOX_ERROR,
+      None,
+      None,
+      "",
+      "",
+      time.monotonic() - start,
+      0.0,
+      0,
+      mode,
+      f"cannot lease a private uid: {error}",
+    )
   cgroup_dirs = None
   try:
     if _cgroups is not None:
@@ -677,10 +774,32 @@ def _run_in_scratch(argv, *, mode, limits, stdin, env, cwd, read_paths, setup, s
       try:
         cgroup_dirs = _cgroups.create(name, limits)
       except OSError as error:
-        return RunResult(Outcome.SANDBOX_ERROR, None, None, "", "", time.monotonic() - start, 0.0, 0, mode,
-                         f"cannot create the run's cgroup {name}: {error}")
-    return _launch(argv, mode=mode, limits=limits, stdin=stdin, env=env, cwd=cwd, read_paths=read_paths,
-                   start=start, scratch=scratch, work=work, uid=uid, cgroup_dirs=cgroup_dirs)
+        return RunResult(
+          Outcome.SANDBOX_ERROR,
+          None,
+          None,
+          "",
+          "",
+          time.monotonic() - start,
+          0.0,
+          0,
+          mode,
+          f"cannot create the run's cgroup {name}: {error}",
+        )
+    return _launch(
+      argv,
+      mode=mode,
+      limits=limits,
+      stdin=stdin,
+      env=env,
+      cwd=cwd,
+      read_paths=read_paths,
+      start=start,
+      scratch=scratch,
+      work=work,
+      uid=uid,
+      cgroup_dirs=cgroup_dirs,
+    )
   finally:
     if cgroup_dirs is not None:
       _cgroups.remove(cgroup_dirs)
@@ -688,26 +807,43 @@ def _run_in_scratch(argv, *, mode, limits, stdin, env, cwd, read_paths, setup, s
       _release_uid(uid)
 
 
-def _launch(argv, *, mode, limits, stdin, env, cwd, read_paths, start, scratch, work, uid, cgroup_dirs
-            ) -> RunResult:
+def _launch(argv, *, mode, limits, stdin, env, cwd, read_paths, start, scratch, work, uid, cgroup_dirs) -> RunResult:
   if uid is not None:
     for path, mode_bits in ((work, 0o700), (scratch / "home", 0o700), (scratch / "tmp", 0o1777)):
       _chown_tree(path, uid)
       os.chmod(path, mode_bits)
   run_cwd = work / cwd if cwd else work
-  full_env = {"PATH": f"{pathlib.Path(sys.executable).parent}:{DEFAULT_PATH}", "HOME": str(scratch / "home"),
-              "TMPDIR": "/tmp" if mode == "namespaces" else str(scratch / "tmp"), "LANG": "C.UTF-8",
-              "LC_ALL": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONIOENCODING": "utf-8"}
+  full_env = {
+    "PATH": f"{pathlib.Path(sys.executable).parent}:{DEFAULT_PATH}",
+    "HOME": str(scratch / "home"),
+    "TMPDIR": "/tmp" if mode == "namespaces" else str(scratch / "tmp"),
+    "LANG": "C.UTF-8",
+    "LC_ALL": "C.UTF-8",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "PYTHONIOENCODING": "utf-8",
+  }
   full_env.update(env or {})
   status_read, status_write = os.pipe()
-  spec = {"mode": mode, "argv": list(argv), "cwd": str(run_cwd), "env": full_env, "uid": uid,
-          "limits": limits.rlimits(), "status_fd": status_write, "root_dir": str(scratch / "root"),
-          "tmp_dir": str(scratch / "tmp"), "disk_dir": str(scratch / "disk"),
-          "disk_bytes": limits.disk_bytes if mode == "namespaces" else None,
-          "read_paths": [str(p) for p in [*default_read_paths(), *map(pathlib.Path, read_paths)]],
-          "write_paths": [str(work), str(scratch / "home")], "wall_s": limits.wall_s,
-          "runner_pid": os.getpid(), "cgroups": [str(d) for d in cgroup_dirs or ()],
-          "seccomp_module": _seccomp_path, "seccomp_libraries": _seccomp_libraries}
+  spec = {
+    "mode": mode,
+    "argv": list(argv),
+    "cwd": str(run_cwd),
+    "env": full_env,
+    "uid": uid,
+    "limits": limits.rlimits(),
+    "status_fd": status_write,
+    "root_dir": str(scratch / "root"),
+    "tmp_dir": str(scratch / "tmp"),
+    "disk_dir": str(scratch / "disk"),
+    "disk_bytes": limits.disk_bytes if mode == "namespaces" else None,
+    "read_paths": [str(p) for p in [*default_read_paths(), *map(pathlib.Path, read_paths)]],
+    "write_paths": [str(work), str(scratch / "home")],
+    "wall_s": limits.wall_s,
+    "runner_pid": os.getpid(),
+    "cgroups": [str(d) for d in cgroup_dirs or ()],
+    "seccomp_module": _seccomp_path,
+    "seccomp_libraries": _seccomp_libraries,
+  }
   spec_fd = _spec_fd(spec)
   stdin_bytes = stdin.encode() if isinstance(stdin, str) else stdin
   stdout, stderr, status_lines = bytearray(), bytearray(), bytearray()
@@ -717,9 +853,14 @@ def _launch(argv, *, mode, limits, stdin, env, cwd, read_paths, start, scratch, 
     try:
       # A clean environment: the runner's own variables (tokens, keys) are none of the jail's business.
       proc = subprocess.Popen(
-          [sys.executable, "-I", "-S", str(JAIL), str(spec_fd)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-          stderr=subprocess.PIPE, pass_fds=(status_write, spec_fd), start_new_session=True,
-          env={"PATH": DEFAULT_PATH, "LANG": "C.UTF-8"})
+        [sys.executable, "-I", "-S", str(JAIL), str(spec_fd)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        pass_fds=(status_write, spec_fd),
+        start_new_session=True,
+        env={"PATH": DEFAULT_PATH, "LANG": "C.UTF-8"},
+      )
     finally:
       os.close(status_write)
       os.close(spec_fd)
@@ -762,18 +903,24 @@ def _launch(argv, *, mode, limits, stdin, env, cwd, read_paths, start, scratch, 
   exit_code, sig = final.get("exit_code"), final.get("signal")
   limit_cpu = limits.rlimits()["cpu_s"]
   failed = exit_code != 0
-  disk_full = (limits.disk_bytes and "disk_free" in final and
-               final["disk_free"] < max(1 << 20, limits.disk_bytes // 100))
+  disk_full = limits.disk_bytes and "disk_free" in final and final["disk_free"] < max(1 << 20, limits.disk_bytes // 100)
   error_text = _decode(bytes(stderr[:4096] + b"\n" + stderr[-4096:]))
   if outcome is None:
     if oom_kills:
-      outcome, detail = Outcome.MEMORY_LIMIT, (f"memory limit {limits.memory_bytes} bytes for the whole run "
-                                               f"({_cgroups.name}: {oom_kills} process(es) killed)")
+      outcome, detail = (
+        Outcome.MEMORY_LIMIT,
+        (
+          f"memory limit {limits.memory_bytes} bytes for the whole run "
+          f"({_cgroups.name}: {oom_kills} process(es) killed)"
+        ),
+      )
     elif error is not None:
       outcome, detail = Outcome.SANDBOX_ERROR, error
     elif not final:
-      outcome, detail = Outcome.SANDBOX_ERROR, (f"launcher ended with code {proc.returncode} without a status; "
-                                                f"stderr: {_decode(bytes(stderr[-500:]))}")
+      outcome, detail = (
+        Outcome.SANDBOX_ERROR,
+        (f"launcher ended with code {proc.returncode} without a status; stderr: {_decode(bytes(stderr[-500:]))}"),
+      )
     elif final.get("wall_limit"):
       outcome, detail = Outcome.TIMEOUT, f"wall time limit {limits.wall_s:g}s (enforced by the jail)"
     elif sig == signal.SIGXCPU or (sig == signal.SIGKILL and limit_cpu and cpu >= limit_cpu - 0.05):
@@ -785,20 +932,31 @@ def _launch(argv, *, mode, limits, stdin, env, cwd, read_paths, start, scratch, 
     elif exit_code == 0:
       outcome = Outcome.PASSED
     elif is_memory_error(error_text, _decode(bytes(stdout[-2048:]))) or (
-        limits.memory_bytes and final.get("max_rss_kb", 0) * 1024 >= 0.9 * limits.memory_bytes):
+      limits.memory_bytes and final.get("max_rss_kb", 0) * 1024 >= 0.9 * limits.memory_bytes
+    ):
       outcome, detail = Outcome.MEMORY_LIMIT, f"memory limit {limits.memory_bytes} bytes"
     elif _FILE_LIMIT_PATTERNS.search(error_text) and (limits.file_size_bytes or limits.disk_bytes):
       # No tmpfs report (rlimits mode) or the file was removed: the program's own words name the limit.
-      outcome, detail = Outcome.OUTPUT_LIMIT, (f"file size or disk limit ({limits.file_size_bytes} / "
-                                               f"{limits.disk_bytes} bytes)")
+      outcome, detail = (
+        Outcome.OUTPUT_LIMIT,
+        (f"file size or disk limit ({limits.file_size_bytes} / {limits.disk_bytes} bytes)"),
+      )
     else:
       outcome = Outcome.RUNTIME_ERROR
       detail = f"killed by signal {sig}" if sig is not None else f"exit code {exit_code}"
-  return RunResult(outcome=outcome, exit_code=exit_code, signal=sig,
-                   stdout=_decode(bytes(stdout[:limits.output_bytes])),
-                   stderr=_decode(bytes(stderr[:limits.output_bytes])), wall_s=wall, cpu_s=cpu,
-                   max_rss_kb=int(final.get("max_rss_kb", 0)), mechanism=mode, detail=detail,
-                   peak_memory_bytes=peak_memory)
+  return RunResult(
+    outcome=outcome,
+    exit_code=exit_code,
+    signal=sig,
+    stdout=_decode(bytes(stdout[: limits.output_bytes])),
+    stderr=_decode(bytes(stderr[: limits.output_bytes])),
+    wall_s=wall,
+    cpu_s=cpu,
+    max_rss_kb=int(final.get("max_rss_kb", 0)),
+    mechanism=mode,
+    detail=detail,
+    peak_memory_bytes=peak_memory,
+  )
 
 
 def _feed(pipe, data: bytes) -> None:
@@ -835,10 +993,18 @@ def _terminate(proc: subprocess.Popen, uid: int | None, cgroup_dirs: list[pathli
     _kill_uid(uid)
 
 
-def run(argv: Sequence[str], *, limits: Limits = Limits(), stdin: str | bytes | None = None,
-        env: Mapping[str, str] | None = None, files: Mapping[str, str | bytes] | None = None,
-        copy_tree: pathlib.Path | None = None, cwd: str | None = None,
-        read_paths: Sequence[pathlib.Path] = (), keep_scratch: bool = False) -> RunResult:
+def run(
+  argv: Sequence[str],
+  *,
+  limits: Limits = Limits(),
+  stdin: str | bytes | None = None,
+  env: Mapping[str, str] | None = None,
+  files: Mapping[str, str | bytes] | None = None,
+  copy_tree: pathlib.Path | None = None,
+  cwd: str | None = None,
+  read_paths: Sequence[pathlib.Path] = (),
+  keep_scratch: bool = False,
+) -> RunResult:
   """Runs `argv` in a fresh sandbox.
 
   Args:
@@ -853,23 +1019,56 @@ def run(argv: Sequence[str], *, limits: Limits = Limits(), stdin: str | bytes | 
     keep_scratch: leave the scratch directory on disk (for debugging). With `limits.disk_bytes` (namespaces
       mode) it holds the staged inputs only: the program wrote to a tmpfs that ends with the run.
   """
-  return _run_once(argv, mode=isolation().mode, limits=limits, stdin=stdin, env=env, files=files,
-                   copy_tree=copy_tree, cwd=cwd, read_paths=read_paths, keep_scratch=keep_scratch)
+  return _run_once(
+    argv,
+    mode=isolation().mode,
+    limits=limits,
+    stdin=stdin,
+    env=env,
+    files=files,
+    copy_tree=copy_tree,
+    cwd=cwd,
+    read_paths=read_paths,
+    keep_scratch=keep_scratch,
+  )
 
 
-def run_prepared(setup: Setup, *, limits: Limits = Limits(), stdin: str | bytes | None = None,
-                 env: Mapping[str, str] | None = None, copy_tree: pathlib.Path | None = None,
-                 read_paths: Sequence[pathlib.Path] = (), keep_scratch: bool = False) -> RunResult:
+def run_prepared(
+  setup: Setup,
+  *,
+  limits: Limits = Limits(),
+  stdin: str | bytes | None = None,
+  env: Mapping[str, str] | None = None,
+  copy_tree: pathlib.Path | None = None,
+  read_paths: Sequence[pathlib.Path] = (),
+  keep_scratch: bool = False,
+) -> RunResult:
   """Like `run`, but `setup(work_dir)` (trusted harness code) prepares the scratch working directory and
   returns (argv, env) for it: commands that embed their directory's absolute path (which the sandbox keeps:
   the scratch directory has the same path inside) are built for the directory they will run in. An
   exception in `setup` gives `sandbox_error`."""
-  return _run_once([], mode=isolation().mode, limits=limits, stdin=stdin, env=env, files=None,
-                   copy_tree=copy_tree, cwd=None, read_paths=read_paths, keep_scratch=keep_scratch, setup=setup)
+  return _run_once(
+    [],
+    mode=isolation().mode,
+    limits=limits,
+    stdin=stdin,
+    env=env,
+    files=None,
+    copy_tree=copy_tree,
+    cwd=None,
+    read_paths=read_paths,
+    keep_scratch=keep_scratch,
+    setup=setup,
+  )
 
 
-def run_python(source: str, stdin: str | bytes | None = None, limits: Limits = Limits(),
-               args: Sequence[str] = (), files: Mapping[str, str | bytes] | None = None) -> RunResult:
+def run_python(
+  source: str,
+  stdin: str | bytes | None = None,
+  limits: Limits = Limits(),
+  args: Sequence[str] = (),
+  files: Mapping[str, str | bytes] | None = None,
+) -> RunResult:
   """Runs Python `source` (written to `main.py` in the scratch dir) with this interpreter, isolated mode."""
   all_files = {"main.py": source, **(files or {})}
   return run([sys.executable, "-I", "main.py", *args], limits=limits, stdin=stdin, files=all_files)

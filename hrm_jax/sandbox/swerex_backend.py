@@ -12,11 +12,11 @@ size via `ulimit` in a `sh` wrapper inside the deployment; output size is checke
 returns the whole output). Requests that need `runner.run_prepared` (Polyglot test suites with host
 toolchains) cannot use this backend; LiveCodeBench grading (Python only) can.
 """
+
 from __future__ import annotations
 
 import asyncio
 import logging
-import pathlib
 import shlex
 import sys
 import threading
@@ -49,8 +49,7 @@ class SweRexBackend:
 
   def __init__(self, deployment: str = "docker", python: str = "python3", **config):
     try:
-      from swerex.deployment.config import (  # pylint: disable=import-outside-toplevel
-          DockerDeploymentConfig, LocalDeploymentConfig, ModalDeploymentConfig)
+      from swerex.deployment.config import DockerDeploymentConfig, LocalDeploymentConfig, ModalDeploymentConfig  # pylint: disable=import-outside-toplevel
     except ImportError as error:
       raise RuntimeError("the SWE-ReX backend needs `pip install 'hrm-jax[sandbox]'` (swe-rex==1.4.0)") from error
     configs = {"docker": DockerDeploymentConfig, "modal": ModalDeploymentConfig, "local": LocalDeploymentConfig}
@@ -87,6 +86,7 @@ class SweRexBackend:
     """Runs a `pool.RunRequest` (files/copy_tree are placed in a fresh remote directory first)."""
     from swerex.exceptions import CommandTimeoutError  # pylint: disable=import-outside-toplevel
     from swerex.runtime.abstract import Command, UploadRequest, WriteFileRequest  # pylint: disable=import-outside-toplevel
+
     runtime = self._deployment.runtime
     work = f"/tmp/hrm_jax_rex_{uuid.uuid4().hex}"
     self._call(runtime.execute(Command(command=["mkdir", "-p", work])))
@@ -102,14 +102,27 @@ class SweRexBackend:
         stdin_text = request.stdin.decode() if isinstance(request.stdin, bytes) else request.stdin
         self._call(runtime.write_file(WriteFileRequest(content=stdin_text, path=f"{work}/.stdin")))
         stdin_redirect = ["sh", "-c", f'exec "$@" < {shlex.quote(work + "/.stdin")}', "sh"]
-      command = Command(command=_ulimit_wrapper(request.limits) + stdin_redirect + argv,
-                        timeout=request.limits.wall_s, env={"PATH": runner.DEFAULT_PATH, **(request.env or {})},
-                        cwd=f"{work}/{request.cwd}" if request.cwd else work)
+      command = Command(
+        command=_ulimit_wrapper(request.limits) + stdin_redirect + argv,
+        timeout=request.limits.wall_s,
+        env={"PATH": runner.DEFAULT_PATH, **(request.env or {})},
+        cwd=f"{work}/{request.cwd}" if request.cwd else work,
+      )
       try:
         response = self._call(runtime.execute(command))
       except CommandTimeoutError as error:
-        return runner.RunResult(runner.Outcome.TIMEOUT, None, None, "", "", request.limits.wall_s, 0.0, 0,
-                                self.name, f"wall time limit {request.limits.wall_s:g}s ({error})")
+        return runner.RunResult(
+          runner.Outcome.TIMEOUT,
+          None,
+          None,
+          "",
+          "",
+          request.limits.wall_s,
+          0.0,
+          0,
+          self.name,
+          f"wall time limit {request.limits.wall_s:g}s ({error})",
+        )
     finally:
       self._call(runtime.execute(Command(command=["rm", "-rf", work])))
     return self._classify(request.limits, response.stdout, response.stderr, response.exit_code)
@@ -126,6 +139,15 @@ class SweRexBackend:
     else:
       outcome, detail = runner.Outcome.RUNTIME_ERROR, f"exit code {exit_code}"
     signal_number = -exit_code if exit_code < 0 else (exit_code - 128 if exit_code > 128 else None)
-    return runner.RunResult(outcome, exit_code if exit_code >= 0 else None, signal_number,
-                            stdout[:limits.output_bytes], stderr[:limits.output_bytes], 0.0, 0.0, 0, self.name,
-                            detail)
+    return runner.RunResult(
+      outcome,
+      exit_code if exit_code >= 0 else None,
+      signal_number,
+      stdout[: limits.output_bytes],
+      stderr[: limits.output_bytes],
+      0.0,
+      0.0,
+      0,
+      self.name,
+      detail,
+    )

@@ -19,6 +19,7 @@ go/path/                   an empty GOPATH (the exercises use the standard libra
 System packages (compilers, cmake, Boost date_time, a JDK, Node, Go) come from Debian's apt when missing.
 Everything a run needs from here is listed by `languages.toolchain_read_paths()`.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -33,7 +34,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 LANGUAGES = ("cpp", "go", "java", "javascript", "python", "rust")
 ENV_VAR = "HRM_JAX_TOOLCHAINS"
@@ -64,65 +65,88 @@ class MavenJar:
 # console-standalone jar bundles Jupiter api/engine/params, opentest4j and apiguardian. Transitive
 # compile dependencies were read from the artifacts' POMs on Maven Central.
 JAVA_JARS: tuple[MavenJar, ...] = (
-    MavenJar("org.junit.platform", "junit-platform-console-standalone", "1.10.0", "JUnit 5.10.0 runner"),
-    MavenJar("org.assertj", "assertj-core", "3.25.1", "AssertJ (build.gradle)"),
-    MavenJar("net.bytebuddy", "byte-buddy", "1.14.11", "assertj-core 3.25.1 compile dependency"),
-    MavenJar("io.reactivex.rxjava2", "rxjava", "2.2.12", "java/hangman"),
-    MavenJar("org.reactivestreams", "reactive-streams", "1.0.2", "rxjava 2.2.12 compile dependency"),
-    MavenJar("org.json", "json", "20190722", "java/rest-api"),
+  MavenJar("org.junit.platform", "junit-platform-console-standalone", "1.10.0", "JUnit 5.10.0 runner"),
+  MavenJar("org.assertj", "assertj-core", "3.25.1", "AssertJ (build.gradle)"),
+  MavenJar("net.bytebuddy", "byte-buddy", "1.14.11", "assertj-core 3.25.1 compile dependency"),
+  MavenJar("io.reactivex.rxjava2", "rxjava", "2.2.12", "java/hangman"),
+  MavenJar("org.reactivestreams", "reactive-streams", "1.0.2", "rxjava 2.2.12 compile dependency"),
+  MavenJar("org.json", "json", "20190722", "java/rest-api"),
 )
 JUNIT_CONSOLE_JAR = JAVA_JARS[0].file_name
 
 # aider's benchmark Dockerfile installs these into /npm-install; it leaves jest unpinned, we pin the 29.7.0
 # that the exercises' package.json asks for (^29.7.0).
 NPM_PACKAGES: dict[str, str] = {
-    "@babel/core": "7.25.2",
-    "@exercism/babel-preset-javascript": "0.2.1",
-    "@exercism/eslint-config-javascript": "0.6.0",
-    "@types/jest": "29.5.12",
-    "@types/node": "20.12.12",
-    "babel-jest": "29.6.4",
-    "core-js": "3.37.1",
-    "eslint": "8.49.0",
-    "jest": "29.7.0",
+  "@babel/core": "7.25.2",
+  "@exercism/babel-preset-javascript": "0.2.1",
+  "@exercism/eslint-config-javascript": "0.6.0",
+  "@types/jest": "29.5.12",
+  "@types/node": "20.12.12",
+  "babel-jest": "29.6.4",
+  "core-js": "3.37.1",
+  "eslint": "8.49.0",
+  "jest": "29.7.0",
 }
 
 # Crates named by the Polyglot Rust stubs (time, anyhow, rand 0.8) and reference Cargo files (the rest), with
 # the version requirements they use (reference/benchmarks.md, A1). `alias` lets one seed crate depend on two
 # major versions of the same crate.
 RUST_CRATES: tuple[tuple[str, str, str], ...] = (
-    ("time", "time", "0.3"),
-    ("anyhow", "anyhow", "1.0"),
-    ("rand", "rand", "0.8"),
-    ("thiserror", "thiserror", "1.0"),
-    ("itertools", "itertools", "0.5"),
-    ("permutohedron", "permutohedron", "0.2"),
-    ("num-bigint", "num-bigint", "0.4.4"),
-    ("num-traits", "num-traits", "0.2.16"),
-    ("regex", "regex", "0.2"),
-    ("counter", "counter", "0.5.2"),
-    ("rand_0_3", "rand", "0.3.12"),
+  ("time", "time", "0.3"),
+  ("anyhow", "anyhow", "1.0"),
+  ("rand", "rand", "0.8"),
+  ("thiserror", "thiserror", "1.0"),
+  ("itertools", "itertools", "0.5"),
+  ("permutohedron", "permutohedron", "0.2"),
+  ("num-bigint", "num-bigint", "0.4.4"),
+  ("num-traits", "num-traits", "0.2.16"),
+  ("regex", "regex", "0.2"),
+  ("counter", "counter", "0.5.2"),
+  ("rand_0_3", "rand", "0.3.12"),
 )
 
 # Standard-library packages compiled into the warm Go build cache: those the Exercism/Polyglot Go exercises
 # and their tests import, plus what `go test` itself links. Others still work; they compile at test time.
 GO_WARM_PACKAGES: tuple[str, ...] = (
-    "bufio", "bytes", "container/heap", "container/list", "encoding/json", "errors", "fmt", "io", "math",
-    "math/big", "math/bits", "math/rand", "os", "reflect", "regexp", "slices", "sort", "strconv", "strings",
-    "sync", "sync/atomic", "testing", "text/tabwriter", "time", "unicode", "unicode/utf8",
+  "bufio",
+  "bytes",
+  "container/heap",
+  "container/list",
+  "encoding/json",
+  "errors",
+  "fmt",
+  "io",
+  "math",
+  "math/big",
+  "math/bits",
+  "math/rand",
+  "os",
+  "reflect",
+  "regexp",
+  "slices",
+  "sort",
+  "strconv",
+  "strings",
+  "sync",
+  "sync/atomic",
+  "testing",
+  "text/tabwriter",
+  "time",
+  "unicode",
+  "unicode/utf8",
 )
 
 # Debian packages that provide each missing piece (Debian 12 "bookworm" names).
 DEBIAN_PACKAGES: dict[str, str] = {
-    "cmake": "cmake",
-    "make": "make",
-    "c++": "g++",
-    "boost-date-time": "libboost-date-time-dev",
-    "java": "default-jdk-headless",
-    "javac": "default-jdk-headless",
-    "node": "nodejs",
-    "npm": "npm",
-    "go": "golang-go",
+  "cmake": "cmake",
+  "make": "make",
+  "c++": "g++",
+  "boost-date-time": "libboost-date-time-dev",
+  "java": "default-jdk-headless",
+  "javac": "default-jdk-headless",
+  "node": "nodejs",
+  "npm": "npm",
+  "go": "golang-go",
 }
 
 
@@ -150,7 +174,7 @@ def real_dir(path: pathlib.Path) -> pathlib.Path:
   return path.resolve().parent
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def rust_bin_dir() -> pathlib.Path | None:
   """The `bin` directory of the active Rust toolchain (not the rustup proxies), or None."""
   rustup = which("rustup")
@@ -217,9 +241,11 @@ def boost_date_time_present() -> bool:
   """Boost.DateTime headers and the CMake package that `find_package(Boost COMPONENTS date_time)` reads."""
   if not pathlib.Path("/usr/include/boost/date_time.hpp").exists():
     return False
-  patterns = ("/usr/lib/*/cmake/boost_date_time-*/boost_date_time-config.cmake",
-              "/usr/lib/cmake/boost_date_time-*/boost_date_time-config.cmake",
-              "/usr/local/lib/cmake/boost_date_time-*/boost_date_time-config.cmake")
+  patterns = (
+    "/usr/lib/*/cmake/boost_date_time-*/boost_date_time-config.cmake",
+    "/usr/lib/cmake/boost_date_time-*/boost_date_time-config.cmake",
+    "/usr/local/lib/cmake/boost_date_time-*/boost_date_time-config.cmake",
+  )
   return any(glob.glob(pattern) for pattern in patterns)
 
 
@@ -229,15 +255,15 @@ def go_env(root: pathlib.Path, cache: pathlib.Path) -> dict[str, str]:
   `cache` is the GOCACHE: the warm cache itself for the warm-up, a private copy of it for a test run.
   """
   return {
-      "GOCACHE": str(cache),
-      "GOPATH": str(go_path(root)),
-      "GOFLAGS": "-mod=mod",
-      "GOPROXY": "off",
-      "GOSUMDB": "off",
-      "GOTOOLCHAIN": "local",
-      "GOTELEMETRY": "off",
-      "GOENV": "off",
-      "CGO_ENABLED": "0",
+    "GOCACHE": str(cache),
+    "GOPATH": str(go_path(root)),
+    "GOFLAGS": "-mod=mod",
+    "GOPROXY": "off",
+    "GOSUMDB": "off",
+    "GOTOOLCHAIN": "local",
+    "GOTELEMETRY": "off",
+    "GOENV": "off",
+    "CGO_ENABLED": "0",
   }
 
 
@@ -248,6 +274,7 @@ def go_env(root: pathlib.Path, cache: pathlib.Path) -> dict[str, str]:
 @dataclasses.dataclass
 class LanguageStatus:
   """What one language has and lacks. `missing` entries each say what is missing and how to fix it."""
+
   language: str
   found: list[str] = dataclasses.field(default_factory=list)
   missing: list[str] = dataclasses.field(default_factory=list)
@@ -278,8 +305,9 @@ def check_cpp(root: pathlib.Path) -> LanguageStatus:
   if boost_date_time_present():
     status.found.append("Boost date_time (headers and CMake package)")
   else:
-    status.missing.append(f"Boost date_time (gigasecond, meetup): apt-get install libboost-date-time-dev "
-                          f"(or run `{FIX}` as root)")
+    status.missing.append(
+      f"Boost date_time (gigasecond, meetup): apt-get install libboost-date-time-dev (or run `{FIX}` as root)"
+    )
   return status
 
 
@@ -335,8 +363,9 @@ def check_rust(root: pathlib.Path) -> LanguageStatus:
   status = LanguageStatus("rust")
   bin_dir = rust_bin_dir()
   if bin_dir is None:
-    status.missing.append("cargo not found: install Rust with rustup (https://rustup.rs), then run "
-                          f"`{FIX} --languages rust`")
+    status.missing.append(
+      f"cargo not found: install Rust with rustup (https://rustup.rs), then run `{FIX} --languages rust`"
+    )
     return status
   status.found.append(f"cargo: {bin_dir / 'cargo'} ({tool_version([str(bin_dir / 'cargo'), '--version'])})")
   config = cargo_home(root) / "config.toml"
@@ -349,12 +378,12 @@ def check_rust(root: pathlib.Path) -> LanguageStatus:
 
 
 CHECKS: dict[str, Callable[[pathlib.Path], LanguageStatus]] = {
-    "cpp": check_cpp,
-    "go": check_go,
-    "java": check_java,
-    "javascript": check_javascript,
-    "python": check_python,
-    "rust": check_rust,
+  "cpp": check_cpp,
+  "go": check_go,
+  "java": check_java,
+  "javascript": check_javascript,
+  "python": check_python,
+  "rust": check_rust,
 }
 
 
@@ -368,8 +397,9 @@ def check(root: pathlib.Path, languages: Iterable[str] = LANGUAGES) -> dict[str,
 Log = Callable[[str], None]
 
 
-def _run(argv: list[str], log: Log, env: dict[str, str] | None = None, cwd: pathlib.Path | None = None,
-         timeout: float = 900) -> None:
+def _run(
+  argv: list[str], log: Log, env: dict[str, str] | None = None, cwd: pathlib.Path | None = None, timeout: float = 900
+) -> None:
   log("  $ " + " ".join(argv))
   done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
   if done.returncode != 0:
@@ -388,10 +418,10 @@ def missing_debian_packages(languages: Iterable[str]) -> list[str]:
   """Debian packages that would provide the system tools the chosen languages lack."""
   wanted: list[str] = []
   needs = {
-      "cpp": ["cmake", "make", "c++"],
-      "java": ["javac", "java"],
-      "javascript": ["node", "npm"],
-      "go": ["go"],
+    "cpp": ["cmake", "make", "c++"],
+    "java": ["javac", "java"],
+    "javascript": ["node", "npm"],
+    "go": ["go"],
   }
   for language in languages:
     for tool in needs.get(language, []):
@@ -406,8 +436,10 @@ def install_debian_packages(packages: list[str], log: Log) -> None:
   if not packages:
     return
   if which("apt-get") is None or os.geteuid() != 0:
-    raise ToolchainMissingError(f"missing system packages {' '.join(packages)}: install them with your package "
-                                f"manager (on Debian/Ubuntu, as root: apt-get install {' '.join(packages)})")
+    raise ToolchainMissingError(
+      f"missing system packages {' '.join(packages)}: install them with your package "
+      f"manager (on Debian/Ubuntu, as root: apt-get install {' '.join(packages)})"
+    )
   env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
   _run(["apt-get", "update", "-qq"], log, env=env)
   _run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages], log, env=env)
@@ -442,8 +474,9 @@ def fetch_java(root: pathlib.Path, log: Log) -> None:
       expected = _download(url + ".sha1").decode().split()[0].strip()
       payload = _download(url)
     except OSError as error:
-      raise ToolchainMissingError(f"cannot download {url} ({error}); check the network or set "
-                                  f"HRM_JAX_MAVEN_REPO to a Maven mirror") from error
+      raise ToolchainMissingError(
+        f"cannot download {url} ({error}); check the network or set HRM_JAX_MAVEN_REPO to a Maven mirror"
+      ) from error
     actual = hashlib.sha1(payload).hexdigest()
     if actual != expected:
       raise ToolchainMissingError(f"{url}: SHA-1 {actual} does not match the published {expected}")
@@ -457,9 +490,12 @@ def fetch_javascript(root: pathlib.Path, log: Log) -> None:
   """`npm install`s the pinned jest/babel set into `javascript/node_modules` (skipped when up to date)."""
   home = root / "javascript"
   home.mkdir(parents=True, exist_ok=True)
-  manifest = {"name": "hrm-jax-polyglot-javascript", "private": True, "description":
-              "Shared node_modules for Polyglot JavaScript exercises (hrm-jax setup-toolchains)",
-              "dependencies": dict(sorted(NPM_PACKAGES.items()))}
+  manifest = {
+    "name": "hrm-jax-polyglot-javascript",
+    "private": True,
+    "description": "Shared node_modules for Polyglot JavaScript exercises (hrm-jax setup-toolchains)",
+    "dependencies": dict(sorted(NPM_PACKAGES.items())),
+  }
   text = json.dumps(manifest, indent=2) + "\n"
   stamp = home / "hrm-jax-installed.json"
   if stamp.exists() and stamp.read_text() == text and jest_script(root).exists():
@@ -471,16 +507,29 @@ def fetch_javascript(root: pathlib.Path, log: Log) -> None:
   # A throw-away npm cache inside the toolchains cache: nothing is left in the user's ~/.npm.
   download_cache = home / "npm-download-cache"
   try:
-    _run([str(npm), "install", "--no-audit", "--no-fund", "--loglevel=error", "--cache", str(download_cache)],
-         log, cwd=home)
+    _run(
+      [str(npm), "install", "--no-audit", "--no-fund", "--loglevel=error", "--cache", str(download_cache)],
+      log,
+      cwd=home,
+    )
   finally:
     shutil.rmtree(download_cache, ignore_errors=True)
   stamp.write_text(text)
 
 
 def _rust_seed_manifest() -> str:
-  lines = ['[package]', 'name = "hrm-jax-polyglot-crates"', 'version = "0.0.0"', 'edition = "2021"',
-           'publish = false', '', '[lib]', 'path = "lib.rs"', '', '[dependencies]']
+  lines = [
+    "[package]",
+    'name = "hrm-jax-polyglot-crates"',
+    'version = "0.0.0"',
+    'edition = "2021"',
+    "publish = false",
+    "",
+    "[lib]",
+    'path = "lib.rs"',
+    "",
+    "[dependencies]",
+  ]
   for alias, package, requirement in RUST_CRATES:
     if alias == package:
       lines.append(f'{alias} = "{requirement}"')
@@ -508,12 +557,12 @@ def _prune_windows_import_libraries(vendor: pathlib.Path) -> None:
 def rust_env(root: pathlib.Path, bin_dir: pathlib.Path) -> dict[str, str]:
   """Cargo settings for offline use of the vendored crates (shared by tests and the setup's check)."""
   return {
-      "CARGO_HOME": str(cargo_home(root)),
-      "CARGO_NET_OFFLINE": "true",
-      "CARGO_INCREMENTAL": "0",
-      "CARGO_TERM_COLOR": "never",
-      "RUSTC": str(bin_dir / "rustc"),
-      "RUSTDOC": str(bin_dir / "rustdoc"),
+    "CARGO_HOME": str(cargo_home(root)),
+    "CARGO_NET_OFFLINE": "true",
+    "CARGO_INCREMENTAL": "0",
+    "CARGO_TERM_COLOR": "never",
+    "RUSTC": str(bin_dir / "rustc"),
+    "RUSTDOC": str(bin_dir / "rustdoc"),
   }
 
 
@@ -537,11 +586,22 @@ def fetch_rust(root: pathlib.Path, log: Log) -> None:
     # Download through a throw-away CARGO_HOME: nothing is left in the user's ~/.cargo.
     download_home = root / "rust" / "download-home"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CARGO_", "RUSTUP_TOOLCHAIN"))}
-    env.update(PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}", CARGO_HOME=str(download_home),
-               RUSTC=str(bin_dir / "rustc"))
+    env.update(
+      PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}", CARGO_HOME=str(download_home), RUSTC=str(bin_dir / "rustc")
+    )
     try:
-      _run([str(bin_dir / "cargo"), "vendor", "--versioned-dirs", "--manifest-path", str(seed / "Cargo.toml"),
-            str(staging)], log, env=env)
+      _run(
+        [
+          str(bin_dir / "cargo"),
+          "vendor",
+          "--versioned-dirs",
+          "--manifest-path",
+          str(seed / "Cargo.toml"),
+          str(staging),
+        ],
+        log,
+        env=env,
+      )
     finally:
       shutil.rmtree(download_home, ignore_errors=True)
     _prune_windows_import_libraries(staging)
@@ -550,18 +610,22 @@ def fetch_rust(root: pathlib.Path, log: Log) -> None:
     stamp.write_text(stamp_text)
   home = cargo_home(root)
   home.mkdir(parents=True, exist_ok=True)
-  config = ("# Written by `hrm-jax setup-toolchains`: crates.io is replaced by the vendored copy.\n"
-            "[source.crates-io]\nreplace-with = \"hrm-jax-vendored\"\n\n"
-            f"[source.hrm-jax-vendored]\ndirectory = \"{vendor}\"\n\n[net]\noffline = true\n")
+  config = (
+    "# Written by `hrm-jax setup-toolchains`: crates.io is replaced by the vendored copy.\n"
+    '[source.crates-io]\nreplace-with = "hrm-jax-vendored"\n\n'
+    f'[source.hrm-jax-vendored]\ndirectory = "{vendor}"\n\n[net]\noffline = true\n'
+  )
   config_path = home / "config.toml"
   if not config_path.exists() or config_path.read_text() != config:
     config_path.write_text(config)
   # Prove that every requirement resolves offline against the vendored set.
-  env = {"PATH": f"{bin_dir}{os.pathsep}/usr/local/bin:/usr/bin:/bin", "HOME": str(seed),
-         **rust_env(root, bin_dir)}
+  env = {"PATH": f"{bin_dir}{os.pathsep}/usr/local/bin:/usr/bin:/bin", "HOME": str(seed), **rust_env(root, bin_dir)}
   (seed / "Cargo.lock").unlink(missing_ok=True)
-  _run([str(bin_dir / "cargo"), "generate-lockfile", "--offline", "--manifest-path", str(seed / "Cargo.toml")],
-       log, env=env)
+  _run(
+    [str(bin_dir / "cargo"), "generate-lockfile", "--offline", "--manifest-path", str(seed / "Cargo.toml")],
+    log,
+    env=env,
+  )
 
 
 def fetch_go(root: pathlib.Path, log: Log) -> None:
@@ -578,17 +642,24 @@ def fetch_go(root: pathlib.Path, log: Log) -> None:
   go_path(root).mkdir(parents=True, exist_ok=True)
   go_build_cache(root).mkdir(parents=True, exist_ok=True)
   (warm / "go.mod").write_text("module hrmjaxwarm\n\ngo 1.18\n")
-  (warm / "warm.go").write_text("package hrmjaxwarm\n\n// Answer exists so the package is not empty.\n"
-                                "func Answer() int { return 42 }\n")
+  (warm / "warm.go").write_text(
+    "package hrmjaxwarm\n\n// Answer exists so the package is not empty.\nfunc Answer() int { return 42 }\n"
+  )
   imports = "\n".join(f'\t_ "{package}"' for package in GO_WARM_PACKAGES if package != "testing")
-  (warm / "warm_test.go").write_text(f'package hrmjaxwarm\n\nimport (\n{imports}\n\t"testing"\n)\n\n'
-                                     'func TestAnswer(t *testing.T) {\n\tif Answer() != 42 {\n'
-                                     '\t\tt.Fatal("wrong answer")\n\t}\n}\n')
-  env = {"PATH": f"{real_dir(go)}{os.pathsep}/usr/local/bin:/usr/bin:/bin", "HOME": str(warm),
-         **go_env(root, go_build_cache(root))}
+  (warm / "warm_test.go").write_text(
+    f'package hrmjaxwarm\n\nimport (\n{imports}\n\t"testing"\n)\n\n'
+    "func TestAnswer(t *testing.T) {\n\tif Answer() != 42 {\n"
+    '\t\tt.Fatal("wrong answer")\n\t}\n}\n'
+  )
+  env = {
+    "PATH": f"{real_dir(go)}{os.pathsep}/usr/local/bin:/usr/bin:/bin",
+    "HOME": str(warm),
+    **go_env(root, go_build_cache(root)),
+  }
   _run([str(go), "test", "-count=1", "./..."], log, env=env, cwd=warm)
   (go_build_cache(root) / "hrm-jax-warm.json").write_text(
-      json.dumps({"go": tool_version([str(go), "version"]), "packages": list(GO_WARM_PACKAGES)}) + "\n")
+    json.dumps({"go": tool_version([str(go), "version"]), "packages": list(GO_WARM_PACKAGES)}) + "\n"
+  )
 
 
 def fetch_python(root: pathlib.Path, log: Log) -> None:
@@ -603,12 +674,12 @@ def fetch_cpp(root: pathlib.Path, log: Log) -> None:
 
 
 FETCHERS: dict[str, Callable[[pathlib.Path, Log], None]] = {
-    "cpp": fetch_cpp,
-    "go": fetch_go,
-    "java": fetch_java,
-    "javascript": fetch_javascript,
-    "python": fetch_python,
-    "rust": fetch_rust,
+  "cpp": fetch_cpp,
+  "go": fetch_go,
+  "java": fetch_java,
+  "javascript": fetch_javascript,
+  "python": fetch_python,
+  "rust": fetch_rust,
 }
 
 
@@ -619,8 +690,9 @@ class SetupResult:
   errors: dict[str, str]
 
 
-def setup(root: pathlib.Path, languages: Iterable[str] = LANGUAGES, use_apt: bool = True,
-          log: Log = print) -> SetupResult:
+def setup(
+  root: pathlib.Path, languages: Iterable[str] = LANGUAGES, use_apt: bool = True, log: Log = print
+) -> SetupResult:
   """Installs what is missing (system packages, then each language's cache) and reports the result."""
   languages = tuple(languages)
   root.mkdir(parents=True, exist_ok=True)
@@ -659,8 +731,12 @@ def disk_usage(path: pathlib.Path) -> int:
   return total
 
 
-def format_report(statuses: dict[str, LanguageStatus], root: pathlib.Path,
-                  seconds: dict[str, float] | None = None, errors: dict[str, str] | None = None) -> str:
+def format_report(
+  statuses: dict[str, LanguageStatus],
+  root: pathlib.Path,
+  seconds: dict[str, float] | None = None,
+  errors: dict[str, str] | None = None,
+) -> str:
   """A per-language table: OK or MISSING, what was found, and for each missing piece the fix."""
   lines = [f"toolchains cache: {root}"]
   for language, status in statuses.items():

@@ -9,12 +9,13 @@ Special tokens hold fixed ids at the start of the vocabulary, in the order of `S
 (`<|pad|>` = 0, `<|eos|>` = 1, ...). Each is one id, matched as a whole in `encode` and kept by `decode`,
 so `decode(encode(x)) == x` for every string. The training script is `hrm_jax/tokenizer/train_tokenizer.py`.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import functools
 import os
-from typing import Sequence
+from collections.abc import Sequence
 
 import tokenizers
 
@@ -31,10 +32,10 @@ EDIT_DIVIDER = "======="
 EDIT_REPLACE = ">>>>>>> REPLACE"
 
 SPECIAL_TOKENS: tuple[str, ...] = (
-    (PAD, EOS, BOS)
-    + tuple(f"<|lang:{lang}|>" for lang in LANGUAGES)
-    + tuple(f"<|{role}|>" for role in ROLES)
-    + (EDIT_SEARCH, EDIT_DIVIDER, EDIT_REPLACE)
+  (PAD, EOS, BOS)
+  + tuple(f"<|lang:{lang}|>" for lang in LANGUAGES)
+  + tuple(f"<|{role}|>" for role in ROLES)
+  + (EDIT_SEARCH, EDIT_DIVIDER, EDIT_REPLACE)
 )
 VOCAB_SIZE = 8192
 DEFAULT_VOCAB_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "code_bpe_8k.json")
@@ -43,6 +44,7 @@ DEFAULT_VOCAB_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "c
 @dataclasses.dataclass(frozen=True)
 class CodeTokenizer:
   """Thin, typed wrapper over a `tokenizers.Tokenizer` with our special-token conventions."""
+
   backend: tokenizers.Tokenizer
   path: str
 
@@ -87,8 +89,10 @@ def check_special_tokens(backend: tokenizers.Tokenizer, path: str) -> None:
   for expected_id, token in enumerate(SPECIAL_TOKENS):
     got = backend.token_to_id(token)
     if got != expected_id:
-      raise ValueError(f"{path}: special token {token!r} has id {got}, expected {expected_id}; "
-                       "retrain with `python -m hrm_jax.tokenizer.train_tokenizer`")
+      raise ValueError(
+        f"{path}: special token {token!r} has id {got}, expected {expected_id}; "
+        "retrain with `python -m hrm_jax.tokenizer.train_tokenizer`"
+      )
 
 
 @functools.lru_cache(maxsize=8)

@@ -14,6 +14,7 @@ Where each language's sources come from (first root that exists wins, the rest a
               the standard library's source pages that the rust-docs component ships (html/src/**/*.rs.html,
               decoded back to plain Rust), else ~/.cargo/registry/src/**/*.rs
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -26,7 +27,7 @@ import shutil
 import subprocess
 import sysconfig
 import zipfile
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 LANGUAGES = ("cpp", "go", "java", "javascript", "python", "rust")
 
@@ -34,6 +35,7 @@ LANGUAGES = ("cpp", "go", "java", "javascript", "python", "rust")
 @dataclasses.dataclass(frozen=True)
 class SourceFile:
   """One source file: `key` is stable across machines (root name + relative path); `load()` returns text."""
+
   language: str
   key: str
   size: int
@@ -88,7 +90,7 @@ def rustdoc_source_page_to_text(page: str) -> str:
   """Recovers the plain Rust source from a rustdoc `src/**/*.rs.html` page (line anchors and spans removed)."""
   match = _RUSTDOC_CODE.search(page)
   if match is None:
-    raise ValueError("not a rustdoc source page: no <pre class=\"rust\"><code> block")
+    raise ValueError('not a rustdoc source page: no <pre class="rust"><code> block')
   body = _RUSTDOC_LINE_ANCHOR.sub("", match.group(1))
   return html.unescape(_TAG.sub("", body))
 
@@ -108,8 +110,12 @@ def cpp_sources() -> list[SourceFile]:
     # libstdc++ headers: `vector`, `bits/stl_vector.h`, ...; skip precompiled headers.
     files += _files_under("cpp", "usr-include-c++", "/usr/include/c++", lambda rel: not rel.endswith(".gch"))
   if os.path.isdir("/usr/include"):
-    files += _files_under("cpp", "usr-include", "/usr/include",
-                          lambda rel: rel.endswith((".hpp", ".hh", ".cpp", ".cc")) and not rel.startswith("c++/"))
+    files += _files_under(
+      "cpp",
+      "usr-include",
+      "/usr/include",
+      lambda rel: rel.endswith((".hpp", ".hh", ".cpp", ".cc")) and not rel.startswith("c++/"),
+    )
   return files
 
 
@@ -144,8 +150,14 @@ def java_sources() -> list[SourceFile]:
     with zipfile.ZipFile(zip_path) as zf:
       members = [info for info in zf.infolist() if info.filename.endswith(".java") and not info.is_dir()]
     for info in sorted(members, key=lambda i: i.filename):
-      files.append(SourceFile("java", f"jdk-src.zip/{info.filename}", info.file_size,
-                              functools.partial(_load_zip_member, zip_path, info.filename)))
+      files.append(
+        SourceFile(
+          "java",
+          f"jdk-src.zip/{info.filename}",
+          info.file_size,
+          functools.partial(_load_zip_member, zip_path, info.filename),
+        )
+      )
   return files
 
 
@@ -153,14 +165,20 @@ def javascript_sources() -> list[SourceFile]:
   root = _command_output(["npm", "root", "-g"]) or "/usr/lib/node_modules"
   if not os.path.isdir(root):
     return []
-  return _files_under("javascript", "npm-global", root,
-                      lambda rel: rel.endswith((".js", ".mjs", ".cjs")) and not rel.endswith(".min.js"))
+  return _files_under(
+    "javascript", "npm-global", root, lambda rel: rel.endswith((".js", ".mjs", ".cjs")) and not rel.endswith(".min.js")
+  )
 
 
 def python_sources() -> list[SourceFile]:
   stdlib = sysconfig.get_paths()["stdlib"]
-  return _files_under("python", "stdlib", stdlib, lambda rel: rel.endswith(".py"),
-                      skip_dirs=("site-packages", "dist-packages", "__pycache__"))
+  return _files_under(
+    "python",
+    "stdlib",
+    stdlib,
+    lambda rel: rel.endswith(".py"),
+    skip_dirs=("site-packages", "dist-packages", "__pycache__"),
+  )
 
 
 def rust_sources() -> list[SourceFile]:
@@ -174,8 +192,11 @@ def rust_sources() -> list[SourceFile]:
       out = []
       for rel in _walk(docs, lambda r: r.endswith(".rs.html")):
         full = os.path.join(docs, rel)
-        out.append(SourceFile("rust", f"rustdoc-src/{rel[:-len('.html')]}", os.path.getsize(full),
-                              functools.partial(_load_rustdoc, full)))
+        out.append(
+          SourceFile(
+            "rust", f"rustdoc-src/{rel[: -len('.html')]}", os.path.getsize(full), functools.partial(_load_rustdoc, full)
+          )
+        )
       return out
   registry = os.path.expanduser("~/.cargo/registry/src")
   if os.path.isdir(registry):
@@ -184,12 +205,12 @@ def rust_sources() -> list[SourceFile]:
 
 
 FINDERS: dict[str, Callable[[], list[SourceFile]]] = {
-    "cpp": cpp_sources,
-    "go": go_sources,
-    "java": java_sources,
-    "javascript": javascript_sources,
-    "python": python_sources,
-    "rust": rust_sources,
+  "cpp": cpp_sources,
+  "go": go_sources,
+  "java": java_sources,
+  "javascript": javascript_sources,
+  "python": python_sources,
+  "rust": rust_sources,
 }
 
 

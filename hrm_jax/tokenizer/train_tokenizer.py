@@ -7,6 +7,7 @@ by a hash of the key, are taken in hash order up to a fixed byte cap per languag
 is deterministic for a given input. It prints the corpus it used and bytes/token per language on the
 held-out files, and writes the same figures beside the vocabulary (`<out stem>.report.json`).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,7 +17,7 @@ import json
 import os
 import sys
 import time
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import tokenizers
 from tokenizers import decoders, models, pre_tokenizers, trainers
@@ -50,8 +51,9 @@ def _key_hash(key: str) -> int:
   return int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "big")
 
 
-def select_corpus(language: str, files: Sequence[sources_lib.SourceFile], *, train_bytes: int,
-                  heldout_bytes: int, max_file_bytes: int) -> LanguageCorpus:
+def select_corpus(
+  language: str, files: Sequence[sources_lib.SourceFile], *, train_bytes: int, heldout_bytes: int, max_file_bytes: int
+) -> LanguageCorpus:
   """Splits `files` by key hash into train/held-out and reads each side, in hash order, up to its cap."""
   corpus = LanguageCorpus(language, [], [], [], [], files_found=len(files), skipped=0)
   budget = {"train": train_bytes, "heldout": heldout_bytes}
@@ -89,11 +91,11 @@ def train_bpe(texts: Iterable[str], vocab_size: int = VOCAB_SIZE) -> tokenizers.
   """Trains on `texts`; SPECIAL_TOKENS get ids 0..N-1 in order, then the 256 byte symbols, then merges."""
   tok = new_tokenizer()
   trainer = trainers.BpeTrainer(
-      vocab_size=vocab_size,
-      min_frequency=2,
-      special_tokens=list(SPECIAL_TOKENS),
-      initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-      show_progress=False,
+    vocab_size=vocab_size,
+    min_frequency=2,
+    special_tokens=list(SPECIAL_TOKENS),
+    initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    show_progress=False,
   )
   tok.train_from_iterator(texts, trainer=trainer)
   # Registered again as added tokens (same ids) so that encode() matches them as wholes inside text.
@@ -121,12 +123,17 @@ def main(argv: list[str] | None = None) -> int:
   for language in LANGUAGES:
     files = sources_lib.find_sources(language)
     if not files:
-      print(f"error: no {language} sources found on this machine (see hrm_jax/tokenizer/sources.py)",
-            file=sys.stderr)
+      print(f"error: no {language} sources found on this machine (see hrm_jax/tokenizer/sources.py)", file=sys.stderr)
       return 1
-    corpora.append(select_corpus(language, files, train_bytes=args.train_bytes_per_language,
-                                 heldout_bytes=args.heldout_bytes_per_language,
-                                 max_file_bytes=args.max_file_bytes))
+    corpora.append(
+      select_corpus(
+        language,
+        files,
+        train_bytes=args.train_bytes_per_language,
+        heldout_bytes=args.heldout_bytes_per_language,
+        max_file_bytes=args.max_file_bytes,
+      )
+    )
   print(f"corpus read in {time.time() - start:.1f}s")
   # Interleave languages file by file so no language dominates the start of the stream.
   ordered = []
@@ -142,20 +149,40 @@ def main(argv: list[str] | None = None) -> int:
 
   rows = []
   print(f"trained vocab_size={tok.vocab_size} in {train_seconds:.1f}s -> {args.out}")
-  print(f"{'language':<11} {'found':>7} {'train files':>11} {'train MB':>8} {'held-out files':>14} "
-        f"{'bytes/token':>11}")
+  print(f"{'language':<11} {'found':>7} {'train files':>11} {'train MB':>8} {'held-out files':>14} {'bytes/token':>11}")
   for c in corpora:
     bpt = bytes_per_token(tok, c.heldout)
     roots = sorted({k.split("/", 1)[0] for k in c.train_keys})
-    rows.append(dict(language=c.language, files_found=c.files_found, train_files=len(c.train),
-                     train_bytes=c.train_bytes, heldout_files=len(c.heldout), heldout_bytes=c.heldout_bytes,
-                     heldout_bytes_per_token=round(bpt, 4), skipped_files=c.skipped, roots=roots))
-    print(f"{c.language:<11} {c.files_found:>7} {len(c.train):>11} {c.train_bytes / 1e6:>8.2f} "
-          f"{len(c.heldout):>14} {bpt:>11.3f}")
+    rows.append(
+      dict(
+        language=c.language,
+        files_found=c.files_found,
+        train_files=len(c.train),
+        train_bytes=c.train_bytes,
+        heldout_files=len(c.heldout),
+        heldout_bytes=c.heldout_bytes,
+        heldout_bytes_per_token=round(bpt, 4),
+        skipped_files=c.skipped,
+        roots=roots,
+      )
+    )
+    print(
+      f"{c.language:<11} {c.files_found:>7} {len(c.train):>11} {c.train_bytes / 1e6:>8.2f} "
+      f"{len(c.heldout):>14} {bpt:>11.3f}"
+    )
   stem, _ = os.path.splitext(args.out)
   with open(stem + ".report.json", "w") as f:
-    json.dump(dict(vocab_size=tok.vocab_size, special_tokens=list(SPECIAL_TOKENS),
-                   train_seconds=round(train_seconds, 1), args=vars(args), languages=rows), f, indent=1)
+    json.dump(
+      dict(
+        vocab_size=tok.vocab_size,
+        special_tokens=list(SPECIAL_TOKENS),
+        train_seconds=round(train_seconds, 1),
+        args=vars(args),
+        languages=rows,
+      ),
+      f,
+      indent=1,
+    )
     f.write("\n")
   return 0
 

@@ -28,6 +28,7 @@ Readers (`load_for_inference`: `hrm-jax generate`, `eval --model`, `export`, `se
 checkpoints read-only: only the parameters are read, the same checks apply, and a failing step is skipped
 without being renamed.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -67,6 +68,7 @@ class CheckpointMismatch(ValueError):
 @dataclasses.dataclass
 class Restored:
   """What `Checkpointer.restore` returns: the step, the state (the template's structure) and the JSON extras."""
+
   step: int
   state: Any
   extras: dict[str, Any]
@@ -74,6 +76,7 @@ class Restored:
 
 # ----------------------------------------------------------------------------------------------------------------
 # Digests of a step directory.
+
 
 def _file_digests(step_dir: str) -> dict[str, dict[str, Any]]:
   """{relative path: {"size", "sha256"}} of every file under `step_dir` except the digest file itself."""
@@ -146,14 +149,17 @@ def _key_name(key) -> str:
 
 def _shapes(tree: Any) -> dict[tuple[str, ...], tuple[int, ...]]:
   """{leaf path as names: shape}; dict keys, dataclass fields and sequence indices all become names."""
-  return {tuple(_key_name(k) for k in path): tuple(getattr(leaf, "shape", ()))
-          for path, leaf in jax.tree_util.tree_leaves_with_path(tree)}
+  return {
+    tuple(_key_name(k) for k in path): tuple(getattr(leaf, "shape", ()))
+    for path, leaf in jax.tree_util.tree_leaves_with_path(tree)
+  }
 
 
 def layout_mismatch(saved_dir: str, template: Any) -> str | None:
   """Where the template disagrees with the state saved in `saved_dir` (a parameter missing, or a shape that
   differs), or None. Such a step is sound but belongs to another configuration: it is never set aside."""
   from etils import epath
+
   try:
     saved = _shapes(ocp.StandardCheckpointHandler().metadata(epath.Path(saved_dir)))
   except Exception:  # noqa: BLE001 - unreadable metadata: the restore itself will report the step
@@ -187,9 +193,14 @@ class _SaveNoise(logging.Filter):
     self._previous_hook = None
 
   def filter(self, record: logging.LogRecord) -> bool:
-    if self.active and record.levelno >= logging.ERROR and (
+    if (
+      self.active
+      and record.levelno >= logging.ERROR
+      and (
         f"{os.sep}orbax{os.sep}" in (record.pathname or "")
-        or (record.name == "asyncio" and "exception was never retrieved" in record.getMessage())):
+        or (record.name == "asyncio" and "exception was never retrieved" in record.getMessage())
+      )
+    ):
       self.suppressed += 1
       return False
     return True
@@ -233,6 +244,7 @@ def _root_cause(error: BaseException) -> str:
 
 # ----------------------------------------------------------------------------------------------------------------
 
+
 class Checkpointer:
   """The checkpoints of one workdir (`<workdir>/checkpoints`).
 
@@ -247,8 +259,9 @@ class Checkpointer:
   def __init__(self, workdir: str, keep: int = 3, async_save: bool = True, read_only: bool = False):
     self.directory = os.path.join(os.path.abspath(workdir), "checkpoints")
     self.read_only = read_only
-    options = ocp.CheckpointManagerOptions(max_to_keep=keep, enable_async_checkpointing=async_save and not read_only,
-                                           create=not read_only)
+    options = ocp.CheckpointManagerOptions(
+      max_to_keep=keep, enable_async_checkpointing=async_save and not read_only, create=not read_only
+    )
     self._async_save = async_save and not read_only
     self._in_flight: list[int] = []  # saved steps whose completion (and digest) is not collected yet
     self.manager = ocp.CheckpointManager(self.directory, options=options)
@@ -274,8 +287,9 @@ class Checkpointer:
     except Exception as e:  # noqa: BLE001 - Orbax/TensorStore raise ValueError, OSError, RuntimeError, ...
       self._remove_partial(step)
       raise CheckpointSaveError(
-          f"saving checkpoint step {step} to {self.directory} failed ({_root_cause(e)}); the previous "
-          f"checkpoints are intact (latest complete: {self._latest_complete(step)})") from e
+        f"saving checkpoint step {step} to {self.directory} failed ({_root_cause(e)}); the previous "
+        f"checkpoints are intact (latest complete: {self._latest_complete(step)})"
+      ) from e
 
   def _remove_partial(self, step: int) -> None:
     """Deletes what the failed save of `step` left (Orbax's temporary directory), freeing the space it took."""
@@ -309,8 +323,14 @@ class Checkpointer:
           if os.path.isdir(self.step_dir(step)):  # (a step may already be gone: keep-N)
             write_digest(self.step_dir(step))
 
-  def save(self, step: int, state: Any, data_iterator: grain.DatasetIterator | None = None,
-           extras: Mapping[str, Any] | None = None, force: bool = False) -> bool:
+  def save(
+    self,
+    step: int,
+    state: Any,
+    data_iterator: grain.DatasetIterator | None = None,
+    extras: Mapping[str, Any] | None = None,
+    force: bool = False,
+  ) -> bool:
     """Saves `state` (and the iterator's position, and each JSON-serialisable `extras` item) as `step`.
 
     Raises CheckpointSaveError (one line) when this save, or the previous in-flight one, fails."""
@@ -350,8 +370,14 @@ class Checkpointer:
 
   # -- restoring -------------------------------------------------------------------------------------------------
 
-  def restore(self, state_template: Any, data_iterator: grain.DatasetIterator | None = None,
-              step: int | None = None, extras: Iterable[str] = (), params_only: bool = False) -> Restored | None:
+  def restore(
+    self,
+    state_template: Any,
+    data_iterator: grain.DatasetIterator | None = None,
+    step: int | None = None,
+    extras: Iterable[str] = (),
+    params_only: bool = False,
+  ) -> Restored | None:
     """Restores the newest sound checkpoint (or exactly `step`) into the template's structure.
 
     Args:
@@ -398,11 +424,16 @@ class Checkpointer:
       raise CheckpointUnreadable(f"{where} could not be restored: {mismatch}")
     different = layout_mismatch(os.path.join(self.step_dir(step), "state"), template)
     if different:
-      raise CheckpointMismatch(f"{where} does not fit this configuration: {different}. Was the config changed "
-                               "since it was saved? Use a new workdir (or the config.json saved beside it)")
+      raise CheckpointMismatch(
+        f"{where} does not fit this configuration: {different}. Was the config changed "
+        "since it was saved? Use a new workdir (or the config.json saved beside it)"
+      )
     if params_only:
-      items = {"state": ocp.args.PyTreeRestore(item=abstract, partial_restore=True,
-                                               restore_args=ocp.checkpoint_utils.construct_restore_args(abstract))}
+      items = {
+        "state": ocp.args.PyTreeRestore(
+          item=abstract, partial_restore=True, restore_args=ocp.checkpoint_utils.construct_restore_args(abstract)
+        )
+      }
     else:
       items = {"state": ocp.args.StandardRestore(abstract)}
     if data_iterator is not None:
@@ -433,6 +464,7 @@ class Checkpointer:
       print(f"WARNING: moved the unreadable checkpoint to {target}", flush=True)
     if jax.process_count() > 1:
       from jax.experimental import multihost_utils
+
       multihost_utils.sync_global_devices(f"set aside checkpoint {step}")
     self.manager.reload()
 
@@ -448,8 +480,9 @@ def load_for_inference(workdir: str, step: int | None = None):
   config = trainer.load_config(workdir)
   model = trainer.build_model(config)
   device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
-  abstract = jax.eval_shape(lambda: hrm.init_params(model.cfg, jax.random.key(0),
-                                                    dot_general_cls=model.dot_general_cls)[1]["params"])
+  abstract = jax.eval_shape(
+    lambda: hrm.init_params(model.cfg, jax.random.key(0), dot_general_cls=model.dot_general_cls)[1]["params"]
+  )
   template = {"params": jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=device), abstract)}
   ckpt = Checkpointer(workdir, read_only=True)
   try:

@@ -8,6 +8,7 @@
 A process that loses its peers does not hang: the coordination service's heartbeat timeout
 (`--distributed-timeout`, env `HRM_DISTRIBUTED_TIMEOUT`, default 60 s) ends the survivors with an error.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,13 +33,20 @@ class DistributedOptions:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
   group = parser.add_argument_group("multi-host")
-  group.add_argument("--distributed", action="store_true",
-                     help="initialise jax.distributed with cluster auto-detection (TPU pod slices, SLURM)")
+  group.add_argument(
+    "--distributed",
+    action="store_true",
+    help="initialise jax.distributed with cluster auto-detection (TPU pod slices, SLURM)",
+  )
   group.add_argument("--coordinator-address", default=None, help="host:port of process 0 (env HRM_COORDINATOR_ADDRESS)")
   group.add_argument("--num-processes", type=int, default=None, help="env HRM_NUM_PROCESSES")
   group.add_argument("--process-id", type=int, default=None, help="env HRM_PROCESS_ID")
-  group.add_argument("--distributed-timeout", type=int, default=None,
-                     help="seconds before lost peers end the job (env HRM_DISTRIBUTED_TIMEOUT, default 60)")
+  group.add_argument(
+    "--distributed-timeout",
+    type=int,
+    default=None,
+    help="seconds before lost peers end the job (env HRM_DISTRIBUTED_TIMEOUT, default 60)",
+  )
 
 
 def options_from(args: argparse.Namespace | None = None, environ=None) -> DistributedOptions:
@@ -50,23 +58,30 @@ def options_from(args: argparse.Namespace | None = None, environ=None) -> Distri
   num = get("num_processes") if get("num_processes") is not None else as_int(env.get(ENV_PREFIX + "NUM_PROCESSES"))
   pid = get("process_id") if get("process_id") is not None else as_int(env.get(ENV_PREFIX + "PROCESS_ID"))
   timeout = get("distributed_timeout") or as_int(env.get(ENV_PREFIX + "DISTRIBUTED_TIMEOUT")) or 60
-  opts = DistributedOptions(auto=bool(get("distributed")), coordinator_address=address, num_processes=num,
-                            process_id=pid, timeout_s=timeout)
+  opts = DistributedOptions(
+    auto=bool(get("distributed")), coordinator_address=address, num_processes=num, process_id=pid, timeout_s=timeout
+  )
   if address is not None and (num is None or pid is None):
-    raise ValueError("multi-host: --coordinator-address needs --num-processes and --process-id "
-                     "(or HRM_NUM_PROCESSES and HRM_PROCESS_ID)")
+    raise ValueError(
+      "multi-host: --coordinator-address needs --num-processes and --process-id "
+      "(or HRM_NUM_PROCESSES and HRM_PROCESS_ID)"
+    )
   return opts
 
 
 def initialize(opts: DistributedOptions) -> bool:
   """Calls jax.distributed.initialize when asked to; returns whether it did."""
   import jax  # here, not at module level: `hrm-jax train --help` must not load JAX
+
   if not opts.enabled:
     return False
   if jax.config.jax_platforms and "cpu" in jax.config.jax_platforms:
     jax.config.update("jax_cpu_collectives_implementation", "gloo")  # cross-process collectives on CPU
-  kwargs = dict(initialization_timeout=max(opts.timeout_s, 30), heartbeat_timeout_seconds=opts.timeout_s,
-                shutdown_timeout_seconds=opts.timeout_s)
+  kwargs = dict(
+    initialization_timeout=max(opts.timeout_s, 30),
+    heartbeat_timeout_seconds=opts.timeout_s,
+    shutdown_timeout_seconds=opts.timeout_s,
+  )
   if opts.auto and opts.coordinator_address is None:
     jax.distributed.initialize(**kwargs)
   else:
@@ -76,6 +91,7 @@ def initialize(opts: DistributedOptions) -> bool:
 
 def is_main_process() -> bool:
   import jax
+
   return jax.process_index() == 0
 
 

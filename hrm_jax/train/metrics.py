@@ -6,12 +6,14 @@ the `tensorboard` package's own event-file writer, which needs no TensorFlow. Ac
 JAX and TensorBoard without TensorFlow (CLU's `metric_writers` package imports TensorFlow on import, so it
 cannot be used there at all); both writers produce event files that TensorBoard reads the same way.
 """
+
 from __future__ import annotations
 
 import os
 import socket
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -19,6 +21,7 @@ import numpy as np
 def tensorflow_available() -> bool:
   """True when TensorFlow imports (checked without importing it when it is absent)."""
   import importlib.util
+
   try:
     return importlib.util.find_spec("tensorflow") is not None
   except (ImportError, ValueError):
@@ -32,6 +35,7 @@ def create_writer(workdir: str, backend: str = "auto"):
   "tensorboard".
   """
   import jax
+
   logdir = os.path.join(workdir, "tensorboard")
   main = jax.process_index() == 0
   if backend not in ("auto", "clu", "tensorboard"):
@@ -60,6 +64,7 @@ class EventFileWriter:
     self._writer = None
     if logdir is not None:
       from tensorboard.summary.writer.event_file_writer import EventFileWriter as _Writer
+
       os.makedirs(logdir, exist_ok=True)
       self._writer = _Writer(logdir, filename_suffix=f".{socket.gethostname()}.hrm-jax")
 
@@ -67,18 +72,20 @@ class EventFileWriter:
     if self._writer is None or not values:
       return
     from tensorboard.compat.proto import event_pb2, summary_pb2
+
     summary = summary_pb2.Summary(value=values)
     self._writer.add_event(event_pb2.Event(wall_time=time.time(), step=int(step), summary=summary))
 
   def write_scalars(self, step: int, scalars: Mapping[str, Any]) -> None:
     from tensorboard.compat.proto import summary_pb2
-    self._write(step, [summary_pb2.Summary.Value(tag=k, simple_value=float(np.asarray(v)))
-                       for k, v in scalars.items()])
+
+    self._write(step, [summary_pb2.Summary.Value(tag=k, simple_value=float(np.asarray(v))) for k, v in scalars.items()])
 
   def write_texts(self, step: int, texts: Mapping[str, str]) -> None:
     from tensorboard.compat.proto import summary_pb2
     from tensorboard.plugins.text import metadata as text_metadata
     from tensorboard.util import tensor_util
+
     values = []
     for k, v in texts.items():
       meta = text_metadata.create_summary_metadata(display_name=k, description="")
@@ -90,6 +97,7 @@ class EventFileWriter:
       return
     from tensorboard.compat.proto import event_pb2
     from tensorboard.plugins.hparams import summary_v2
+
     flat = {k: (v if isinstance(v, (bool, int, float, str)) else str(v)) for k, v in hparams.items()}
     self._writer.add_event(event_pb2.Event(wall_time=time.time(), step=0, summary=summary_v2.hparams_pb(flat)))
 

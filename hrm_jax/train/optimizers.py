@@ -11,6 +11,7 @@ The puzzle embedding table is trained as in the reference's sparse embedding (hr
 the per-row sum over the batch (the scatter-add that `jnp.take`'s gradient produces), and only the rows that
 received gradient are updated: w <- w (1 - lr wd) - lr sign(g).
 """
+
 from __future__ import annotations
 
 import math
@@ -44,8 +45,8 @@ def scale_by_adam_atan2(b1: float = 0.9, b2: float = 0.95) -> optax.GradientTran
     t = count.astype(jnp.float32)
     mu = jax.tree.map(lambda m, g: b1 * m + (1 - b1) * g, state.mu, updates)
     nu = jax.tree.map(lambda v, g: b2 * v + (1 - b2) * jnp.square(g), state.nu, updates)
-    c1 = 1 - b1 ** t
-    c2 = jnp.sqrt(1 - b2 ** t)
+    c1 = 1 - b1**t
+    c2 = jnp.sqrt(1 - b2**t)
     direction = jax.tree.map(lambda m, v: jnp.arctan2(m, jnp.sqrt(v) / c2) / c1, mu, nu)
     return direction, ScaleByAdamAtan2State(count=count, mu=mu, nu=nu)
 
@@ -53,8 +54,9 @@ def scale_by_adam_atan2(b1: float = 0.9, b2: float = 0.95) -> optax.GradientTran
 
 
 def adam_atan2(learning_rate, b1: float = 0.9, b2: float = 0.95, weight_decay: float = 0.0):
-  return optax.chain(scale_by_adam_atan2(b1, b2), optax.add_decayed_weights(weight_decay),
-                     optax.scale_by_learning_rate(learning_rate))
+  return optax.chain(
+    scale_by_adam_atan2(b1, b2), optax.add_decayed_weights(weight_decay), optax.scale_by_learning_rate(learning_rate)
+  )
 
 
 def sign_sgd_touched_rows(learning_rate, weight_decay: float = 0.0) -> optax.GradientTransformation:
@@ -82,17 +84,20 @@ def reference_schedule(base_lr: float, warmup_steps: int, total_steps: int, min_
   The reference increments its step counter before computing the rate, so update number n (from 1) uses
   lr(n); optax passes the number of previous updates, hence `count + 1`.
   """
+
   def schedule(count):
     t = count.astype(jnp.float32) + 1.0
     warm = base_lr * t / max(warmup_steps, 1)
     progress = jnp.clip((t - warmup_steps) / max(total_steps - warmup_steps, 1), 0.0, 1.0)
     cosine = base_lr * (min_ratio + (1 - min_ratio) * 0.5 * (1 + jnp.cos(math.pi * progress)))
     return jnp.where(t < warmup_steps, warm, cosine)
+
   return schedule
 
 
 def param_labels(params) -> dict:
   """'frozen' for H_init/L_init, 'puzzle' for the puzzle table, 'main' for everything else."""
+
   def label(path, _):
     top = getattr(path[0], "key", "")
     if top in FROZEN_PARAMS:
@@ -100,10 +105,13 @@ def param_labels(params) -> dict:
     if top == "puzzle_emb":
       return "puzzle"
     return "main"
+
   return jax.tree_util.tree_map_with_path(label, params)
 
 
-def make_optimizer(config: ml_collections.ConfigDict | OptimizerConfig, total_steps: int) -> optax.GradientTransformation:
+def make_optimizer(
+  config: ml_collections.ConfigDict | OptimizerConfig, total_steps: int
+) -> optax.GradientTransformation:
   """Builds the optimizer from `config.optimizer` (fields: `hrm_jax.train.config.OptimizerConfig`)."""
   opt = config if isinstance(config, OptimizerConfig) else OptimizerConfig.from_config(config)
   schedule = reference_schedule(opt.learning_rate, opt.warmup_steps, total_steps, opt.lr_min_ratio)
@@ -115,5 +123,6 @@ def make_optimizer(config: ml_collections.ConfigDict | OptimizerConfig, total_st
     main = optax.chain(optax.clip_by_global_norm(opt.grad_clip_norm), main)
   puzzle_schedule = reference_schedule(opt.puzzle_emb_lr, opt.warmup_steps, total_steps, opt.lr_min_ratio)
   puzzle = sign_sgd_touched_rows(puzzle_schedule, opt.puzzle_emb_weight_decay)
-  return optax.multi_transform({"main": main, "puzzle": puzzle, "frozen": optax.set_to_zero()},
-                               lambda p: param_labels(p))
+  return optax.multi_transform(
+    {"main": main, "puzzle": puzzle, "frozen": optax.set_to_zero()}, lambda p: param_labels(p)
+  )

@@ -14,34 +14,37 @@ A dimension that the mesh axis does not divide is replicated instead (reported o
 Optimizer states follow their parameters (matched by the parameter path that ends the state leaf's path);
 the ACT carry and batches are sharded on their leading (batch) dimension.
 """
+
 from __future__ import annotations
 
 import contextlib
 import dataclasses
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import flax.linen as nn
 import jax
 import ml_collections
 import numpy as np
-from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
 
 MESH_AXES = ("data", "fsdp", "tensor")
 
 # (logical name, mesh axes): the first rule whose mesh axes are still unused in the array wins.
 DEFAULT_RULES: tuple[tuple[str, Any], ...] = (
-    ("batch", ("data", "fsdp")),
-    ("vocab", "tensor"),
-    ("heads", "tensor"),
-    ("qkv", "tensor"),
-    ("mlp", "tensor"),
-    ("embed", "fsdp"),
-    ("layers", None),
-    ("seq", None),
-    ("kv", None),
-    ("norm", None),
-    ("puzzle", None),
+  ("batch", ("data", "fsdp")),
+  ("vocab", "tensor"),
+  ("heads", "tensor"),
+  ("qkv", "tensor"),
+  ("mlp", "tensor"),
+  ("embed", "fsdp"),
+  ("layers", None),
+  ("seq", None),
+  ("kv", None),
+  ("norm", None),
+  ("puzzle", None),
 )
 
 
@@ -60,7 +63,7 @@ def _rules(config_mesh) -> tuple[tuple[str, Any], ...]:
       raise ValueError(f"config.mesh.logical_axis_rules: {rule!r} is not a (logical_name, mesh_axes) pair")
     name, axes = rule
     axes = tuple(axes) if isinstance(axes, list) else axes
-    for a in (axes if isinstance(axes, tuple) else (axes,)):
+    for a in axes if isinstance(axes, tuple) else (axes,):
       if a is not None and a not in MESH_AXES:
         raise ValueError(f"config.mesh.logical_axis_rules: {rule!r} names mesh axis {a!r}; axes are {MESH_AXES}")
     out.append((name, axes))
@@ -69,8 +72,7 @@ def _rules(config_mesh) -> tuple[tuple[str, Any], ...]:
 
 def mesh_shape(config_mesh, num_devices: int) -> tuple[int, int, int]:
   """(data, fsdp, tensor) sizes; one of them may be -1 (the devices left over)."""
-  sizes = [int(config_mesh.get(a, 1)) if config_mesh is not None else (-1 if a == "data" else 1)
-           for a in MESH_AXES]
+  sizes = [int(config_mesh.get(a, 1)) if config_mesh is not None else (-1 if a == "data" else 1) for a in MESH_AXES]
   if sizes.count(-1) > 1:
     raise ValueError(f"config.mesh: at most one of {MESH_AXES} may be -1, got {sizes}")
   known = math.prod(s for s in sizes if s != -1)
@@ -79,14 +81,16 @@ def mesh_shape(config_mesh, num_devices: int) -> tuple[int, int, int]:
       raise ValueError(f"config.mesh {dict(zip(MESH_AXES, sizes))}: {known} does not divide {num_devices} devices")
     sizes[sizes.index(-1)] = num_devices // known
   if math.prod(sizes) != num_devices:
-    raise ValueError(f"config.mesh {dict(zip(MESH_AXES, sizes))} has {math.prod(sizes)} devices, "
-                     f"but {num_devices} are present")
+    raise ValueError(
+      f"config.mesh {dict(zip(MESH_AXES, sizes))} has {math.prod(sizes)} devices, but {num_devices} are present"
+    )
   return tuple(sizes)
 
 
 @dataclasses.dataclass
 class MeshContext:
   """The mesh and the logical axis rules; `with ctx:` makes activation constraints apply while tracing."""
+
   mesh: Mesh
   rules: tuple[tuple[str, Any], ...]
   _active: list = dataclasses.field(default_factory=list, repr=False)
@@ -110,6 +114,7 @@ def create_mesh(config_mesh=None, devices: Sequence[jax.Device] | None = None) -
   shape = mesh_shape(config_mesh, len(devices))
   try:  # topology-aware device order on TPU/GPU slices
     from jax.experimental import mesh_utils
+
     grid = mesh_utils.create_device_mesh(shape, devices)
   except Exception:  # CPU and other platforms without a topology: process-major order
     grid = np.asarray(devices, dtype=object).reshape(shape)
@@ -140,8 +145,9 @@ def like_params_shardings(tree, params_logical_axes, ctx: MeshContext):
   """Shardings for parameters and parameter-shaped trees (optimizer moments): a leaf takes the logical axes of
   the parameter whose path ends its own (and has its rank); any other leaf is replicated."""
   param_specs = {}
-  for path, spec in jax.tree_util.tree_flatten_with_path(params_logical_axes["params"],
-                                                         is_leaf=lambda x: isinstance(x, P))[0]:
+  for path, spec in jax.tree_util.tree_flatten_with_path(
+    params_logical_axes["params"], is_leaf=lambda x: isinstance(x, P)
+  )[0]:
     param_specs[_dict_keys(path)] = spec
   replicated = NamedSharding(ctx.mesh, P())
 
@@ -152,6 +158,7 @@ def like_params_shardings(tree, params_logical_axes, ctx: MeshContext):
       if spec is not None and len(spec) == leaf.ndim:
         return logical_to_sharding(spec, leaf.shape, ctx)
     return replicated
+
   return jax.tree_util.tree_map_with_path(param_like, tree)
 
 
@@ -166,10 +173,12 @@ def state_shardings(state, params_logical_axes, ctx: MeshContext):
     return logical_to_sharding(P("batch", *([None] * (leaf.ndim - 1))), leaf.shape, ctx)
 
   return state.replace(
-      step=replicated, first_nonfinite_step=replicated,
-      params=like_params_shardings(state.params, params_logical_axes, ctx),
-      opt_state=like_params_shardings(state.opt_state, params_logical_axes, ctx),
-      carry=jax.tree.map(batch_leading, state.carry))
+    step=replicated,
+    first_nonfinite_step=replicated,
+    params=like_params_shardings(state.params, params_logical_axes, ctx),
+    opt_state=like_params_shardings(state.opt_state, params_logical_axes, ctx),
+    carry=jax.tree.map(batch_leading, state.carry),
+  )
 
 
 def batch_sharding(ctx: MeshContext, ndim: int = 1) -> NamedSharding:
@@ -178,6 +187,6 @@ def batch_sharding(ctx: MeshContext, ndim: int = 1) -> NamedSharding:
 
 def global_batch(ctx: MeshContext, local: dict[str, np.ndarray]) -> dict[str, jax.Array]:
   """This process's rows of the batch -> global arrays sharded over the batch axes (every process calls)."""
-  return {k: jax.make_array_from_process_local_data(batch_sharding(ctx, np.ndim(v)), np.asarray(v))
-          for k, v in local.items()}
-
+  return {
+    k: jax.make_array_from_process_local_data(batch_sharding(ctx, np.ndim(v)), np.asarray(v)) for k, v in local.items()
+  }

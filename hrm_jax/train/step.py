@@ -1,4 +1,5 @@
 """The jitted train and eval steps (pure functions of the train state and a batch)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,6 +21,7 @@ class TrainState:
   carry: the ACT carry (slots keep their example and latent state across steps, as the reference does);
   first_nonfinite_step: -1, or the first step whose loss or gradient was not finite (its update was skipped).
   """
+
   step: jax.Array
   params: Any
   opt_state: Any
@@ -28,13 +30,19 @@ class TrainState:
 
 
 def create_train_state(model: hrm.HRMCore, params, tx: optax.GradientTransformation, batch) -> TrainState:
-  return TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params),
-                    carry=hrm.initial_carry(model, batch), first_nonfinite_step=jnp.full((), -1, jnp.int32))
+  return TrainState(
+    step=jnp.zeros((), jnp.int32),
+    params=params,
+    opt_state=tx.init(params),
+    carry=hrm.initial_carry(model, batch),
+    first_nonfinite_step=jnp.full((), -1, jnp.int32),
+  )
 
 
 @flax.struct.dataclass
 class GuardedUpdate:
   """An optimizer update that took effect only if `finite` (scalar bool): else params/opt_state are the old ones."""
+
   params: Any
   opt_state: Any
   finite: jax.Array
@@ -46,8 +54,9 @@ def keep_if_finite(finite: jax.Array, new: Any, old: Any) -> Any:
   return jax.tree.map(lambda n, o: jnp.where(finite, n, o), new, old)
 
 
-def guarded_update(tx: optax.GradientTransformation, params: Any, opt_state: Any, grads: Any,
-                   loss: jax.Array) -> GuardedUpdate:
+def guarded_update(
+  tx: optax.GradientTransformation, params: Any, opt_state: Any, grads: Any, loss: jax.Array
+) -> GuardedUpdate:
   """One optimizer update that a non-finite loss or gradient norm turns into a no-op (supervised and RL steps).
 
   The trainer reads `finite` (SFT: the first such step is kept in the state) and stops with the step named;
@@ -57,8 +66,12 @@ def guarded_update(tx: optax.GradientTransformation, params: Any, opt_state: Any
   finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm)
   updates, new_opt_state = tx.update(grads, opt_state, params)
   new_params = optax.apply_updates(params, updates)
-  return GuardedUpdate(params=keep_if_finite(finite, new_params, params),
-                       opt_state=keep_if_finite(finite, new_opt_state, opt_state), finite=finite, grad_norm=grad_norm)
+  return GuardedUpdate(
+    params=keep_if_finite(finite, new_params, params),
+    opt_state=keep_if_finite(finite, new_opt_state, opt_state),
+    finite=finite,
+    grad_norm=grad_norm,
+  )
 
 
 def _to_microbatches(x: jax.Array, k: int) -> jax.Array:
@@ -70,8 +83,16 @@ def _from_microbatches(x: jax.Array) -> jax.Array:
   return x.swapaxes(0, 1).reshape((x.shape[0] * x.shape[1],) + x.shape[2:])
 
 
-def train_step(model: hrm.HRMCore, tx: optax.GradientTransformation, loss_type: str, global_batch: int,
-               rng: jax.Array, state: TrainState, batch, microbatches: int = 1) -> tuple[TrainState, dict]:
+def train_step(
+  model: hrm.HRMCore,
+  tx: optax.GradientTransformation,
+  loss_type: str,
+  global_batch: int,
+  rng: jax.Array,
+  state: TrainState,
+  batch,
+  microbatches: int = 1,
+) -> tuple[TrainState, dict]:
   """One ACT call + one optimizer update.
 
   The exploration keys are derived from the step and the row (one key per batch row), so a resumed run draws
@@ -86,11 +107,28 @@ def train_step(model: hrm.HRMCore, tx: optax.GradientTransformation, loss_type: 
     carry, out = hrm.act_step(model, {"params": params}, carry, data, keys, train=True)
     if hrm.is_packed(carry.data):  # several sequences per row: per-sequence loss and Q targets
       loss, metrics = losses.packed_act_loss(
-          out.logits, carry.data["labels"], carry.data["segment_ids"], carry.data["q_read"], out.q_halt_logits,
-          out.q_continue_logits, out.target_q_continue, carry.halted, carry.steps, loss_type)
+        out.logits,
+        carry.data["labels"],
+        carry.data["segment_ids"],
+        carry.data["q_read"],
+        out.q_halt_logits,
+        out.q_continue_logits,
+        out.target_q_continue,
+        carry.halted,
+        carry.steps,
+        loss_type,
+      )
     else:
-      loss, metrics = losses.act_loss(out.logits, carry.data["labels"], out.q_halt_logits, out.q_continue_logits,
-                                      out.target_q_continue, carry.halted, carry.steps, loss_type)
+      loss, metrics = losses.act_loss(
+        out.logits,
+        carry.data["labels"],
+        out.q_halt_logits,
+        out.q_continue_logits,
+        out.target_q_continue,
+        carry.halted,
+        carry.steps,
+        loss_type,
+      )
     return loss / global_batch, (carry, metrics)  # packed: per row (the ACT unit), summed over its sequences
 
   grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
@@ -114,10 +152,12 @@ def train_step(model: hrm.HRMCore, tx: optax.GradientTransformation, loss_type: 
   update = guarded_update(tx, state.params, state.opt_state, grads, loss)
   finite = update.finite
   new_state = TrainState(
-      step=state.step + 1, params=update.params, opt_state=update.opt_state,
-      carry=keep_if_finite(finite, carry, state.carry),
-      first_nonfinite_step=jnp.where((state.first_nonfinite_step < 0) & ~finite, state.step,
-                                     state.first_nonfinite_step))
+    step=state.step + 1,
+    params=update.params,
+    opt_state=update.opt_state,
+    carry=keep_if_finite(finite, carry, state.carry),
+    first_nonfinite_step=jnp.where((state.first_nonfinite_step < 0) & ~finite, state.step, state.first_nonfinite_step),
+  )
   metrics = dict(metrics, loss=loss, grad_norm=update.grad_norm)
   return new_state, metrics
 
@@ -126,7 +166,15 @@ def eval_step(model: hrm.HRMCore, loss_type: str, params, batch, max_steps, dyna
   """Whole ACT rollouts (one while_loop) and the reference's metrics, as sums over the batch."""
   out = hrm.act_evaluate(model, {"params": params}, batch, max_steps, dynamic_halting=dynamic_halting)
   halted = jnp.ones(out["steps"].shape, bool)
-  _, metrics = losses.act_loss(out["logits"], batch["labels"], out["q_halt_logits"], out["q_continue_logits"],
-                               None, halted, out["steps"], loss_type)
+  _, metrics = losses.act_loss(
+    out["logits"],
+    batch["labels"],
+    out["q_halt_logits"],
+    out["q_continue_logits"],
+    None,
+    halted,
+    out["steps"],
+    loss_type,
+  )
   metrics["sequences"] = jnp.asarray(out["steps"].shape[0], jnp.float32)
   return metrics

@@ -1,5 +1,6 @@
 """SIGTERM as a request to stop at the next safe point (preemption), for the trainers; imports nothing heavy,
 so `hrm-jax train` installs it before JAX is even imported."""
+
 from __future__ import annotations
 
 import signal

@@ -5,6 +5,7 @@ first two labels masked as a prompt. Needs nothing on disk, so a training proces
 (preemption tests, the sweep test, multi-host tests) runs anywhere. Fields: `num_train`, `num_eval` (0: no
 evaluation), `seed`.
 """
+
 from __future__ import annotations
 
 import grain
@@ -26,13 +27,29 @@ def examples(n: int, seq_len: int, vocab_size: int, seed: int) -> list[dict[str,
     tokens = rng.integers(2, vocab_size, size=seq_len + 1).astype(np.int32)
     labels = tokens[1:].copy()
     labels[:2] = -100
-    out.append({"inputs": tokens[:-1], "labels": labels, "prompt_length": np.int32(3),
-                "language_id": np.int32(0), "task_id": np.int32(0), "puzzle_identifiers": np.int32(0)})
+    out.append(
+      {
+        "inputs": tokens[:-1],
+        "labels": labels,
+        "prompt_length": np.int32(3),
+        "language_id": np.int32(0),
+        "task_id": np.int32(0),
+        "puzzle_identifiers": np.int32(0),
+      }
+    )
   return out
 
 
-def make_dataset(data: ml_collections.ConfigDict, model: ml_collections.ConfigDict, split: str,
-                 global_batch_size: int, seed: int, shard_index: int, shard_count: int, repeat: bool):
+def make_dataset(
+  data: ml_collections.ConfigDict,
+  model: ml_collections.ConfigDict,
+  split: str,
+  global_batch_size: int,
+  seed: int,
+  shard_index: int,
+  shard_count: int,
+  repeat: bool,
+):
   """Batches of this process's `global_batch_size / shard_count` rows: train shuffled and repeated (a
   checkpointable iterator), eval finite. Process i takes rows [i * b, (i + 1) * b) of each global batch, so
   the global batch (and its row order) is the same for any number of processes."""
@@ -49,5 +66,5 @@ def make_dataset(data: ml_collections.ConfigDict, model: ml_collections.ConfigDi
   if repeat:
     ds = ds.repeat()
   ds = ds.batch(global_batch_size, drop_remainder=repeat)
-  ds = ds.map(lambda b: {k: v[shard_index * local:(shard_index + 1) * local] for k, v in b.items()})
+  ds = ds.map(lambda b: {k: v[shard_index * local : (shard_index + 1) * local] for k, v in b.items()})
   return ds.to_iter_dataset()

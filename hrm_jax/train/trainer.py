@@ -9,28 +9,26 @@ exactly. Metrics go to TensorBoard (`metrics.create_writer`: CLU's writer, or ev
 TensorFlow where it is absent) and to the console with throughput and ETA. At the end the model is evaluated on
 the held-out split (full ACT rollouts under one while_loop) and a short table is printed with a sample generation.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import json
 import os
-import signal
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import grain
 import jax
-import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
 from hrm_jax import losses
 from hrm_jax.models import hrm
 from hrm_jax.train import checkpoint as checkpoint_lib
-from hrm_jax.train import distributed
+from hrm_jax.train import distributed, optimizers, sharding
 from hrm_jax.train import metrics as metrics_lib
-from hrm_jax.train import optimizers
-from hrm_jax.train import sharding
 from hrm_jax.train import step as step_lib
 from hrm_jax.train.config import TrainConfig
 from hrm_jax.train.stop import StopSignal
@@ -89,6 +87,7 @@ def _truncate_metrics(workdir: str, step: int) -> None:
 @dataclasses.dataclass
 class Datasets:
   """Factories for the data: `train()` an infinite batched iterator (checkpointable), `eval()` a finite one."""
+
   train: Callable[[], grain.DatasetIterator]
   eval: Callable[[], Any] | None = None
 
@@ -102,6 +101,7 @@ def build_model(config: ml_collections.ConfigDict) -> hrm.HRMCore:
   dot_general_cls = None
   if cfg.quant != "none":
     from hrm_jax import quant  # AQT is only imported by quantized runs
+
     dot_general_cls = quant.dot_general_cls(cfg.quant)
   return hrm.HRMCore(cfg, dot_general_cls=dot_general_cls)
 
@@ -115,13 +115,26 @@ def default_datasets(config: ml_collections.ConfigDict) -> Datasets:
     from hrm_jax.train import synthetic_data
 
     def make(split, batch_size, repeat):
-      return lambda: iter(synthetic_data.make_dataset(config.data, config.model, split, batch_size,
-                                                      config.train.seed, jax.process_index(),
-                                                      jax.process_count(), repeat))
+      return lambda: iter(
+        synthetic_data.make_dataset(
+          config.data,
+          config.model,
+          split,
+          batch_size,
+          config.train.seed,
+          jax.process_index(),
+          jax.process_count(),
+          repeat,
+        )
+      )
+
     has_eval = config.data.num_eval > 0
-    return Datasets(train=make("train", config.train.batch_size, True),
-                    eval=make("eval", config.train.eval_batch_size, False) if has_eval else None)
+    return Datasets(
+      train=make("train", config.train.batch_size, True),
+      eval=make("eval", config.train.eval_batch_size, False) if has_eval else None,
+    )
   from hrm_jax.data_pipelines import input_pipeline
+
   prefix_slots = 0
   if config.data.packing:  # each packed sequence carries its own conditioning slots (hrm.HRMCore.embed)
     cfg = hrm.HRMConfig.from_config(config.model)
@@ -130,16 +143,28 @@ def default_datasets(config: ml_collections.ConfigDict) -> Datasets:
 
   def train():
     # make_dataset takes the per-process batch: the global batch is split over the processes.
-    ds = input_pipeline.make_dataset(config.data, "train", batch_size=config.train.batch_size // jax.process_count(),
-                                     seed=config.train.seed, shard_index=jax.process_index(),
-                                     shard_count=jax.process_count(), repeat=True, prefix_slots=prefix_slots)
+    ds = input_pipeline.make_dataset(
+      config.data,
+      "train",
+      batch_size=config.train.batch_size // jax.process_count(),
+      seed=config.train.seed,
+      shard_index=jax.process_index(),
+      shard_count=jax.process_count(),
+      repeat=True,
+      prefix_slots=prefix_slots,
+    )
     return iter(ds)
 
   def evaluate():
-    ds = input_pipeline.make_dataset(config.data, "eval",
-                                     batch_size=config.train.eval_batch_size // jax.process_count(),
-                                     seed=config.train.seed, shard_index=jax.process_index(),
-                                     shard_count=jax.process_count(), repeat=False)
+    ds = input_pipeline.make_dataset(
+      config.data,
+      "eval",
+      batch_size=config.train.eval_batch_size // jax.process_count(),
+      seed=config.train.seed,
+      shard_index=jax.process_index(),
+      shard_count=jax.process_count(),
+      repeat=False,
+    )
     return iter(ds)
 
   return Datasets(train=train, eval=evaluate)
@@ -162,9 +187,16 @@ def _model_batch(batch: dict) -> dict:
   return {k: np.asarray(v) for k, v in batch.items()}
 
 
-def evaluate(model: hrm.HRMCore, params, batches, config: ml_collections.ConfigDict,
-             eval_fn=None, max_steps: int | None = None,
-             mesh: sharding.MeshContext | None = None, should_stop=None) -> dict[str, float]:
+def evaluate(
+  model: hrm.HRMCore,
+  params,
+  batches,
+  config: ml_collections.ConfigDict,
+  eval_fn=None,
+  max_steps: int | None = None,
+  mesh: sharding.MeshContext | None = None,
+  should_stop=None,
+) -> dict[str, float]:
   """Reference-style evaluation over finite `batches`: metrics divided by the number of counted sequences.
 
   `should_stop()` is checked between batches: when it answers True the evaluation ends and returns {}.
@@ -173,8 +205,9 @@ def evaluate(model: hrm.HRMCore, params, batches, config: ml_collections.ConfigD
   cfg = model.cfg
   max_steps = max_steps or config.train.eval_halt_max_steps or cfg.halt_max_steps
   if eval_fn is None:
-    eval_fn = jax.jit(lambda p, b, m: step_lib.eval_step(model, config.train.loss_type, p, b, m,
-                                                          config.train.dynamic_halting))
+    eval_fn = jax.jit(
+      lambda p, b, m: step_lib.eval_step(model, config.train.loss_type, p, b, m, config.train.dynamic_halting)
+    )
   local_size = config.train.eval_batch_size // (jax.process_count() if mesh is not None else 1)
   totals: dict[str, float] = {}
   for batch in batches:
@@ -210,9 +243,14 @@ def load_config(workdir: str) -> ml_collections.ConfigDict:
     return ml_collections.ConfigDict(json.load(f))
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, datasets: Datasets | None = None,
-                       sample_fn: Callable[..., list[tuple[str, str]]] | None = None,
-                       stop_at_step: int | None = None, stop: StopSignal | None = None) -> dict[str, Any]:
+def train_and_evaluate(
+  config: ml_collections.ConfigDict,
+  workdir: str,
+  datasets: Datasets | None = None,
+  sample_fn: Callable[..., list[tuple[str, str]]] | None = None,
+  stop_at_step: int | None = None,
+  stop: StopSignal | None = None,
+) -> dict[str, Any]:
   """Trains `config.train.num_steps` steps (resuming from `workdir`), then evaluates.
 
   `stop_at_step` ends this run early (after saving) as a preemption would, without changing the config (the
@@ -232,8 +270,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, datasets
       stop.restore()
 
 
-def _train_and_evaluate(config, tc: TrainConfig, workdir, datasets, sample_fn, stop_at_step,
-                        stop: StopSignal) -> dict[str, Any]:
+def _train_and_evaluate(
+  config, tc: TrainConfig, workdir, datasets, sample_fn, stop_at_step, stop: StopSignal
+) -> dict[str, Any]:
   model = build_model(config)
   cfg = model.cfg
   datasets = datasets or default_datasets(config)
@@ -262,10 +301,12 @@ def _train_and_evaluate(config, tc: TrainConfig, workdir, datasets, sample_fn, s
   batch_sharding = jax.tree.map(lambda x: x.sharding, first)
   with mesh:
     state = jax.jit(init_state, out_shardings=state_sharding)(init_rng, first)
-  log(f"hrm-jax: {cfg.arch} model, {hrm.count_params({'params': state.params}):,} parameters "
-      f"(hidden {cfg.hidden_size}, {cfg.H_layers}+{cfg.L_layers} layers, {cfg.H_cycles}x{cfg.L_cycles} cycles, "
-      f"{cfg.attention} attention, halt_max_steps {cfg.halt_max_steps}); mesh {mesh.describe()}, "
-      f"{jax.process_count()} process(es)")
+  log(
+    f"hrm-jax: {cfg.arch} model, {hrm.count_params({'params': state.params}):,} parameters "
+    f"(hidden {cfg.hidden_size}, {cfg.H_layers}+{cfg.L_layers} layers, {cfg.H_cycles}x{cfg.L_cycles} cycles, "
+    f"{cfg.attention} attention, halt_max_steps {cfg.halt_max_steps}); mesh {mesh.describe()}, "
+    f"{jax.process_count()} process(es)"
+  )
 
   ckpt = checkpoint_lib.Checkpointer(workdir, keep=tc.keep_checkpoints)
   train_iter = datasets.train()  # fresh iterator: its state is what the checkpoint restores
@@ -281,9 +322,11 @@ def _train_and_evaluate(config, tc: TrainConfig, workdir, datasets, sample_fn, s
 
   replicated = jax.sharding.NamedSharding(mesh.mesh, jax.sharding.PartitionSpec())
   train_fn = jax.jit(
-      lambda s, b: step_lib.train_step(model, tx, tc.loss_type, tc.batch_size, step_rng, s, b, microbatches),
-      in_shardings=(state_sharding, batch_sharding), out_shardings=(state_sharding, replicated),
-      donate_argnums=(0,))
+    lambda s, b: step_lib.train_step(model, tx, tc.loss_type, tc.batch_size, step_rng, s, b, microbatches),
+    in_shardings=(state_sharding, batch_sharding),
+    out_shardings=(state_sharding, replicated),
+    donate_argnums=(0,),
+  )
   t0 = time.perf_counter()
   with mesh:
     compiled = train_fn.lower(state, first).compile()
@@ -291,8 +334,9 @@ def _train_and_evaluate(config, tc: TrainConfig, workdir, datasets, sample_fn, s
   memory = compiled.memory_analysis()
   mem_text = ""
   if memory is not None:
-    total = sum(getattr(memory, a, 0) or 0 for a in ("temp_size_in_bytes", "argument_size_in_bytes",
-                                                     "output_size_in_bytes"))
+    total = sum(
+      getattr(memory, a, 0) or 0 for a in ("temp_size_in_bytes", "argument_size_in_bytes", "output_size_in_bytes")
+    )
     mem_text = f", step memory {total / 2**20:.1f} MiB per device"
   log(f"Compiled the train step in {compile_s:.1f}s{mem_text}")
 
@@ -301,6 +345,7 @@ def _train_and_evaluate(config, tc: TrainConfig, workdir, datasets, sample_fn, s
   progress = metrics_lib.Progress(tc.num_steps, start, tokens_per_step)
   if jax.process_count() > 1:  # every process must take the same decision
     from jax.experimental import multihost_utils
+
     if np.any(multihost_utils.process_allgather(np.int32(bool(stop)))) and not stop:
       stop.reason = "peer process"
   if stop and start < tc.num_steps:  # the signal came while building or compiling: nothing new to save
@@ -330,16 +375,23 @@ def _train_and_evaluate(config, tc: TrainConfig, workdir, datasets, sample_fn, s
         if bad >= 0:
           good = ckpt.latest_step()
           raise TrainingError(
-              f"non-finite loss or gradient at step {bad}; its update was skipped. Last good checkpoint: "
-              f"{'step ' + str(good) if good is not None else 'none'} in {ckpt.directory}. Lower "
-              f"config.optimizer.learning_rate or check the data.")
+            f"non-finite loss or gradient at step {bad}; its update was skipped. Last good checkpoint: "
+            f"{'step ' + str(good) if good is not None else 'none'} in {ckpt.directory}. Lower "
+            f"config.optimizer.learning_rate or check the data."
+          )
         summed = {k: float(np.sum([m[k] for m in host])) for k in host[0]}
         means = {k: float(np.mean([m[k] for m in host])) for k in ("loss", "grad_norm")}
-        report = losses.normalise_metrics({k: v for k, v in summed.items() if k not in ("loss", "grad_norm")},
-                                          tc.batch_size * len(host))
+        report = losses.normalise_metrics(
+          {k: v for k, v in summed.items() if k not in ("loss", "grad_norm")}, tc.batch_size * len(host)
+        )
         report.update(means)
-        writer.write_scalars(step + 1, {**{f"train/{k}": v for k, v in report.items()},
-                                        **{f"perf/{k}": v for k, v in progress.rates(step + 1).items()}})
+        writer.write_scalars(
+          step + 1,
+          {
+            **{f"train/{k}": v for k, v in report.items()},
+            **{f"perf/{k}": v for k, v in progress.rates(step + 1).items()},
+          },
+        )
         history.append({"step": step + 1, **report})
         if distributed.is_main_process():
           with open(os.path.join(workdir, METRICS_FILE), "a") as f:
@@ -350,6 +402,7 @@ def _train_and_evaluate(config, tc: TrainConfig, workdir, datasets, sample_fn, s
         stop.reason = stop.reason or "stop_at_step"
       if jax.process_count() > 1:  # a signal seen by any process stops all of them at the same step
         from jax.experimental import multihost_utils
+
         flags = multihost_utils.process_allgather(np.int32(bool(stop)))
         if np.any(flags) and not stop:
           stop.reason = "peer process"
@@ -376,8 +429,10 @@ def _train_and_evaluate(config, tc: TrainConfig, workdir, datasets, sample_fn, s
     ev = evaluate(model, state.params, datasets.eval(), config, mesh=mesh, should_stop=interruptible)
     if stop:
       writer.flush()
-      log(f"Stopping ({stop.reason}) during the final evaluation: training is complete and saved "
-          f"(step {tc.num_steps} in {ckpt.directory}); the evaluation was skipped.")
+      log(
+        f"Stopping ({stop.reason}) during the final evaluation: training is complete and saved "
+        f"(step {tc.num_steps} in {ckpt.directory}); the evaluation was skipped."
+      )
       return {"stopped_at": tc.num_steps, "history": history}
     writer.write_scalars(tc.num_steps, {f"eval/{k}": v for k, v in ev.items()})
     summary["eval"] = ev
@@ -393,6 +448,7 @@ def _train_and_evaluate(config, tc: TrainConfig, workdir, datasets, sample_fn, s
 
 def _in_main_thread() -> bool:
   import threading
+
   return threading.current_thread() is threading.main_thread()
 
 
@@ -401,10 +457,12 @@ def format_summary(summary: dict[str, Any]) -> str:
   rows = []
   train = summary.get("train", {})
   ev = summary.get("eval", {})
+
   def row(name, key):
     t = f"{train[key]:.4f}" if key in train else "-"
     e = f"{ev[key]:.4f}" if key in ev else "-"
     rows.append(f"| {name:<20} | {t:>10} | {e:>10} |")
+
   row("LM loss / sequence", "lm_loss")
   row("token accuracy", "accuracy")
   row("exact match", "exact_accuracy")

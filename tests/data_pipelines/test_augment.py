@@ -1,14 +1,14 @@
 """Augmentation: programs stay parseable in all six languages and keep passing their tests."""
+
 import dataclasses
 
 import pytest
 
 from hrm_jax.data_pipelines import augment as A
 from hrm_jax.data_pipelines import input_pipeline as ip
-from hrm_jax.data_pipelines import lcb_sample_build
+from hrm_jax.data_pipelines import lcb_sample_build, procedural
 from hrm_jax.data_pipelines import livecodebench as lcb
 from hrm_jax.data_pipelines import polyglot as P
-from hrm_jax.data_pipelines import procedural
 from hrm_jax.tokenizer import LANGUAGES
 
 
@@ -31,8 +31,14 @@ def test_reference_solutions_still_parse_and_change(exercises, language):
 
 
 def test_parse_check_catches_broken_code():
-  for language, broken in [("go", "func f( {"), ("rust", "fn f() { let x = ; }"), ("cpp", "int f() { return 1 }"),
-                           ("java", "class A { void f( }"), ("javascript", "function f( {"), ("python", "def f(:")]:
+  for language, broken in [
+    ("go", "func f( {"),
+    ("rust", "fn f() { let x = ; }"),
+    ("cpp", "int f() { return 1 }"),
+    ("java", "class A { void f( }"),
+    ("javascript", "function f( {"),
+    ("python", "def f(:"),
+  ]:
     assert not A.parses(language, broken)
     assert A.augment(language, broken, 0) == broken
 
@@ -44,7 +50,7 @@ def test_augmentation_is_deterministic():
 
 
 def test_unsafe_names_are_kept():
-  rust = "struct P { x: i32 }\nfn f(x: i32) -> P {\n    let y = x + 1;\n    println!(\"{y}\");\n    P { x }\n}\n"
+  rust = 'struct P { x: i32 }\nfn f(x: i32) -> P {\n    let y = x + 1;\n    println!("{y}");\n    P { x }\n}\n'
   out = A.rename_locals("rust", rust, 0)
   assert "P { x }" in out and "{y}" in out and A.parses("rust", out)
   py = "def f(a, key=None):\n    return a\n\nf(1, key=2)\n"
@@ -54,8 +60,9 @@ def test_unsafe_names_are_kept():
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_procedural_solutions_still_pass_their_tests(language):
-  cfg = procedural.ProceduralConfig(languages=(language,), families=("arith", "string", "repair"), min_ops=2,
-                                    max_ops=3, seed=3)
+  cfg = procedural.ProceduralConfig(
+    languages=(language,), families=("arith", "string", "repair"), min_ops=2, max_ops=3, seed=3
+  )
   record = next(r for r in procedural.generate(cfg, "train", 30) if r["family"] == "string")
   code = A.augment(language, record["solution"], seed=1)
   assert code != record["solution"]
@@ -68,8 +75,13 @@ def test_python_lcb_solutions_still_pass_their_tests():
   for p in problems:
     code = A.augment("python", p.extra["solution"], seed=2)
     changed += code != p.extra["solution"]
-    jobs.append({"code": code, "tests": [dataclasses.asdict(t) for t in p.public_tests + p.private_tests],
-                 "func_name": p.func_name})
+    jobs.append(
+      {
+        "code": code,
+        "tests": [dataclasses.asdict(t) for t in p.public_tests + p.private_tests],
+        "func_name": p.func_name,
+      }
+    )
   assert changed >= len(problems) // 2
   for p, results in zip(problems, lcb_sample_build.run_python_tests_batch(jobs)):
     assert all(r is True for r in results), (p.question_id, results)
@@ -87,6 +99,7 @@ def test_augmented_polyglot_references_pass_the_exercise_tests(exercises, langua
   import shutil
 
   from hrm_jax.evals import polyglot as harness
+
   for ex in [e for e in exercises if e.language == language]:
     workdir = tmp_path / f"{language}-{ex.name}"
     shutil.copytree(ex.path, workdir, ignore=shutil.ignore_patterns(".meta", ".docs"))
@@ -106,8 +119,8 @@ def test_augmented_copies_in_the_pipeline():
   base = ip.load_records(cfg, "train")
   cfg.augment_copies = 2
   records = ip.load_records(cfg, "train")
-  extra = records[len(base):]
-  assert records[:len(base)] == base and len(extra) > len(base)
+  extra = records[len(base) :]
+  assert records[: len(base)] == base and len(extra) > len(base)
   originals = {r["question_id"]: r for r in base}
   for r in extra:
     original = originals[r["question_id"].rsplit("/aug", 1)[0]]

@@ -1,4 +1,5 @@
 """Code corpus reader (dedup, filters, language detection) and the hub loaders' offline behaviour."""
+
 import pytest
 
 from hrm_jax.data_pipelines import code_corpus as C
@@ -8,12 +9,12 @@ from hrm_jax.data_pipelines import hub
 def _tree(tmp_path):
   (tmp_path / "a").mkdir()
   (tmp_path / "a" / "x.py").write_text("print(1)\n")
-  (tmp_path / "a" / "copy.py").write_text("print(1)\n")          # duplicate content
+  (tmp_path / "a" / "copy.py").write_text("print(1)\n")  # duplicate content
   (tmp_path / "a" / "m.go").write_text("package m\n")
   (tmp_path / "a" / "test").mkdir()
   (tmp_path / "a" / "test" / "t.rs").write_text("fn t() {}\n")
   (tmp_path / "a" / "notes.txt").write_text("not code\n")
-  (tmp_path / "a" / "bad.js").write_bytes(b"\xff\xfe\x00")       # not UTF-8
+  (tmp_path / "a" / "bad.js").write_bytes(b"\xff\xfe\x00")  # not UTF-8
   return str(tmp_path / "a")
 
 
@@ -21,7 +22,11 @@ def test_dedup_filters_and_languages(tmp_path):
   root = _tree(tmp_path)
   report = C.CorpusReport()
   files = C.read_corpus(dirs=[root], report=report)
-  assert sorted((f.language, f.key) for f in files) == [("go", "a/m.go"), ("python", "a/copy.py"), ("rust", "a/test/t.rs")]
+  assert sorted((f.language, f.key) for f in files) == [
+    ("go", "a/m.go"),
+    ("python", "a/copy.py"),
+    ("rust", "a/test/t.rs"),
+  ]
   assert report.duplicates == 1 and report.unreadable == 1 and report.kept == 3 and "duplicates" in report.line()
   kept = C.read_corpus(dirs=[root], exclude=["*/test/*"], languages=("rust", "python"))
   assert [f.key for f in kept] == ["a/copy.py"]

@@ -1,4 +1,5 @@
 """The Grain input pipeline: layout, determinism, exact resumption, sharding, drop reporting."""
+
 import numpy as np
 import pytest
 
@@ -37,8 +38,8 @@ def test_batch_fields_shapes_and_label_layout():
     n = int(np.nonzero(inputs)[0].max()) + 1
     assert inputs[0] == tok.token_id("<|problem|>") and inputs[p - 1] == tok.token_id("<|code|>")
     assert inputs[n - 1] == tok.eos_id and (inputs[n:] == 0).all()
-    assert (labels[: p - 1] == -100).all() and (labels[n - 1:] == -100).all()
-    np.testing.assert_array_equal(labels[p - 1:n - 1], inputs[p:n])
+    assert (labels[: p - 1] == -100).all() and (labels[n - 1 :] == -100).all()
+    np.testing.assert_array_equal(labels[p - 1 : n - 1], inputs[p:n])
     assert 0 <= batch["language_id"][row] < len(LANGUAGES) and 0 <= batch["task_id"][row] < len(TASKS)
 
 
@@ -51,7 +52,7 @@ def test_prompt_matches_encode_prompt():
     prompt = ip.encode_prompt(tok, record)
     assert len(prompt) == batch["prompt_length"][row]
     np.testing.assert_array_equal(batch["inputs"][row][: len(prompt)], prompt)
-    response = tok.decode(batch["inputs"][row][len(prompt):]).split("<|eos|>")[0]
+    response = tok.decode(batch["inputs"][row][len(prompt) :]).split("<|eos|>")[0]
     assert response == record["solution"]
     assert batch["language_id"][row] == LANGUAGES.index(record["language"])
     assert batch["task_id"][row] == TASKS.index(record["task"])
@@ -85,13 +86,23 @@ def test_iterator_state_resumes_on_exactly_the_next_batch_across_epochs():
 def test_shards_partition_the_split():
   cfg = _cfg()
   full = _rows(ip.make_dataset(cfg, "eval", batch_size=8, seed=0, repeat=False))
-  shards = [_rows(ip.make_dataset(cfg, "eval", batch_size=8, seed=0, shard_index=i, shard_count=2, repeat=False))
-            for i in range(2)]
+  shards = [
+    _rows(ip.make_dataset(cfg, "eval", batch_size=8, seed=0, shard_index=i, shard_count=2, repeat=False))
+    for i in range(2)
+  ]
   assert len(full) == cfg.num_eval
   assert len(shards[0]) + len(shards[1]) == len(full)
   assert sorted(shards[0] + shards[1]) == sorted(full)
-  train = [set(_rows(_take(iter(ip.make_dataset(cfg, "train", batch_size=10, seed=1, shard_index=i, shard_count=2,
-                                                 repeat=False)), 15))) for i in range(2)]
+  train = [
+    set(
+      _rows(
+        _take(
+          iter(ip.make_dataset(cfg, "train", batch_size=10, seed=1, shard_index=i, shard_count=2, repeat=False)), 15
+        )
+      )
+    )
+    for i in range(2)
+  ]
   assert len(train[0]) + len(train[1]) == len(train[0] | train[1])  # no example in both shards
   with pytest.raises(ValueError, match="shard_index"):
     ip.make_dataset(cfg, "eval", batch_size=8, seed=0, shard_index=2, shard_count=2, repeat=False)
@@ -129,6 +140,7 @@ def test_multiprocess_workers_give_the_same_batches():
   plain = _take(iter(ip.make_dataset(cfg, "train", batch_size=8, seed=0, repeat=True)), 6)
   cfg.worker_count = 2
   from absl import flags
+
   if not flags.FLAGS.is_parsed():  # the application's job (hrm-jax's entry point does it), not the library's
     with pytest.raises(ValueError, match="worker_count=2 starts Grain worker processes"):
       ip.make_dataset(cfg, "train", batch_size=8, seed=0, repeat=True)
@@ -173,6 +185,7 @@ def test_curriculum_switches_sources_at_the_step_boundary_and_resumes():
 
 def test_packing_keeps_segments_apart_and_resumes():
   from hrm_jax.data_pipelines import packing
+
   cfg = _cfg(packing=True)
   it = iter(ip.make_dataset(cfg, "train", batch_size=4, seed=0, repeat=True))
   batch = next(it)
@@ -197,6 +210,7 @@ def test_packing_keeps_segments_apart_and_resumes():
 
 def test_segment_mask_rejects_cross_segment_pairs():
   from hrm_jax.data_pipelines import packing
+
   seg = np.array([[1, 1, 2, 2, 0]])
   mask = packing.segment_attention_mask(seg)
   assert mask[0, 1, 0] and not mask[0, 2, 1] and not mask[0, 0, 1] and not mask[0, 4].any()
@@ -219,13 +233,21 @@ def test_two_processes_partition_the_split():
   import json
   import subprocess
   import sys
-  procs = [subprocess.Popen([sys.executable, "-c", _SHARD_SCRIPT, str(i), "2"], stdout=subprocess.PIPE, text=True)
-           for i in range(2)]
+
+  procs = [
+    subprocess.Popen([sys.executable, "-c", _SHARD_SCRIPT, str(i), "2"], stdout=subprocess.PIPE, text=True)
+    for i in range(2)
+  ]
   shards = [json.loads(p.communicate(timeout=300)[0]) for p in procs]
-  whole = [json.loads(subprocess.run([sys.executable, "-c", _SHARD_SCRIPT, "0", "1"], capture_output=True, text=True,
-                                     timeout=300, check=True).stdout)]
-  assert not set(shards[0]) & set(shards[1])                      # no overlap
-  assert sorted(shards[0] + shards[1]) == sorted(whole[0])          # no loss
+  whole = [
+    json.loads(
+      subprocess.run(
+        [sys.executable, "-c", _SHARD_SCRIPT, "0", "1"], capture_output=True, text=True, timeout=300, check=True
+      ).stdout
+    )
+  ]
+  assert not set(shards[0]) & set(shards[1])  # no overlap
+  assert sorted(shards[0] + shards[1]) == sorted(whole[0])  # no loss
   assert len(whole[0]) == 50
 
 

@@ -1,4 +1,5 @@
 """LiveCodeBench reader: schema validation, private-test decoding, the restricted unpickler, the bundled sample."""
+
 import base64
 import json
 import os
@@ -16,11 +17,17 @@ SAMPLE = ip.BUNDLED_LCB_SAMPLE
 
 def _record(**overrides):
   rec = {
-      "question_title": "t", "question_content": "Print 1.", "platform": "atcoder", "question_id": "abc001_a",
-      "contest_id": "abc001", "contest_date": "2023-08-21T00:00:00", "starter_code": "", "difficulty": "easy",
-      "public_test_cases": json.dumps([{"input": "", "output": "1\n", "testtype": "stdin"}]),
-      "private_test_cases": lcb.encode_private_tests([{"input": "x\n", "output": "1\n", "testtype": "stdin"}]),
-      "metadata": "{}",
+    "question_title": "t",
+    "question_content": "Print 1.",
+    "platform": "atcoder",
+    "question_id": "abc001_a",
+    "contest_id": "abc001",
+    "contest_date": "2023-08-21T00:00:00",
+    "starter_code": "",
+    "difficulty": "easy",
+    "public_test_cases": json.dumps([{"input": "", "output": "1\n", "testtype": "stdin"}]),
+    "private_test_cases": lcb.encode_private_tests([{"input": "x\n", "output": "1\n", "testtype": "stdin"}]),
+    "metadata": "{}",
   }
   rec.update(overrides)
   return rec
@@ -76,7 +83,9 @@ def test_restricted_unpickler_never_runs_code(tmp_path):
   assert lcb.safe_unpickle(pickle.dumps(["a", {"b": [1, 2.5, None, True]}])) == ["a", {"b": [1, 2.5, None, True]}]
 
 
-@pytest.mark.parametrize("bad, reason", [
+@pytest.mark.parametrize(
+  "bad, reason",
+  [
     (_record(difficulty="impossible"), "difficulty"),
     ({k: v for k, v in _record().items() if k != "metadata"}, "missing field"),
     (_record(contest_date="last week"), "contest_date"),
@@ -85,7 +94,8 @@ def test_restricted_unpickler_never_runs_code(tmp_path):
     (_record(private_test_cases="@@@"), "private_test_cases"),
     (_record(metadata="[1]"), "metadata"),
     (_record(question_title=3), "question_title"),
-])
+  ],
+)
 def test_malformed_records_name_the_field(bad, reason):
   with pytest.raises(lcb.RecordError, match=reason):
     lcb.parse_record(bad)
@@ -150,6 +160,7 @@ def test_bundled_solutions_pass_in_the_project_sandbox():
   import pathlib
 
   from hrm_jax.evals import livecodebench as harness
+
   problems = harness.load_problems(pathlib.Path(SAMPLE))
   grades = harness.grade_programs([(p, p.solution) for p in problems], workers=2)
   failed = [(p.question_id, g.category, g.metadata) for p, g in zip(problems, grades) if not g.passed]
@@ -162,6 +173,7 @@ def test_bundled_solutions_pass_in_the_project_sandbox():
 
 def test_evaluator_reads_through_the_same_reader():
   from hrm_jax.evals import livecodebench as harness
+
   assert harness.load_problems(SAMPLE) == lcb.read_jsonl(SAMPLE)
   windowed = harness.load_problems(SAMPLE, start_date="2024-01-01", platform="hrm-jax")
   assert windowed and all(p.contest_date >= "2024-01-01" for p in windowed)
@@ -201,6 +213,7 @@ class _Runs:
 def _cli(*args):
   import subprocess
   import sys
+
   return subprocess.run([sys.executable, "-m", "hrm_jax.cli", *args], capture_output=True, text=True, timeout=300)
 
 
@@ -208,14 +221,35 @@ def _cli(*args):
 def test_refused_pickle_is_one_line_and_exit_2_in_the_cli(refused_pickle_file, tmp_path, command):
   path, marker = refused_pickle_file
   if command == "eval":
-    done = _cli("eval", "livecodebench", "--problems", path, "--oracle", "--scenario", "codegeneration",
-                "--out", str(tmp_path / "out"))
+    done = _cli(
+      "eval",
+      "livecodebench",
+      "--problems",
+      path,
+      "--oracle",
+      "--scenario",
+      "codegeneration",
+      "--out",
+      str(tmp_path / "out"),
+    )
   else:
     config = tmp_path / "cfg.py"
-    config.write_text("from hrm_jax.data_pipelines import input_pipeline\n"
-                      "def get_config():\n  return input_pipeline.default_data_config()\n")
-    done = _cli("data", "inspect", "--config", str(config), "--config.source=livecodebench_sample",
-                f"--config.lcb_path={path}", "--num", "0", "--batches", "1")
+    config.write_text(
+      "from hrm_jax.data_pipelines import input_pipeline\n"
+      "def get_config():\n  return input_pipeline.default_data_config()\n"
+    )
+    done = _cli(
+      "data",
+      "inspect",
+      "--config",
+      str(config),
+      "--config.source=livecodebench_sample",
+      f"--config.lcb_path={path}",
+      "--num",
+      "0",
+      "--batches",
+      "1",
+    )
   assert done.returncode == 2, (done.stdout, done.stderr)
   assert f"{path}:2: refused pickle global posix.system" in done.stderr
   assert "Traceback" not in done.stderr and not marker.exists()

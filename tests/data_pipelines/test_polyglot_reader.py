@@ -1,4 +1,5 @@
 """Polyglot exercises: reader validation, SEARCH/REPLACE targets that re-apply exactly, the second-try shape."""
+
 import json
 import random
 import shutil

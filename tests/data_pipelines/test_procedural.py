@@ -1,4 +1,5 @@
 """Procedural tasks: reference solutions pass their tests with the real toolchains; splits never overlap."""
+
 import json
 import shutil
 
@@ -38,8 +39,19 @@ def test_reference_solutions_pass_and_bugs_fail(language):
 
 def test_records_follow_the_livecodebench_schema():
   for r in P.generate(P.ProceduralConfig(), "eval", 50):
-    for field in ("question_title", "question_content", "platform", "question_id", "contest_id", "contest_date",
-                  "starter_code", "difficulty", "public_test_cases", "private_test_cases", "metadata"):
+    for field in (
+      "question_title",
+      "question_content",
+      "platform",
+      "question_id",
+      "contest_id",
+      "contest_date",
+      "starter_code",
+      "difficulty",
+      "public_test_cases",
+      "private_test_cases",
+      "metadata",
+    ):
       assert isinstance(r[field], str), field
     assert r["language"] in LANGUAGES and r["task"] in TASKS and r["difficulty"] in ("easy", "medium", "hard")
     public = json.loads(r["public_test_cases"])
@@ -60,8 +72,9 @@ def test_generation_is_deterministic_and_seeded():
 
 def test_splits_never_overlap_even_in_a_small_task_space():
   # One language, one op: a few hundred distinct arith tasks exist, so train draws do hit eval tasks.
-  cfg = P.ProceduralConfig(languages=("python",), families=("arith",), max_ops=1, max_constant=40, num_eval=60,
-                           eval_fraction=0.3)
+  cfg = P.ProceduralConfig(
+    languages=("python",), families=("arith",), max_ops=1, max_constant=40, num_eval=60, eval_fraction=0.3
+  )
   heldout = P.generate(cfg, "eval", 60)
   stats = P.GenerationStats()
   train = P.generate(cfg, "train", 150, stats)
@@ -71,8 +84,7 @@ def test_splits_never_overlap_even_in_a_small_task_space():
   with pytest.raises(AssertionError, match="equals train task"):
     P.assert_disjoint(train + [dict(heldout[0], question_id="x")], heldout)
   with pytest.raises(RuntimeError, match="distinct"):
-    P.generate(P.ProceduralConfig(languages=("python",), families=("arith",), max_ops=1, num_eval=10), "train",
-               1000)
+    P.generate(P.ProceduralConfig(languages=("python",), families=("arith",), max_ops=1, num_eval=10), "train", 1000)
 
 
 def test_splits_are_stratified_by_difficulty():
@@ -80,8 +92,10 @@ def test_splits_are_stratified_by_difficulty():
   # splits in about the same proportion as the 2-op ones (drawing eval first used to take nearly all of them).
   cfg = P.ProceduralConfig(languages=("python",), families=("arith",), num_eval=200)
   train, heldout = P.generate(cfg, "train", 1500), P.generate(cfg, "eval", 200)
+
   def one_op_share(records):
     return sum(r["difficulty"] == "easy" for r in records) / len(records)
+
   assert 0 < one_op_share(heldout) < 0.1 and 0 < one_op_share(train) < 0.1
   assert abs(one_op_share(heldout) - one_op_share(train)) < 0.03
   easy_train = sum(r["difficulty"] == "easy" for r in train)
@@ -119,8 +133,9 @@ def test_expressions_render_with_correct_precedence():
   assert P.eval_expr("9 - (x - 1)", 4) == 6
 
 
-@pytest.mark.parametrize("kwargs", [dict(languages=("cobol",)), dict(families=("nope",)), dict(min_ops=3, max_ops=2),
-                                    dict(max_constant=1)])
+@pytest.mark.parametrize(
+  "kwargs", [dict(languages=("cobol",)), dict(families=("nope",)), dict(min_ops=3, max_ops=2), dict(max_constant=1)]
+)
 def test_bad_config_is_named(kwargs):
   with pytest.raises(ValueError, match="ProceduralConfig"):
     P.ProceduralConfig(**kwargs)

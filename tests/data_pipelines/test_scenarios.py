@@ -1,4 +1,5 @@
 """LiveCodeBench scenarios as training data, and the temporal filter."""
+
 import ast
 import dataclasses
 import json
@@ -7,9 +8,8 @@ import random
 import pytest
 
 from hrm_jax.data_pipelines import input_pipeline as ip
-from hrm_jax.data_pipelines import lcb_sample_build
+from hrm_jax.data_pipelines import lcb_sample_build, scenarios
 from hrm_jax.data_pipelines import livecodebench as lcb
-from hrm_jax.data_pipelines import scenarios
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +66,14 @@ def test_self_repair_mutants_really_fail_and_feedback_is_real(problems):
     broken = broken.split("\nThe program ", 1)[0]
     assert broken != p.extra["solution"] and r["solution"] == p.extra["solution"]
     assert "Input:" in r["question_content"] and "Expected:" in r["question_content"]
-    jobs.append({"code": broken, "tests": [dataclasses.asdict(t) for t in p.public_tests + p.private_tests],
-                 "func_name": p.func_name, "stop_at_first_failure": True})
+    jobs.append(
+      {
+        "code": broken,
+        "tests": [dataclasses.asdict(t) for t in p.public_tests + p.private_tests],
+        "func_name": p.func_name,
+        "stop_at_first_failure": True,
+      }
+    )
   for res in lcb_sample_build.run_python_tests_batch(jobs, per_test_seconds=1.0):
     assert any(x is not True for x in res)
 

@@ -1,5 +1,6 @@
 """SWE-smith: the fixture repository's instances are real (F2P fail on the bug branch, the reverse patch fixes
 them), the reader validates, training records carry the fix."""
+
 import json
 import os
 import subprocess
@@ -7,7 +8,6 @@ import subprocess
 import pytest
 
 from hrm_jax.data_pipelines import swe_smith as S
-
 
 pytestmark = pytest.mark.slow  # the module fixture runs pytest on 13 branches (~25 s on 2 cores)
 
@@ -56,13 +56,16 @@ def test_training_record(fixture_repo):
   assert json.loads(record["metadata"])["FAIL_TO_PASS"] == list(inst.fail_to_pass)
 
 
-@pytest.mark.parametrize("mutate, reason", [
+@pytest.mark.parametrize(
+  "mutate, reason",
+  [
     (lambda o: o.pop("patch"), "missing field"),
     (lambda o: o.update(instance_id="not an id"), "instance_id"),
     (lambda o: o.update(patch="just text"), "patch"),
     (lambda o: o.update(FAIL_TO_PASS=[]), "FAIL_TO_PASS"),
     (lambda o: o.update(PASS_TO_PASS="[1, 2]"), "PASS_TO_PASS"),
-])
+  ],
+)
 def test_malformed_instances_name_the_field(fixture_repo, tmp_path, mutate, reason):
   _, path = fixture_repo
   good = json.loads(open(path).readline())

@@ -1,4 +1,5 @@
 """TFDS builders: build the bundled datasets as array_record and read them back with tfds.data_source."""
+
 import tensorflow_datasets as tfds
 
 from hrm_jax.data_pipelines import input_pipeline as ip

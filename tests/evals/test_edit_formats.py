@@ -1,4 +1,5 @@
 """The edit applier on aider's cases."""
+
 import pytest
 
 from hrm_jax.evals import edit_formats as ef
@@ -90,8 +91,10 @@ def test_partial_application_keeps_good_blocks():
 
 
 def test_second_block_reuses_previous_filename():
-  reply = block("a.py", "    x = 1\n", "    x = 2\n") + "```\n<<<<<<< SEARCH\n    return x + 1\n=======\n" \
-      "    return 9\n>>>>>>> REPLACE\n```\n"
+  reply = (
+    block("a.py", "    x = 1\n", "    x = 2\n") + "```\n<<<<<<< SEARCH\n    return x + 1\n=======\n"
+    "    return 9\n>>>>>>> REPLACE\n```\n"
+  )
   result = ef.apply_search_replace(reply, {"a.py": SRC, "b.py": ""})
   assert "return 9" in result.files["a.py"]
 

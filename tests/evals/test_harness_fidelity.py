@@ -5,6 +5,7 @@ solution importing org.json) and cpp/concurrent-ledger (a test with 1000 threads
 what made the full Aider Polyglot oracle miss; the C++ test-framework cache, the oracle's exit status, the
 bundled corpus by name and the context check of `--model` are driven through the real code paths.
 """
+
 import json
 import pathlib
 import shutil
@@ -59,8 +60,10 @@ def test_training_targets_create_the_helper_class_file(caplog):
   applied = polyglot.edit_formats.apply_edits("whole", whole["solution"], exercise.stubs)
   assert not applied.malformed and applied.files == exercise.solution
   # A new file whose name is not close to an editable one gets an empty-SEARCH block.
-  reply = polyglot_data.edit_target({"src/main/java/RationalSum.java": "class RationalSum {}\n"},
-                                    {"src/main/java/util/GreatestCommonDivisor.java": "class G {}\n"})
+  reply = polyglot_data.edit_target(
+    {"src/main/java/RationalSum.java": "class RationalSum {}\n"},
+    {"src/main/java/util/GreatestCommonDivisor.java": "class G {}\n"},
+  )
   assert "<<<<<<< SEARCH\n=======\nclass G {}" in reply
 
 
@@ -68,15 +71,19 @@ def test_training_targets_create_the_helper_class_file(caplog):
 
 
 def test_java_and_cpp_shapes_pass_in_the_sandbox_and_their_stubs_fail(tmp_path):
-  exercises = [_exercise("java", "rational-sum"), _exercise("java", "inventory-json"),
-               _exercise("cpp", "concurrent-ledger")]
+  exercises = [
+    _exercise("java", "rational-sum"),
+    _exercise("java", "inventory-json"),
+    _exercise("cpp", "concurrent-ledger"),
+  ]
   _, results = polyglot.evaluate(exercises, None, tmp_path / "oracle", oracle=True, workers=2)
   assert [r["tests_outcomes"] for r in results] == [[True]] * 3, [
-      (r["testdir"], (tmp_path / "oracle" / r["testdir"] / polyglot.HISTORY_FILE).read_text()[-3000:])
-      for r in results if r["tests_outcomes"] != [True]]
+    (r["testdir"], (tmp_path / "oracle" / r["testdir"] / polyglot.HISTORY_FILE).read_text()[-3000:])
+    for r in results
+    if r["tests_outcomes"] != [True]
+  ]
   # The stubs compile (org.json is on the main sources' classpath too) and fail their tests.
-  _, results = polyglot.evaluate(exercises, lambda prompts: [""] * len(prompts), tmp_path / "stubs", tries=1,
-                                 workers=2)
+  _, results = polyglot.evaluate(exercises, lambda prompts: [""] * len(prompts), tmp_path / "stubs", tries=1, workers=2)
   assert [r["outcomes"] for r in results] == [["failed_tests"]] * 3
 
 
@@ -89,17 +96,25 @@ def _ledger_workdir(tmp_path: pathlib.Path, balance_body: str) -> pathlib.Path:
   source = work / "concurrent_ledger.cpp"
   text = source.read_text()
   start = text.index("long Ledger::balance() const {")
-  source.write_text("#include <vector>\n" + text[:start] + "long Ledger::balance() const {\n" + balance_body
-                    + "\n}\n\n}  // namespace concurrent_ledger\n")
+  source.write_text(
+    "#include <vector>\n"
+    + text[:start]
+    + "long Ledger::balance() const {\n"
+    + balance_body
+    + "\n}\n\n}  // namespace concurrent_ledger\n"
+  )
   return work
 
 
 def test_cpp_memory_bomb_is_still_stopped(tmp_path):
   exercise = _exercise("cpp", "concurrent-ledger")
   # 6 GiB in one allocation, over the 4 GiB a test run may use.
-  work = _ledger_workdir(tmp_path, "  std::vector<char> bomb(6ull << 30, 1);\n"
-                                   "  std::lock_guard<std::mutex> lock(mutex_);\n"
-                                   "  return balance_ + bomb[bomb.size() - 1] - 1;")
+  work = _ledger_workdir(
+    tmp_path,
+    "  std::vector<char> bomb(6ull << 30, 1);\n"
+    "  std::lock_guard<std::mutex> lock(mutex_);\n"
+    "  return balance_ + bomb[bomb.size() - 1] - 1;",
+  )
   run = polyglot.run_tests(exercise, work)
   assert run.outcome == "memory_limit", run.output[-3000:]
 
@@ -129,8 +144,7 @@ def test_oracle_below_100_percent_exits_nonzero_and_lists_the_misses(tmp_path, c
   broken = root / "python" / "exercises" / "practice" / "adder-broken"
   (broken / ".meta" / "example.py").write_text("def add(a, b):\n    return a - b\n")
   out = tmp_path / "out"
-  rc = cli.main(["eval", "polyglot", "--exercises", str(root), "--oracle", "--languages", "python",
-                 "--out", str(out)])
+  rc = cli.main(["eval", "polyglot", "--exercises", str(root), "--oracle", "--languages", "python", "--out", str(out)])
   err = capsys.readouterr().err
   assert rc == 1
   assert "oracle: 1 of 2 exercises did not pass:" in err and "python/adder-broken" in err
@@ -138,8 +152,12 @@ def test_oracle_below_100_percent_exits_nonzero_and_lists_the_misses(tmp_path, c
 
 
 def test_readme_polyglot_command_runs_with_the_bundled_corpus(tmp_path, capsys):
-  lines = [(path.name, line) for path in [README, *sorted((README.parent / "docs").glob("*.md"))]
-           for line in path.read_text().splitlines() if line.startswith("hrm-jax eval polyglot --exercises")]
+  lines = [
+    (path.name, line)
+    for path in [README, *sorted((README.parent / "docs").glob("*.md"))]
+    for line in path.read_text().splitlines()
+    if line.startswith("hrm-jax eval polyglot --exercises")
+  ]
   assert any(name == "README.md" for name, _ in lines)
   for i, (name, line) in enumerate(lines):
     argv = line.rstrip("\\ ").split()[1:]
@@ -150,8 +168,10 @@ def test_readme_polyglot_command_runs_with_the_bundled_corpus(tmp_path, capsys):
     assert rc == 0, (name, capsys.readouterr().err)
     report = json.loads((out / "report.json").read_text())
     assert report["by_language"]["python"]["pass_rate_1"] == 100.0, name
-  assert cli.main(["eval", "polyglot", "--exercises", str(tmp_path / "nothing"), "--oracle", "--out",
-                   str(tmp_path / "o2")]) == 2
+  assert (
+    cli.main(["eval", "polyglot", "--exercises", str(tmp_path / "nothing"), "--oracle", "--out", str(tmp_path / "o2")])
+    == 2
+  )
   assert "or --exercises bundled" in capsys.readouterr().err
 
 
@@ -166,13 +186,38 @@ def short_context_workdir(tmp_path_factory):
 
   from hrm_jax.models import hrm
   from hrm_jax.train import checkpoint, trainer
+
   workdir = tmp_path_factory.mktemp("short") / "model"
   workdir.mkdir()
-  model = dict(arch="hrm", vocab_size=8192, seq_len=64, hidden_size=32, num_heads=2, expansion=2.0, H_layers=1,
-               L_layers=1, H_cycles=1, L_cycles=1, pos_encodings="rope", rope_theta=10000.0, rms_norm_eps=1e-5,
-               puzzle_emb_ndim=0, num_puzzle_identifiers=1, task_conditioning=True, num_languages=6, num_tasks=6,
-               attention="causal", q_position="last_prompt", halt_max_steps=1, halt_exploration_prob=0.0,
-               grad_steps=1, forward_dtype="float32", quant="none", remat_policy="none", scan_layers=False)
+  model = dict(
+    arch="hrm",
+    vocab_size=8192,
+    seq_len=64,
+    hidden_size=32,
+    num_heads=2,
+    expansion=2.0,
+    H_layers=1,
+    L_layers=1,
+    H_cycles=1,
+    L_cycles=1,
+    pos_encodings="rope",
+    rope_theta=10000.0,
+    rms_norm_eps=1e-5,
+    puzzle_emb_ndim=0,
+    num_puzzle_identifiers=1,
+    task_conditioning=True,
+    num_languages=6,
+    num_tasks=6,
+    attention="causal",
+    q_position="last_prompt",
+    halt_max_steps=1,
+    halt_exploration_prob=0.0,
+    grad_steps=1,
+    forward_dtype="float32",
+    quant="none",
+    remat_policy="none",
+    scan_layers=False,
+  )
   config = ml_collections.ConfigDict({"model": model})
   (workdir / trainer.CONFIG_FILE).write_text(config.to_json_best_effort(indent=2))
   _, variables = hrm.init_params(trainer.model_config(config), jax.random.key(0))
@@ -186,9 +231,24 @@ def short_context_workdir(tmp_path_factory):
 
 def test_polyglot_model_prompts_over_the_context_are_context_overflow(short_context_workdir, tmp_path, capsys):
   out = tmp_path / "poly"
-  rc = cli.main(["eval", "polyglot", "--exercises", "bundled", "--languages", "python", "--keywords",
-                 "word-tally,bracket-depth", "--model", str(short_context_workdir), "--max-new-tokens", "16",
-                 "--out", str(out)])
+  rc = cli.main(
+    [
+      "eval",
+      "polyglot",
+      "--exercises",
+      "bundled",
+      "--languages",
+      "python",
+      "--keywords",
+      "word-tally,bracket-depth",
+      "--model",
+      str(short_context_workdir),
+      "--max-new-tokens",
+      "16",
+      "--out",
+      str(out),
+    ]
+  )
   err = capsys.readouterr().err
   assert rc == 0, err
   report = json.loads((out / "report.json").read_text())["overall"]
@@ -198,16 +258,30 @@ def test_polyglot_model_prompts_over_the_context_are_context_overflow(short_cont
   result = json.loads((out / "python" / "word-tally" / polyglot.RESULTS_FILE).read_text())
   assert result["outcomes"] == ["context_overflow"] and result["num_replies"] == 0
   assert "exceeds the model's context (config.model.seq_len=64)" in result["context_overflow"]
-  assert "| context_overflows |" in (out / "report.md").read_text().replace("context_overflows | exceptions",
-                                                                             "context_overflows |")
+  assert "| context_overflows |" in (out / "report.md").read_text().replace(
+    "context_overflows | exceptions", "context_overflows |"
+  )
 
 
-def test_livecodebench_model_prompts_over_the_context_are_context_overflow(short_context_workdir, tmp_path,
-                                                                           capsys):
+def test_livecodebench_model_prompts_over_the_context_are_context_overflow(short_context_workdir, tmp_path, capsys):
   problems = lcb_fixtures.write(tmp_path / "problems.jsonl")
   out = tmp_path / "lcb"
-  rc = cli.main(["eval", "livecodebench", "--problems", str(problems), "--scenario", "codegeneration",
-                 "--model", str(short_context_workdir), "--max-new-tokens", "16", "--out", str(out)])
+  rc = cli.main(
+    [
+      "eval",
+      "livecodebench",
+      "--problems",
+      str(problems),
+      "--scenario",
+      "codegeneration",
+      "--model",
+      str(short_context_workdir),
+      "--max-new-tokens",
+      "16",
+      "--out",
+      str(out),
+    ]
+  )
   err = capsys.readouterr().err
   assert rc == 0, err
   report = json.loads((out / "report.json").read_text())
@@ -219,15 +293,18 @@ def test_livecodebench_model_prompts_over_the_context_are_context_overflow(short
 def test_cpp_framework_objects_are_stored_atomically_and_cached_ones_only_named(tmp_path, monkeypatch):
   import base64
   import gzip
+
   monkeypatch.setenv("HRM_JAX_TOOLCHAINS", str(tmp_path / "toolchains"))
   exercise = _exercise("cpp", "bracket-depth").pristine
   built, cached = "a" * 40, "b" * 40
   objects = languages.cpp_objects_dir()
   objects.mkdir(parents=True)
   (objects / f"{cached}.o").write_bytes(b"old object")
-  output = (f"configure noise\n{languages.CPP_OBJECT_MARKER} {built} "
-            f"{base64.b64encode(gzip.compress(b'new object')).decode()}\n"
-            f"{languages.CPP_OBJECT_MARKER} {cached} cached\n")
+  output = (
+    f"configure noise\n{languages.CPP_OBJECT_MARKER} {built} "
+    f"{base64.b64encode(gzip.compress(b'new object')).decode()}\n"
+    f"{languages.CPP_OBJECT_MARKER} {cached} cached\n"
+  )
   assert not languages.cpp_framework_cached(exercise)
   assert languages.store_cpp_framework_objects(exercise, output) == [built, cached]
   assert (objects / f"{built}.o").read_bytes() == b"new object"

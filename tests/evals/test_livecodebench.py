@@ -1,4 +1,5 @@
 """LiveCodeBench harness: comparison rules, loading, the four scenarios, oracle at 100%."""
+
 import pathlib
 import sys
 
@@ -56,14 +57,15 @@ def test_oracle_codegeneration_scores_100(problems):
 
 def test_wrong_programs_are_categorised(problems):
   wrong = {
-      "abc900_a": "```python\nprint(input())\n```",                       # wrong answer
-      "abc900_b": "```python\nwhile True:\n  pass\n```",                   # time limit
-      "9001": "```python\nclass Solution:\n  def sumList(self, nums):\n    return 1 / 0\n```",  # runtime
-      "9002": "```python\nclass Solution(:\n```",                           # compile error
+    "abc900_a": "```python\nprint(input())\n```",  # wrong answer
+    "abc900_b": "```python\nwhile True:\n  pass\n```",  # time limit
+    "9001": "```python\nclass Solution:\n  def sumList(self, nums):\n    return 1 / 0\n```",  # runtime
+    "9002": "```python\nclass Solution(:\n```",  # compile error
   }
   by_prompt = {lcb.codegen_prompt(p): wrong[p.question_id] for p in problems}
-  grades = lcb.grade_programs([(p, lcb.extract_code(by_prompt[lcb.codegen_prompt(p)])) for p in problems],
-                              workers=2, timeout_s=1)
+  grades = lcb.grade_programs(
+    [(p, lcb.extract_code(by_prompt[lcb.codegen_prompt(p)])) for p in problems], workers=2, timeout_s=1
+  )
   assert [g.category for g in grades] == ["wrong_answer", "time_limit", "runtime_error", "compile_error"]
   assert grades[0].metadata["expected"] == "7\n" and "3 4" in grades[0].metadata["output"]
   assert "ZeroDivisionError" in grades[2].metadata["error"]

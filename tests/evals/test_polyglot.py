@@ -1,4 +1,5 @@
 """Polyglot harness on small Python exercises (the toolchain layer adds the other languages)."""
+
 import json
 import pathlib
 
@@ -8,8 +9,10 @@ from hrm_jax.evals import edit_formats, polyglot
 
 STUB = "def add(a, b):\n    pass\n"
 SOLUTION = "def add(a, b):\n    return a + b\n"
-TESTS = ("import unittest\n\nfrom adder import add\n\n\nclass AdderTest(unittest.TestCase):\n"
-         "    def test_secret_case_7731(self):\n        self.assertEqual(add(2, 3), 5)\n")
+TESTS = (
+  "import unittest\n\nfrom adder import add\n\n\nclass AdderTest(unittest.TestCase):\n"
+  "    def test_secret_case_7731(self):\n        self.assertEqual(add(2, 3), 5)\n"
+)
 
 
 def make_exercises(root: pathlib.Path, names=("adder",)) -> pathlib.Path:
@@ -21,8 +24,9 @@ def make_exercises(root: pathlib.Path, names=("adder",)) -> pathlib.Path:
     (ex / "adder.py").write_text(STUB)
     (ex / "adder_test.py").write_text(TESTS)
     (ex / ".meta" / "example.py").write_text(SOLUTION)
-    (ex / ".meta" / "config.json").write_text(json.dumps(
-        {"files": {"solution": ["adder.py"], "test": ["adder_test.py"], "example": [".meta/example.py"]}}))
+    (ex / ".meta" / "config.json").write_text(
+      json.dumps({"files": {"solution": ["adder.py"], "test": ["adder_test.py"], "example": [".meta/example.py"]}})
+    )
   return root
 
 
@@ -39,8 +43,9 @@ def test_oracle_passes_and_stub_fails(tmp_path):
   exercises = polyglot.find_exercises(make_exercises(tmp_path / "ex"), ["python"])
   summary, _ = polyglot.evaluate(exercises, None, tmp_path / "oracle", oracle=True)
   assert summary["overall"]["pass_rate_1"] == 100.0
-  summary, results = polyglot.evaluate(exercises, lambda ps: ["I cannot help."] * len(ps), tmp_path / "stub",
-                                       edit_format="whole")
+  summary, results = polyglot.evaluate(
+    exercises, lambda ps: ["I cannot help."] * len(ps), tmp_path / "stub", edit_format="whole"
+  )
   assert summary["overall"]["pass_rate_2"] == 0.0
   assert results[0]["tests_outcomes"] == [False, False]
   assert results[0]["outcomes"] == ["failed_tests", "failed_tests"]
@@ -57,8 +62,10 @@ def test_second_try_gets_test_output_and_tests_stay_hidden(tmp_path):
       if "The tests failed with the output above" in prompt:
         replies.append(edit_formats.render_search_replace("adder.py", "    return a - b\n", "    return a + b\n"))
       else:  # First try: wrong code, and an attempt to weaken the tests.
-        replies.append(edit_formats.render_search_replace("adder.py", "    pass\n", "    return a - b\n")
-                       + edit_formats.render_search_replace("adder_test.py", "", "# gutted\n"))
+        replies.append(
+          edit_formats.render_search_replace("adder.py", "    pass\n", "    return a - b\n")
+          + edit_formats.render_search_replace("adder_test.py", "", "# gutted\n")
+        )
     return replies
 
   summary, results = polyglot.evaluate(exercises, generator, tmp_path / "out", edit_format="diff")

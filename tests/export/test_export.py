@@ -1,4 +1,5 @@
 """StableHLO round trip in a fresh process; TFLite parity, size and token-identical greedy generation without JAX."""
+
 import json
 import os
 import subprocess
@@ -9,8 +10,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
 from conftest import tiny_causal_config, tiny_config
+
 from hrm_jax.export import serving, stablehlo
 from hrm_jax.inference import sampler
 from hrm_jax.models import hrm
@@ -22,8 +23,9 @@ PROMPT = [5, 9, 3, 7, 11]
 def run_fresh(code: str) -> str:
   """Runs `code` in a new interpreter; it must not import the model code (asserted by the code itself)."""
   env = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=ROOT)
-  proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=env,
-                        timeout=300)
+  proc = subprocess.run(
+    [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=env, timeout=300
+  )
   assert proc.returncode == 0, proc.stderr[-3000:]
   return proc.stdout
 
@@ -55,7 +57,8 @@ def test_stablehlo_round_trip_in_a_fresh_process(tmp_path, causal):
   dec_logits, *_ = jax.jit(lambda *a: serving.decode(served, stored, *a))(one(3), one(5), depth, *caches)
   native_in = np.arange(cfg.seq_len, dtype=np.int32)[None] % cfg.vocab_size
   native = jax.jit(lambda *a: serving.native_forward(served, stored, *a))(
-      native_in, one(0), one(4), one(0), one(5), np.int32(3))
+    native_in, one(0), one(4), one(0), one(5), np.int32(3)
+  )
   gen = sampler.Generator(served.model, served.variables(), sampler.SamplingConfig(max_new_tokens=6, stop_ids=(-1,)))
   expected_tokens = gen.generate([PROMPT], [4], [0])[0]
   np.savez(tmp_path / "inputs.npz", inputs=inputs, native_in=native_in)
@@ -65,12 +68,12 @@ def test_stablehlo_round_trip_in_a_fresh_process(tmp_path, causal):
       import numpy as np
       from hrm_jax.export import stablehlo_runner
       b = stablehlo_runner.load({out_dir!r})
-      x = np.load({str(tmp_path / 'inputs.npz')!r})
+      x = np.load({str(tmp_path / "inputs.npz")!r})
       one = lambda v: np.asarray([v], np.int32)
       logits, depth, *caches = b.call("prefill_8", x["inputs"], one(5), one(4), one(0), *b.zero_caches())
       dec, *_ = b.call("decode", one(3), one(5), depth, *caches)
       nat = b.call("native", x["native_in"], one(0), one(4), one(0), one(5), np.int32(3))
-      np.savez({str(tmp_path / 'outputs.npz')!r}, logits=logits, depth=depth, dec=dec, nat_logits=nat[0],
+      np.savez({str(tmp_path / "outputs.npz")!r}, logits=logits, depth=depth, dec=dec, nat_logits=nat[0],
                nat_steps=nat[1])
       tokens = b.generate_greedy({PROMPT}, 6, stop_ids=(-1,), language_id=4, task_id=0)
       banned = [m for m in ("hrm_jax.models", "hrm_jax.inference", "hrm_jax.export.serving", "flax")
@@ -92,6 +95,7 @@ def test_stablehlo_round_trip_in_a_fresh_process(tmp_path, causal):
 def tflite_models(tmp_path_factory):
   """fp32 and int8 .tflite files of a small causal model (weights large enough that they dominate the file)."""
   from hrm_jax.export import tflite
+
   cfg = tiny_causal_config(seq_len=16, vocab_size=512, hidden_size=128)
   model, variables = hrm.init_params(cfg, jax.random.key(0))
   out = {}
@@ -103,6 +107,7 @@ def tflite_models(tmp_path_factory):
 
 def _interpret(path, inputs):
   from ai_edge_litert import interpreter as litert
+
   interp = litert.Interpreter(model_path=path)
   interp.allocate_tensors()
   by_name = {d["name"]: d for d in interp.get_input_details()}
@@ -125,9 +130,16 @@ def test_tflite_native_parity(tflite_models, q):
   d, manifest = files[q]
   one = lambda v: np.asarray([v], np.int32)
   native_in = (np.arange(cfg.seq_len, dtype=np.int32)[None] * 7) % cfg.vocab_size
-  got = _interpret(os.path.join(d, "native.tflite"), {"inputs": native_in, "puzzle_identifiers": one(0),
-                                                       "language_id": one(4), "task_id": one(0),
-                                                       "prompt_length": one(5)})
+  got = _interpret(
+    os.path.join(d, "native.tflite"),
+    {
+      "inputs": native_in,
+      "puzzle_identifiers": one(0),
+      "language_id": one(4),
+      "task_id": one(0),
+      "prompt_length": one(5),
+    },
+  )
   served = serving.serve(model, variables)
   ref = serving.native_forward(served, None, native_in, one(0), one(4), one(0), one(5), jnp.int32(cfg.halt_max_steps))
   logits = next(g for g in got if g.shape == (1, cfg.seq_len, cfg.vocab_size))
@@ -143,6 +155,7 @@ def test_tflite_int8_file_stores_int8_weights(tflite_models):
   """int8 weights: the constants shrink ~4x. (A tiny model's file is mostly graph: 3 signatures of unrolled
   segments; the hrm_27m file sizes are in `python -m hrm_jax.bench.generate`.)"""
   from hrm_jax.export import tflite
+
   _, _, files = tflite_models
   fp32 = files["none"][1]["files"]["model"]["bytes"]
   int8 = files["int8"][1]["files"]["model"]["bytes"]
@@ -179,6 +192,7 @@ def test_litert_runner_generates_like_jax_without_jax(tflite_models, q):
 def test_tflite_caches_persist_across_signatures(tflite_models):
   """prefill_8 writes the resource-variable caches, decode reads and extends them: logits and depth as in JAX."""
   from ai_edge_litert import interpreter as litert
+
   model, variables, files = tflite_models
   d, manifest = files["none"]
   assert set(manifest["files"]["model"]["signatures"]) == {"prefill_8", "prefill_16", "decode"}
@@ -186,8 +200,9 @@ def test_tflite_caches_persist_across_signatures(tflite_models):
   one = lambda v: np.asarray([v], np.int32)
   inputs = np.zeros((1, 8), np.int32)
   inputs[0, :5] = PROMPT
-  got = interp.get_signature_runner("prefill_8")(inputs=inputs, prompt_length=one(5), language_id=one(4),
-                                                 task_id=one(0))
+  got = interp.get_signature_runner("prefill_8")(
+    inputs=inputs, prompt_length=one(5), language_id=one(4), task_id=one(0)
+  )
   served = serving.serve(model, variables)
   zero = [np.zeros(s.shape, s.dtype) for _, s in serving.cache_specs(served.cfg, 1, manifest["segments"])]
   ref_logits, ref_depth, *caches = serving.prefill(served, None, inputs, one(5), one(4), one(0), *zero)
@@ -210,8 +225,10 @@ def test_native_only_model_exports_native(tmp_path):
 @pytest.mark.slow
 def test_export_command_from_a_workdir(tmp_path):
   import configs_for_tests as cft
+
   from hrm_jax import cli
   from hrm_jax.train import trainer
+
   config = cft.tiny_train_config(num_steps=2)
   config.model.quant = "int8"
   workdir = str(tmp_path / "run")

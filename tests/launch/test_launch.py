@@ -1,12 +1,12 @@
 """launch/: tpu.sh --dry-run prints every command for a named TPU and passes shellcheck; a 2x2 sweep runs
 four real training jobs on a tiny config and tabulates them."""
+
 import os
 import shutil
 import subprocess
 import sys
 
 import pytest
-
 from scale_helpers import write_config
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -14,10 +14,30 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 def test_tpu_dry_run_prints_every_command():
   out = subprocess.run(
-      ["bash", os.path.join(REPO, "launch", "tpu.sh"), "--name", "hrm-pod", "--zone", "us-central2-b", "--type",
-       "v4-32", "--config", "configs/hrm_100m.py", "--workdir", "gs://bucket/hrm_100m", "--spot", "--teardown",
-       "--dry-run", "--", "--config.train.num_steps=500"],
-      capture_output=True, text=True, timeout=60, check=True).stdout
+    [
+      "bash",
+      os.path.join(REPO, "launch", "tpu.sh"),
+      "--name",
+      "hrm-pod",
+      "--zone",
+      "us-central2-b",
+      "--type",
+      "v4-32",
+      "--config",
+      "configs/hrm_100m.py",
+      "--workdir",
+      "gs://bucket/hrm_100m",
+      "--spot",
+      "--teardown",
+      "--dry-run",
+      "--",
+      "--config.train.num_steps=500",
+    ],
+    capture_output=True,
+    text=True,
+    timeout=60,
+    check=True,
+  ).stdout
   lines = [l for l in out.splitlines() if l.startswith("+ ")]
   assert len(lines) == 6, out
   assert "tpu-vm create hrm-pod --zone=us-central2-b --accelerator-type=v4-32" in lines[0] and "--spot" in lines[0]
@@ -31,16 +51,34 @@ def test_tpu_dry_run_prints_every_command():
 
 
 def test_tpu_requires_a_name():
-  proc = subprocess.run(["bash", os.path.join(REPO, "launch", "tpu.sh"), "--zone", "z", "--type", "v4-8",
-                         "--config", "c.py", "--workdir", "w", "--dry-run"], capture_output=True, text=True)
+  proc = subprocess.run(
+    [
+      "bash",
+      os.path.join(REPO, "launch", "tpu.sh"),
+      "--zone",
+      "z",
+      "--type",
+      "v4-8",
+      "--config",
+      "c.py",
+      "--workdir",
+      "w",
+      "--dry-run",
+    ],
+    capture_output=True,
+    text=True,
+  )
   assert proc.returncode == 2 and "--name is required" in proc.stderr
 
 
 @pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck not installed (apt-get install shellcheck)")
 def test_launch_scripts_pass_shellcheck():
   import glob
-  scripts = sorted(glob.glob(os.path.join(REPO, "launch", "*.sh"))) + [os.path.join(REPO, ".ci", "run"),
-                                                                         os.path.join(REPO, ".ci", "wheel_check")]
+
+  scripts = sorted(glob.glob(os.path.join(REPO, "launch", "*.sh"))) + [
+    os.path.join(REPO, ".ci", "run"),
+    os.path.join(REPO, ".ci", "wheel_check"),
+  ]
   assert len(scripts) >= 6
   subprocess.run(["shellcheck", *scripts], check=True)
 
@@ -49,19 +87,43 @@ def test_launch_scripts_pass_shellcheck():
 def test_2x2_sweep_runs_and_tabulates(tmp_path):
   config_path = write_config(tmp_path, num_steps=3, checkpoint_every=3)
   sweep_file = tmp_path / "sweep.py"
-  sweep_file.write_text(f'''
+  sweep_file.write_text(f"""
 def get_sweep():
   return {{"config": {config_path!r},
           "axes": {{"model.hidden_size": [16, 32], "optimizer.learning_rate": [0.01, 0.001]}},
           "fixed": {{"train.log_every": 3}},
           "metrics": ["loss", "accuracy"]}}
-''')
-  listed = subprocess.run([sys.executable, os.path.join(REPO, "launch", "sweep.py"), str(sweep_file), "--workdir",
-                           str(tmp_path / "runs"), "--print-only"], capture_output=True, text=True, check=True)
+""")
+  listed = subprocess.run(
+    [
+      sys.executable,
+      os.path.join(REPO, "launch", "sweep.py"),
+      str(sweep_file),
+      "--workdir",
+      str(tmp_path / "runs"),
+      "--print-only",
+    ],
+    capture_output=True,
+    text=True,
+    check=True,
+  )
   assert len(listed.stdout.splitlines()) == 4 and "--config.model.hidden_size=32" in listed.stdout
-  proc = subprocess.run([sys.executable, os.path.join(REPO, "launch", "sweep.py"), str(sweep_file), "--workdir",
-                         str(tmp_path / "runs"), "--parallel", "2", "--csv", str(tmp_path / "sweep.csv")],
-                        capture_output=True, text=True, timeout=600)
+  proc = subprocess.run(
+    [
+      sys.executable,
+      os.path.join(REPO, "launch", "sweep.py"),
+      str(sweep_file),
+      "--workdir",
+      str(tmp_path / "runs"),
+      "--parallel",
+      "2",
+      "--csv",
+      str(tmp_path / "sweep.csv"),
+    ],
+    capture_output=True,
+    text=True,
+    timeout=600,
+  )
   assert proc.returncode == 0, proc.stdout + proc.stderr
   rows = [l for l in proc.stdout.splitlines() if l.startswith("| hidden_size=")]
   assert len(rows) == 4, proc.stdout
@@ -69,6 +131,9 @@ def get_sweep():
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[3] == "ok" and cells[4] == "3" and float(cells[5]) > 0  # status, step, loss
   assert {r.split("|")[1].strip() for r in rows} == {
-      "hidden_size=16,learning_rate=0.01", "hidden_size=16,learning_rate=0.001",
-      "hidden_size=32,learning_rate=0.01", "hidden_size=32,learning_rate=0.001"}
+    "hidden_size=16,learning_rate=0.01",
+    "hidden_size=16,learning_rate=0.001",
+    "hidden_size=32,learning_rate=0.01",
+    "hidden_size=32,learning_rate=0.001",
+  }
   assert len((tmp_path / "sweep.csv").read_text().splitlines()) == 5

@@ -1,6 +1,7 @@
 """`layers.attend`: jax.nn.dot_product_attention (the XLA implementation here; cuDNN's flash attention takes
 the same arguments on GPUs) equals the einsum path on causal, prefix-LM and packed masks, and a model built
 with it computes the same segment."""
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -37,8 +38,19 @@ def test_dot_product_attention_equals_einsum(mask_name, impl):
 
 def test_model_segment_is_the_same_with_either_implementation():
   import dataclasses
-  cfg = hrm.HRMConfig(vocab_size=64, seq_len=16, hidden_size=32, num_heads=2, expansion=2.0, H_layers=1,
-                      L_layers=1, attention="causal", task_conditioning=True, q_position="last_prompt")
+
+  cfg = hrm.HRMConfig(
+    vocab_size=64,
+    seq_len=16,
+    hidden_size=32,
+    num_heads=2,
+    expansion=2.0,
+    H_layers=1,
+    L_layers=1,
+    attention="causal",
+    task_conditioning=True,
+    q_position="last_prompt",
+  )
   model, params = hrm.init_params(cfg, jax.random.key(0))
   batch = hrm.dummy_batch(cfg, 2)
   batch["inputs"] = jnp.arange(32, dtype=jnp.int32).reshape(2, 16) % 64

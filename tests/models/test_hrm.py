@@ -1,14 +1,15 @@
 """The HRM: shapes, the one-step gradient, causal masking, KV-cache decoding and ACT."""
+
 import dataclasses
 
-import flax.linen
 import chex
+import flax.linen
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
 from conftest import random_batch, tiny_causal_config, tiny_config
+
 from hrm_jax.inference import sampler
 from hrm_jax.models import hrm, layers
 
@@ -54,8 +55,9 @@ def test_init_matches_reference_rules(tiny):
   np.testing.assert_array_equal(p["q_head"]["kernel"], 0.0)
   np.testing.assert_array_equal(p["q_head"]["bias"], -5.0)
   np.testing.assert_array_equal(p["puzzle_emb"], 0.0)
-  assert not np.allclose(p["H_level"]["layers_0"]["mlp"]["down_proj"]["kernel"],
-                         p["L_level"]["layers_0"]["mlp"]["down_proj"]["kernel"])
+  assert not np.allclose(
+    p["H_level"]["layers_0"]["mlp"]["down_proj"]["kernel"], p["L_level"]["layers_0"]["mlp"]["down_proj"]["kernel"]
+  )
   big = hrm.HRMConfig(hidden_size=512, num_heads=8)
   _, v = hrm.init_params(big, jax.random.key(1))
   w = np.asarray(v["params"]["H_level"]["layers_0"]["self_attn"]["qkv_proj"]["kernel"])
@@ -79,7 +81,8 @@ def test_segment_shapes_and_dtypes(dtype):
   batch = random_batch(cfg, 3)
   z_H, z_L = model.apply(variables, 3, cfg.total_len, method=hrm.HRMCore.initial_state)
   (z_H, z_L), logits, (q_halt, q_cont) = jax.jit(lambda v, a, b, x: hrm.forward_segment(model, v, a, b, x))(
-      variables, z_H, z_L, batch)
+    variables, z_H, z_L, batch
+  )
   chex.assert_shape((z_H, z_L), (3, cfg.total_len, cfg.hidden_size))
   chex.assert_shape(logits, (3, cfg.seq_len, cfg.vocab_size))
   chex.assert_shape((q_halt, q_cont), (3,))
@@ -106,7 +109,7 @@ def test_gradient_reaches_exactly_the_last_k_applications(grad_steps):
   np.testing.assert_array_equal(per_app[: n - k], 0.0)  # the no-grad prefix: exactly zero
   # The last application is H; the logits read z_H, so it always gets gradient. Earlier L applications in the
   # graded window reach the loss through the H application that reads them.
-  assert np.all(per_app[n - k:][np.asarray(cfg.schedule[n - k:]) == hrm.H_KIND] > 0)
+  assert np.all(per_app[n - k :][np.asarray(cfg.schedule[n - k :]) == hrm.H_KIND] > 0)
   assert per_app[-1] > 0
   if k >= 2:
     assert per_app[n - 2] > 0
@@ -122,7 +125,7 @@ def test_parameter_gradient_is_the_reference_one_step_gradient(tiny):
 
   def ours(v):
     _, logits, _ = hrm.forward_segment(model, v, *z0, batch)
-    return jnp.sum(logits ** 2)
+    return jnp.sum(logits**2)
 
   def by_hand(v):
     sg = jax.lax.stop_gradient
@@ -140,7 +143,7 @@ def test_parameter_gradient_is_the_reference_one_step_gradient(tiny):
     zh, zl = sg(zh), sg(zl)
     zl = f_L(v, zl, zh + x)
     zh = f_H(v, zh, zl)
-    return jnp.sum(model.apply(v, zh[:, tiny.prefix_len:], method=hrm.HRMCore.lm_logits) ** 2)
+    return jnp.sum(model.apply(v, zh[:, tiny.prefix_len :], method=hrm.HRMCore.lm_logits) ** 2)
 
   g1, g2 = jax.grad(ours)(variables), jax.grad(by_hand)(variables)
   chex.assert_trees_all_close(g1, g2, atol=1e-4, rtol=1e-4)
@@ -236,7 +239,6 @@ def test_generation_compiles_once_per_bucket():
 
 
 class TestACT:
-
   def setup_method(self):
     self.cfg = tiny_config(halt_max_steps=3, halt_exploration_prob=0.0)
     self.model, self.variables = hrm.init_params(self.cfg, jax.random.key(0))
@@ -332,8 +334,7 @@ def test_forward_at_depth_replays_the_sampled_depth():
     outs.append(seg_logits)
   np.testing.assert_allclose(logits[0], outs[0][0], atol=1e-5)
   np.testing.assert_allclose(logits[1], outs[2][1], atol=1e-5)
-  grads = jax.grad(lambda v: jnp.sum(hrm.forward_at_depth(model, v, batch, jnp.asarray([1, 3]), 3)[0] ** 2))(
-      variables)
+  grads = jax.grad(lambda v: jnp.sum(hrm.forward_at_depth(model, v, batch, jnp.asarray([1, 3]), 3)[0] ** 2))(variables)
   assert float(jnp.abs(grads["params"]["lm_head"]["kernel"]).max()) > 0
 
 

@@ -1,10 +1,10 @@
 """Importing a reference-format state_dict (keys and layouts of sapientinc/HRM) and running native mode."""
-import jax
+
 import numpy as np
 import pytest
+from conftest import random_batch, tiny_config
 from safetensors.numpy import save_file
 
-from conftest import random_batch, tiny_config
 from hrm_jax import cli
 from hrm_jax.inference import native
 from hrm_jax.models import hrm, torch_import
@@ -16,11 +16,17 @@ def reference_like_state_dict(cfg, seed=0, prefix="_orig_mod.model.inner."):
   d, v = cfg.hidden_size, cfg.vocab_size
   inter = 2 * 64  # swiglu_width(32, 2.0) = 128 -> gate_up is [2*128, d]
   from hrm_jax.models.layers import swiglu_width
+
   inter = swiglu_width(d, cfg.expansion)
-  sd = {"H_init": rng.normal(size=d), "L_init": rng.normal(size=d),
-        "embed_tokens.embedding_weight": rng.normal(size=(v, d)), "lm_head.weight": rng.normal(size=(v, d)),
-        "q_head.weight": rng.normal(size=(2, d)), "q_head.bias": np.array([-5.0, -5.0]),
-        "puzzle_emb.weights": rng.normal(size=(cfg.num_puzzle_identifiers, cfg.puzzle_emb_ndim))}
+  sd = {
+    "H_init": rng.normal(size=d),
+    "L_init": rng.normal(size=d),
+    "embed_tokens.embedding_weight": rng.normal(size=(v, d)),
+    "lm_head.weight": rng.normal(size=(v, d)),
+    "q_head.weight": rng.normal(size=(2, d)),
+    "q_head.bias": np.array([-5.0, -5.0]),
+    "puzzle_emb.weights": rng.normal(size=(cfg.num_puzzle_identifiers, cfg.puzzle_emb_ndim)),
+  }
   for level, n in (("H_level", cfg.H_layers), ("L_level", cfg.L_layers)):
     for i in range(n):
       sd[f"{level}.layers.{i}.self_attn.qkv_proj.weight"] = rng.normal(size=(3 * d, d)) / np.sqrt(d)
@@ -35,8 +41,10 @@ def test_convert_maps_keys_and_transposes(prefix):
   cfg = tiny_config()
   sd = reference_like_state_dict(cfg, prefix=prefix)
   params = torch_import.convert_state_dict(sd, cfg)["params"]
-  np.testing.assert_array_equal(params["H_level"]["layers_0"]["self_attn"]["qkv_proj"]["kernel"],
-                                sd[prefix + "H_level.layers.0.self_attn.qkv_proj.weight"].T)
+  np.testing.assert_array_equal(
+    params["H_level"]["layers_0"]["self_attn"]["qkv_proj"]["kernel"],
+    sd[prefix + "H_level.layers.0.self_attn.qkv_proj.weight"].T,
+  )
   np.testing.assert_array_equal(params["lm_head"]["kernel"], sd[prefix + "lm_head.weight"].T)
   back = torch_import.reference_state_dict({"params": params}, prefix=prefix)
   assert set(back) == set(sd)
@@ -73,7 +81,7 @@ def test_imported_model_computes_the_reference_segment_by_hand(tmp_path):
     dh = x.shape[-1]
     inv = 1.0 / 10000.0 ** (np.arange(0, dh, 2) / dh)
     ang = pos[:, None] * np.concatenate([inv, inv])[None]
-    rot = np.concatenate([-x[..., dh // 2:], x[..., : dh // 2]], -1)
+    rot = np.concatenate([-x[..., dh // 2 :], x[..., : dh // 2]], -1)
     return x * np.cos(ang)[None, :, None] + rot * np.sin(ang)[None, :, None]
 
   def block(x, pre):
@@ -110,14 +118,31 @@ def test_import_cli_and_native_run(tmp_path, capsys):
   path = tmp_path / "ref.safetensors"
   save_file(reference_like_state_dict(cfg), str(path))
   config_file = tmp_path / "cfg.py"
-  fields = ", ".join(f"{k}={getattr(cfg, k)!r}" for k in
-                     ("vocab_size", "seq_len", "hidden_size", "num_heads", "expansion", "H_layers", "L_layers",
-                      "H_cycles", "L_cycles", "halt_max_steps", "puzzle_emb_ndim", "num_puzzle_identifiers"))
-  config_file.write_text(f"import ml_collections\n\ndef get_config():\n  c = ml_collections.ConfigDict()\n"
-                         f"  c.model = ml_collections.ConfigDict(dict({fields}))\n  return c\n")
+  fields = ", ".join(
+    f"{k}={getattr(cfg, k)!r}"
+    for k in (
+      "vocab_size",
+      "seq_len",
+      "hidden_size",
+      "num_heads",
+      "expansion",
+      "H_layers",
+      "L_layers",
+      "H_cycles",
+      "L_cycles",
+      "halt_max_steps",
+      "puzzle_emb_ndim",
+      "num_puzzle_identifiers",
+    )
+  )
+  config_file.write_text(
+    f"import ml_collections\n\ndef get_config():\n  c = ml_collections.ConfigDict()\n"
+    f"  c.model = ml_collections.ConfigDict(dict({fields}))\n  return c\n"
+  )
   workdir = tmp_path / "imported"
-  assert cli.main(["import-torch", "--checkpoint", str(path), "--config", str(config_file),
-                   "--workdir", str(workdir)]) == 0
+  assert (
+    cli.main(["import-torch", "--checkpoint", str(path), "--config", str(config_file), "--workdir", str(workdir)]) == 0
+  )
   report = capsys.readouterr().out
   # The fields no state_dict determines are printed with the values the import took.
   assert f"halt_max_steps={cfg.halt_max_steps}" in report and f"H_cycles={cfg.H_cycles}" in report, report

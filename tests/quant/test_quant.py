@@ -1,12 +1,13 @@
 """AQT quantization: QAT through the trainer at int8/int4, integer freezing, the frozen model == the QAT model."""
+
 import re
 
+import configs_for_tests as cft
 import jax
 import numpy as np
 import pytest
-
-import configs_for_tests as cft
 from conftest import random_batch, tiny_causal_config
+
 from hrm_jax import quant
 from hrm_jax.models import hrm
 from hrm_jax.train import trainer
@@ -86,6 +87,7 @@ def test_integer_weights_multiplied_as_integers_match_the_qat_model(bits):
 
 def test_int_matmul_reads_integers_and_matches_the_float_product():
   from hrm_jax.models import layers
+
   rng = np.random.default_rng(0)
   w = rng.standard_normal((64, 48)).astype(np.float32)
   q, scale = quant.quantize_array(w, 8, axis=0)

@@ -3,6 +3,7 @@ the mesh, each parameter's global and per-device shapes, and the step's metrics.
 
     python rl_mesh_worker.py OUT.json TMPDIR MESH_SPEC     (MESH_SPEC like "data=2,fsdp=2")
 """
+
 import json
 import os
 import sys
@@ -26,13 +27,21 @@ def main(out: str, tmp: str, spec: str) -> None:
     axis, size = part.split("=")
     config.mesh[axis] = int(size)
   summary = rl_trainer.train_rl(config, os.path.join(tmp, "rl"), init_workdir=init)
-  params = {jax.tree_util.keystr(p): {"global": list(x.shape), "local": list(x.addressable_shards[0].data.shape)}
-            for p, x in jax.tree_util.tree_flatten_with_path(summary["params"])[0]}
+  params = {
+    jax.tree_util.keystr(p): {"global": list(x.shape), "local": list(x.addressable_shards[0].data.shape)}
+    for p, x in jax.tree_util.tree_flatten_with_path(summary["params"])[0]
+  }
   step = summary["history"][0]
   with open(out, "w") as f:
-    json.dump({"devices": jax.device_count(), "params": params,
-               "metrics": {k: float(step[k]) for k in ("loss", "reward_mean", "grad_norm", "q_loss")},
-               "finite": bool(np.all([np.isfinite(step[k]) for k in ("loss", "grad_norm")]))}, f)
+    json.dump(
+      {
+        "devices": jax.device_count(),
+        "params": params,
+        "metrics": {k: float(step[k]) for k in ("loss", "reward_mean", "grad_norm", "q_loss")},
+        "finite": bool(np.all([np.isfinite(step[k]) for k in ("loss", "grad_norm")])),
+      },
+      f,
+    )
 
 
 if __name__ == "__main__":

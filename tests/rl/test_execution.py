@@ -1,12 +1,12 @@
 """Rewards from real sandbox runs of correct, wrong, non-compiling and looping programs (procedural tasks)."""
+
 import shutil
 
 import numpy as np
 import pytest
 
 from hrm_jax.data_pipelines import procedural
-from hrm_jax.rl import execution
-from hrm_jax.rl import rewards
+from hrm_jax.rl import execution, rewards
 from hrm_jax.sandbox import runner
 
 
@@ -23,12 +23,12 @@ def test_python_programs_scored_through_the_sandbox():
   expected0 = procedural.eval_expr(correct.split("return ")[1].strip(), 0)
   partial = f"def f(x):\n    return {expected0}\n"
   cases = {
-      "correct": correct,
-      "wrong": correct.replace("return ", "return 1000 + "),
-      "partial": partial,
-      "syntax": "def f(x)\n    return x\n",
-      "crash": "def f(x):\n    return undefined_name\n",
-      "loop": "def f(x):\n    while True:\n        pass\n",
+    "correct": correct,
+    "wrong": correct.replace("return ", "return 1000 + "),
+    "partial": partial,
+    "syntax": "def f(x)\n    return x\n",
+    "crash": "def f(x):\n    return undefined_name\n",
+    "loop": "def f(x):\n    while True:\n        pass\n",
   }
   config = execution.ExecutionConfig(wall_s=3.0, workers=2)
   outcomes = dict(zip(cases, execution.execute_many([(record, c) for c in cases.values()], config)))

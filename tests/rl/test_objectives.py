@@ -1,4 +1,5 @@
 """Tests for hrm_jax/rl/objectives.py against the worked case in shared/reference/gspo.md section 1.6."""
+
 from __future__ import annotations
 
 import jax
@@ -20,8 +21,8 @@ def _pad(rows, width=4):
   out = np.zeros((len(rows), width))
   mask = np.zeros((len(rows), width))
   for i, row in enumerate(rows):
-    out[i, :len(row)] = row
-    mask[i, :len(row)] = 1.0
+    out[i, : len(row)] = row
+    mask[i, : len(row)] = 1.0
   return jnp.asarray(out), jnp.asarray(mask)
 
 
@@ -55,8 +56,9 @@ def test_advantages_of_the_worked_case_use_the_unbiased_std(x64):
 def test_worked_case_loss_and_per_token_gradients(x64, name):
   logp_new, logp_old, mask = _worked_case()
   advantages, _ = objectives.group_advantages_grid(jnp.asarray(_REWARDS), epsilon=0.0)
-  loss, grad, metrics = _loss_and_grad(objectives.ObjectiveConfig(name), logp_new, logp_old, mask,
-                                       advantages.reshape(-1))
+  loss, grad, metrics = _loss_and_grad(
+    objectives.ObjectiveConfig(name), logp_new, logp_old, mask, advantages.reshape(-1)
+  )
   np.testing.assert_allclose(loss, _EXPECTED_LOSS, rtol=1e-7)
   np.testing.assert_allclose(grad, _EXPECTED_GRAD, rtol=1e-6, atol=1e-12)
   # Only sequence 1 (3 of the 10 response tokens) is clipped, from above.
@@ -67,11 +69,14 @@ def test_worked_case_loss_and_per_token_gradients(x64, name):
   assert "kl" not in metrics
 
 
-@pytest.mark.parametrize("kwargs, objective, expected", [
+@pytest.mark.parametrize(
+  "kwargs, objective, expected",
+  [
     ({"ddof": 0, "epsilon": 0.0}, {}, -1.29882879e-4),  # population std
     ({"epsilon": 1e-4}, {}, -1.12459381e-4),  # TRL's +1e-4 in the denominator
     ({"epsilon": 0.0}, {"epsilon_low": 0.2, "epsilon_high": 0.2}, -0.0126731494),  # PPO-size range
-])
+  ],
+)
 def test_worked_case_variants(x64, kwargs, objective, expected):
   logp_new, logp_old, mask = _worked_case()
   advantages, _ = objectives.group_advantages_grid(jnp.asarray(_REWARDS), **kwargs)
@@ -91,8 +96,7 @@ def test_worked_case_grpo_differs_from_gspo(x64):
   expected_seq1 = -0.125 * np.exp(np.array([0.1, -0.1, 0.1]))
   np.testing.assert_allclose(grad[0, :3], expected_seq1, rtol=1e-9)
   assert float(metrics["clip_fraction"]) == 0.0
-  gspo_loss, gspo_grad, _ = _loss_and_grad(objectives.ObjectiveConfig("gspo"), logp_new, logp_old, mask,
-                                           advantages)
+  gspo_loss, gspo_grad, _ = _loss_and_grad(objectives.ObjectiveConfig("gspo"), logp_new, logp_old, mask, advantages)
   assert abs(float(gspo_loss) - float(loss)) > 1e-2
   np.testing.assert_array_equal(gspo_grad[0], 0.0)
 
@@ -104,8 +108,7 @@ def test_grpo_clips_tokens_that_gspo_leaves_alone():
   logp_new = jnp.asarray([[0.5, -0.5], [0.5, -0.5]])
   mask = jnp.ones((2, 2))
   advantages = jnp.asarray([1.0, -1.0])
-  _, grpo_grad, grpo_metrics = _loss_and_grad(objectives.ObjectiveConfig("grpo"), logp_new, logp_old,
-                                              mask, advantages)
+  _, grpo_grad, grpo_metrics = _loss_and_grad(objectives.ObjectiveConfig("grpo"), logp_new, logp_old, mask, advantages)
   np.testing.assert_allclose(grpo_metrics["clip_fraction_high"], 0.25)
   np.testing.assert_allclose(grpo_metrics["clip_fraction_low"], 0.25)
   assert float(grpo_grad[0, 0]) == 0.0 and float(grpo_grad[0, 1]) != 0.0
@@ -125,8 +128,7 @@ def test_clipping_on_both_sides():
   mask = jnp.ones((4, 3))
   advantages = jnp.asarray([1.0, -1.0, 1.0, -1.0])
   for name in ("gspo", "gspo_token"):
-    loss, grad, metrics = _loss_and_grad(objectives.ObjectiveConfig(name), logp_new, logp_old, mask,
-                                         advantages)
+    loss, grad, metrics = _loss_and_grad(objectives.ObjectiveConfig(name), logp_new, logp_old, mask, advantages)
     ratio = np.exp(np.asarray(delta, np.float64))
     # 0: above the range with A > 0 -> clipped to 1.0004.  1: below with A < 0 -> clipped to 0.9997.
     # 2: below with A > 0 and 3: above with A < 0 -> the unclipped term is the smaller: kept, with gradient.
@@ -150,8 +152,7 @@ def test_gspo_token_equals_gspo_with_per_sequence_advantages():
   mask = (jnp.arange(length)[None, :] < lengths[:, None]).astype(jnp.float32)
   advantages = jax.random.normal(key_adv, (batch,))
   for epsilons in ({}, {"epsilon_low": 0.2, "epsilon_high": 0.2}):
-    loss, grad, _ = _loss_and_grad(objectives.ObjectiveConfig("gspo", **epsilons), logp_new, logp_old, mask,
-                                   advantages)
+    loss, grad, _ = _loss_and_grad(objectives.ObjectiveConfig("gspo", **epsilons), logp_new, logp_old, mask, advantages)
     token = objectives.ObjectiveConfig("gspo_token", **epsilons)
     token_loss, token_grad, _ = _loss_and_grad(token, logp_new, logp_old, mask, advantages)
     np.testing.assert_allclose(token_loss, loss, rtol=1e-6)
@@ -172,8 +173,7 @@ def test_gspo_token_uses_per_token_advantages():
   _, grad, _ = _loss_and_grad(config, logp_new, logp_old, mask, jnp.asarray([[2.0, -1.0]]))
   np.testing.assert_allclose(grad, [[-1.0, 0.5]], rtol=1e-6)  # -(A_t * s) / |y| with s = 1
   with pytest.raises(AssertionError):  # GSPO proper takes one advantage per response
-    objectives.policy_loss(objectives.ObjectiveConfig("gspo"), logp_new, logp_old, mask,
-                           jnp.asarray([[2.0, -1.0]]))
+    objectives.policy_loss(objectives.ObjectiveConfig("gspo"), logp_new, logp_old, mask, jnp.asarray([[2.0, -1.0]]))
 
 
 def test_zero_variance_groups_give_zero_advantage_and_finite_loss():
@@ -194,8 +194,7 @@ def test_zero_variance_groups_give_zero_advantage_and_finite_loss():
   logp_new = logp_old + 0.3
   mask = jnp.ones((8, 5))
   for name in objectives.objective_names():
-    loss, grad, _ = _loss_and_grad(objectives.ObjectiveConfig(name), logp_new, logp_old, mask,
-                                   constant.reshape(-1))
+    loss, grad, _ = _loss_and_grad(objectives.ObjectiveConfig(name), logp_new, logp_old, mask, constant.reshape(-1))
     assert np.isfinite(float(loss)) and float(loss) == 0.0
     assert np.all(np.isfinite(grad))
   # Gradients through the advantage computation itself are finite (rewards are data, not parameters).
@@ -217,7 +216,8 @@ def test_gradients_flow_only_through_the_current_policy(name):
     return objectives.policy_loss(config, new, old, mask, adv, ref)[0]
 
   grad_new, grad_old, grad_ref, grad_adv = jax.grad(loss, argnums=(0, 1, 2, 3))(
-      logp_new, logp_old, logp_ref, advantages)
+    logp_new, logp_old, logp_ref, advantages
+  )
   assert float(jnp.max(jnp.abs(grad_new))) > 0.0
   np.testing.assert_array_equal(grad_old, 0.0)
   np.testing.assert_array_equal(grad_ref, 0.0)
@@ -254,8 +254,9 @@ def test_padding_rows_do_not_change_the_loss(x64):
     config = objectives.ObjectiveConfig(name)
     loss, _ = objectives.policy_loss(config, logp_new, logp_old, mask, advantages)
     # Padding rows: empty mask, -inf log-probs (as a sampler may leave them), a large advantage.
-    padded_loss, grad, metrics = _loss_and_grad(config, pad(logp_new, -jnp.inf), pad(logp_old, -jnp.inf),
-                                                pad(mask, 0.0), pad(advantages, 7.0))
+    padded_loss, grad, metrics = _loss_and_grad(
+      config, pad(logp_new, -jnp.inf), pad(logp_old, -jnp.inf), pad(mask, 0.0), pad(advantages, 7.0)
+    )
     np.testing.assert_allclose(padded_loss, loss, rtol=1e-12)
     assert np.all(np.isfinite(grad))
     np.testing.assert_allclose(metrics["response_length_mean"], 2.5)
@@ -275,8 +276,15 @@ def test_registry_defaults_errors_and_jit():
   jitted = jax.jit(lambda new, old, m, a: objectives.policy_loss(config, new, old, m, a))
   loss, metrics = jitted(logp, logp, jnp.ones((2, 3)), jnp.asarray([1.0, -1.0]))
   assert loss.dtype == jnp.float32  # bf16 log-probs are promoted before the ratio is taken
-  assert set(metrics) >= {"loss", "policy_loss", "ratio_mean", "clip_fraction", "clip_fraction_low",
-                          "clip_fraction_high", "response_length_mean"}
+  assert set(metrics) >= {
+    "loss",
+    "policy_loss",
+    "ratio_mean",
+    "clip_fraction",
+    "clip_fraction_low",
+    "clip_fraction_high",
+    "response_length_mean",
+  }
 
 
 def test_objective_config_from_mapping():

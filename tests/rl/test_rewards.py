@@ -1,4 +1,5 @@
 """Tests for hrm_jax/rl/rewards.py, scored on real executions of small Python programs."""
+
 from __future__ import annotations
 
 import pathlib
@@ -8,8 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from hrm_jax.rl import objectives
-from hrm_jax.rl import rewards
+from hrm_jax.rl import objectives, rewards
 
 _TESTS_UNITTEST = """\
 import unittest
@@ -46,20 +46,22 @@ _SYNTAX_ERROR = "def add(a, b)\n  return a + b\n"
 _INFINITE_LOOP = "def add(a, b):\n  while True:\n    pass\n"
 
 
-def _execute(workdir: pathlib.Path, solution: str, runner: str, timeout_s: float = 120.0
-             ) -> rewards.ExecutionOutcome:
+def _execute(workdir: pathlib.Path, solution: str, runner: str, timeout_s: float = 120.0) -> rewards.ExecutionOutcome:
   """Compiles solution.py, runs its tests with `runner` under a timeout, and parses the report."""
   workdir.mkdir(parents=True, exist_ok=True)
   (workdir / "solution.py").write_text(solution)
   (workdir / "test_solution.py").write_text(_TESTS_UNITTEST if runner == "unittest" else _TESTS_PYTEST)
-  compile_run = subprocess.run([sys.executable, "-m", "py_compile", "solution.py"], cwd=workdir,
-                               capture_output=True, text=True, timeout=timeout_s)
+  compile_run = subprocess.run(
+    [sys.executable, "-m", "py_compile", "solution.py"], cwd=workdir, capture_output=True, text=True, timeout=timeout_s
+  )
   if compile_run.returncode != 0:
     assert "SyntaxError" in compile_run.stderr
-    return rewards.parse_test_report(compile_run.stderr, compile_run.returncode, compiled=False,
-                                     expected_tests=3)
-  command = ([sys.executable, "-m", "unittest", "-v", "test_solution"] if runner == "unittest" else
-             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_solution.py"])
+    return rewards.parse_test_report(compile_run.stderr, compile_run.returncode, compiled=False, expected_tests=3)
+  command = (
+    [sys.executable, "-m", "unittest", "-v", "test_solution"]
+    if runner == "unittest"
+    else [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_solution.py"]
+  )
   try:
     run = subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=timeout_s)
   except subprocess.TimeoutExpired as expired:
@@ -103,8 +105,10 @@ def test_rewards_of_non_compiling_and_timed_out_programs(tmp_path):
 
 def test_executed_group_gives_gspo_advantages(tmp_path):
   # One prompt, four sampled programs: the right one gets the only positive advantage.
-  outcomes = [_execute(tmp_path / str(i), program, "unittest")
-              for i, program in enumerate([_CORRECT, _WRONG, _SYNTAX_ERROR, _CORRECT])]
+  outcomes = [
+    _execute(tmp_path / str(i), program, "unittest")
+    for i, program in enumerate([_CORRECT, _WRONG, _SYNTAX_ERROR, _CORRECT])
+  ]
   config = rewards.RewardConfig(weights={"all_tests_passed": 1.0})
   scores, parts = rewards.compute_rewards(config, [rewards.RewardInput(outcome=o) for o in outcomes])
   np.testing.assert_array_equal(scores, [1.0, 0.0, 0.0, 1.0])
@@ -113,7 +117,9 @@ def test_executed_group_gives_gspo_advantages(tmp_path):
   np.testing.assert_allclose(advantages[0], [0.8660254, -0.8660254, -0.8660254, 0.8660254], rtol=1e-6)
 
 
-@pytest.mark.parametrize("output, returncode, expected", [
+@pytest.mark.parametrize(
+  "output, returncode, expected",
+  [
     ("test_a ... ok\n\n----\nRan 2 tests in 0.001s\n\nOK\n", 0, (2, 2, rewards.STATUS_PASSED)),
     ("Ran 5 tests in 0.1s\n\nFAILED (failures=1, errors=1, skipped=1)\n", 1, (2, 4, rewards.STATUS_FAILED)),
     ("Ran 3 tests in 0.0s\n\nOK (skipped=1)\n", 0, (2, 2, rewards.STATUS_PASSED)),
@@ -122,7 +128,8 @@ def test_executed_group_gives_gspo_advantages(tmp_path):
     ("==== 4 passed in 0.3s (0:00:00) ====\n", 0, (4, 4, rewards.STATUS_PASSED)),
     ("Traceback (most recent call last):\nImportError: boom\n", 1, (0, 0, rewards.STATUS_RUNTIME_ERROR)),
     ("", 0, (0, 0, rewards.STATUS_NO_TESTS)),
-])
+  ],
+)
 def test_parse_test_report(output, returncode, expected):
   outcome = rewards.parse_test_report(output, returncode)
   assert (outcome.tests_passed, outcome.tests_total, outcome.status) == expected
@@ -153,17 +160,17 @@ def sub(a, b):
 def test_parse_edit_blocks():
   blocks = rewards.parse_edit_blocks(_EDIT_REPLY)
   assert blocks == [
-      rewards.EditBlock("solution.py", "  return a - b\n", "  return a + b\n"),
-      rewards.EditBlock("solution.py", "", "def sub(a, b):\n  return a - b\n"),  # name reused
+    rewards.EditBlock("solution.py", "  return a - b\n", "  return a + b\n"),
+    rewards.EditBlock("solution.py", "", "def sub(a, b):\n  return a - b\n"),  # name reused
   ]
   fenced = "```src/util.py\n<<<<<<< SEARCH\nx = 1\n=======\nx = 2\n>>>>>>> REPLACE\n```\n"
   assert rewards.parse_edit_blocks(fenced)[0].path == "src/util.py"
   assert rewards.edit_blocks_well_formed(_EDIT_REPLY)
   malformed = {
-      "no divider": "a.py\n<<<<<<< SEARCH\nx\n>>>>>>> REPLACE\n",
-      "no tail": "a.py\n<<<<<<< SEARCH\nx\n=======\ny\n",
-      "no file name": "<<<<<<< SEARCH\nx\n=======\ny\n>>>>>>> REPLACE\n",
-      "stray tail": "a.py\n>>>>>>> REPLACE\n",
+    "no divider": "a.py\n<<<<<<< SEARCH\nx\n>>>>>>> REPLACE\n",
+    "no tail": "a.py\n<<<<<<< SEARCH\nx\n=======\ny\n",
+    "no file name": "<<<<<<< SEARCH\nx\n=======\ny\n>>>>>>> REPLACE\n",
+    "stray tail": "a.py\n>>>>>>> REPLACE\n",
   }
   for reason, text in malformed.items():
     with pytest.raises(rewards.EditFormatError):
@@ -176,16 +183,22 @@ def test_edit_format_and_patch_similarity():
   reference = "--- a/solution.py\n+++ b/solution.py\n@@\n-  return a - b\n+  return a + b\n"
   close = "--- a/solution.py\n+++ b/solution.py\n@@\n-  return a - b\n+  return b + a\n"
   config = rewards.RewardConfig(weights={"edit_format": 0.2, "patch_similarity": 1.0})
-  exact, parts = rewards.compute_reward(config, rewards.RewardInput(
-      response=_EDIT_REPLY, is_edit=True, predicted_patch=reference, reference_patch=reference))
+  exact, parts = rewards.compute_reward(
+    config,
+    rewards.RewardInput(response=_EDIT_REPLY, is_edit=True, predicted_patch=reference, reference_patch=reference),
+  )
   assert parts == {"edit_format": 1.0, "patch_similarity": 1.0} and exact == pytest.approx(1.2)
-  _, parts = rewards.compute_reward(config, rewards.RewardInput(
-      response=_EDIT_REPLY, is_edit=True, predicted_patch=close, reference_patch=reference))
+  _, parts = rewards.compute_reward(
+    config, rewards.RewardInput(response=_EDIT_REPLY, is_edit=True, predicted_patch=close, reference_patch=reference)
+  )
   assert 0.8 < parts["patch_similarity"] < 1.0
   # A reply with no well-formed edit gets SWE-RL's -1, whatever its patch.
-  malformed, parts = rewards.compute_reward(config, rewards.RewardInput(
-      response="a.py\n<<<<<<< SEARCH\nx\n", is_edit=True, predicted_patch=reference,
-      reference_patch=reference))
+  malformed, parts = rewards.compute_reward(
+    config,
+    rewards.RewardInput(
+      response="a.py\n<<<<<<< SEARCH\nx\n", is_edit=True, predicted_patch=reference, reference_patch=reference
+    ),
+  )
   assert parts == {"edit_format": 0.0, "patch_similarity": -1.0} and malformed == -1.0
   # Not an edit task: neither component applies.
   _, parts = rewards.compute_reward(config, rewards.RewardInput(response=_EDIT_REPLY))
@@ -194,8 +207,7 @@ def test_edit_format_and_patch_similarity():
 
 
 def test_length_penalty_follows_dapo():
-  config = rewards.RewardConfig(weights={"length_penalty": 1.0}, length_max_tokens=100,
-                                length_cache_tokens=20)
+  config = rewards.RewardConfig(weights={"length_penalty": 1.0}, length_max_tokens=100, length_cache_tokens=20)
   values = [rewards.compute_reward(config, rewards.RewardInput(num_tokens=n))[0] for n in (10, 80, 90, 100, 150)]
   assert values == pytest.approx([0.0, 0.0, -0.5, -1.0, -1.0])
   with pytest.raises(ValueError, match="length_cache_tokens"):

@@ -1,5 +1,6 @@
 """The RL update's pieces that live with the supervised ones: the halting Q loss (hrm_jax/losses.py) and the
 non-finite guard (hrm_jax/train/step.py, one function for SFT and RL)."""
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -36,8 +37,10 @@ def test_guarded_update_is_a_no_op_when_the_loss_or_gradient_is_not_finite():
   opt_state = tx.init(params)
   good = step_lib.guarded_update(tx, params, opt_state, {"w": jnp.ones(3)}, jnp.float32(1.0))
   assert bool(good.finite) and not np.allclose(good.params["w"], 1.0)
-  for grads, loss in (({"w": jnp.asarray([1.0, jnp.nan, 0.0])}, jnp.float32(1.0)),
-                      ({"w": jnp.ones(3)}, jnp.float32(jnp.inf))):
+  for grads, loss in (
+    ({"w": jnp.asarray([1.0, jnp.nan, 0.0])}, jnp.float32(1.0)),
+    ({"w": jnp.ones(3)}, jnp.float32(jnp.inf)),
+  ):
     bad = jax.jit(lambda g, l: step_lib.guarded_update(tx, params, opt_state, g, l))(grads, loss)
     assert not bool(bad.finite)
     np.testing.assert_array_equal(bad.params["w"], params["w"])

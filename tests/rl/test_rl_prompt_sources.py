@@ -1,6 +1,7 @@
 """RL prompts follow the data pipeline's curriculum (sources and weights per stage) and the difficulty stages of
 rl.curriculum, in the same "step:..." grammar; LiveCodeBench problems are scored by the evaluation harness in the
 sandbox."""
+
 import os
 
 import numpy as np
@@ -15,8 +16,10 @@ CONFIGS = os.path.join(os.path.dirname(__file__), "..", "..", "configs")
 
 
 def _source(curriculum: str = "", mixture: str = "", difficulty: str = "") -> rl_prompts.PromptSource:
-  config = config_loader.load(os.path.join(CONFIGS, "gspo_tiny.py"), [
-      "--config.data.num_train=40", "--config.data.num_eval=10", "--config.data.seq_len=4096"])
+  config = config_loader.load(
+    os.path.join(CONFIGS, "gspo_tiny.py"),
+    ["--config.data.num_train=40", "--config.data.num_eval=10", "--config.data.seq_len=4096"],
+  )
   config.data.curriculum = curriculum
   config.data.mixture = mixture
   config.rl.curriculum = difficulty
@@ -57,10 +60,12 @@ def test_difficulty_stages_use_the_curriculum_grammar():
   assert [(s.start_step, s.min_ops, s.max_ops) for s in _source().stages] == [(0, 1, 2)]
   # errors name the field; the grammar (and its messages) is the data curriculum's
   data = _source().data
-  for text, message in (("3:max_ops=1", "rl.curriculum: stages must start at step 0"),
-                        ("0:1:2", "rl.curriculum: stage 0: expected min_ops=A and/or max_ops=B"),
-                        ("0:max_ops=1;max_ops=2", "rl.curriculum: expected 'step:min_ops=A,max_ops=B' parts"),
-                        ("0:min_ops=3,max_ops=2", "rl.curriculum: stage 0 needs 1 <= min_ops <= max_ops")):
+  for text, message in (
+    ("3:max_ops=1", "rl.curriculum: stages must start at step 0"),
+    ("0:1:2", "rl.curriculum: stage 0: expected min_ops=A and/or max_ops=B"),
+    ("0:max_ops=1;max_ops=2", "rl.curriculum: expected 'step:min_ops=A,max_ops=B' parts"),
+    ("0:min_ops=3,max_ops=2", "rl.curriculum: stage 0 needs 1 <= min_ops <= max_ops"),
+  ):
     with pytest.raises(ValueError, match=message):
       rl_prompts.parse_difficulty(text, data)
 
@@ -77,8 +82,14 @@ def test_livecodebench_problems_are_graded_in_the_sandbox():
   records, _ = source._load("train", 1, 9, "livecodebench_sample")
   record = next(r for r in records if r.get("solution"))
   right, wrong, broken, fenced = execution.execute_many(
-      [(record, record["solution"]), (record, "print(12345)\n"), (record, "def (:\n"),
-       (record, "Here it is:\n```python\n" + record["solution"] + "```\n")], execution.ExecutionConfig(workers=2))
+    [
+      (record, record["solution"]),
+      (record, "print(12345)\n"),
+      (record, "def (:\n"),
+      (record, "Here it is:\n```python\n" + record["solution"] + "```\n"),
+    ],
+    execution.ExecutionConfig(workers=2),
+  )
   assert right.status == rewards.STATUS_PASSED and right.tests_passed == right.tests_total > 0
   assert wrong.status == rewards.STATUS_FAILED and wrong.tests_passed == 0 and wrong.compiled
   assert broken.status == rewards.STATUS_COMPILE_ERROR and not broken.compiled

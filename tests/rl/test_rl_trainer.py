@@ -1,4 +1,5 @@
 """One RL step end to end: tiny policy, 2 prompts x G=2, real sandbox, GSPO update, eval, checkpoint, resume."""
+
 import json
 import os
 import sys
@@ -21,9 +22,19 @@ def _init_workdir(path: str) -> None:
   """A 'supervised' workdir holding a tiny random causal model with the real vocabulary."""
   sys.path.insert(0, CONFIGS)
   import common  # configs/common.py
+
   config = ml_collections.ConfigDict()
-  config.model = common.code_model(seq_len=64, hidden_size=16, num_heads=2, expansion=2.0, H_layers=1,
-                                   L_layers=1, H_cycles=1, L_cycles=1, halt_max_steps=2)
+  config.model = common.code_model(
+    seq_len=64,
+    hidden_size=16,
+    num_heads=2,
+    expansion=2.0,
+    H_layers=1,
+    L_layers=1,
+    H_cycles=1,
+    L_cycles=1,
+    halt_max_steps=2,
+  )
   cfg = hrm.HRMConfig.from_config(config.model)
   _, variables = hrm.init_params(cfg, jax.random.key(0))
   os.makedirs(path, exist_ok=True)
@@ -34,11 +45,23 @@ def _init_workdir(path: str) -> None:
 
 
 def _rl_config(num_steps: int) -> ml_collections.ConfigDict:
-  config = config_loader.load(os.path.join(CONFIGS, "gspo_tiny.py"), [
-      f"--config.rl.num_steps={num_steps}", "--config.rl.prompts_per_batch=2", "--config.rl.rollout.group_size=2",
-      "--config.rl.num_minibatches=2", "--config.rl.rollout.max_new_tokens=8", "--config.rl.eval_every=1",
-      "--config.rl.eval_size=2", "--config.rl.checkpoint_every=1", "--config.data.num_train=40",
-      "--config.data.num_eval=10", "--config.rl.curriculum=0:min_ops=1,max_ops=2", "--config.rl.q_compute_penalty=0.1"])
+  config = config_loader.load(
+    os.path.join(CONFIGS, "gspo_tiny.py"),
+    [
+      f"--config.rl.num_steps={num_steps}",
+      "--config.rl.prompts_per_batch=2",
+      "--config.rl.rollout.group_size=2",
+      "--config.rl.num_minibatches=2",
+      "--config.rl.rollout.max_new_tokens=8",
+      "--config.rl.eval_every=1",
+      "--config.rl.eval_size=2",
+      "--config.rl.checkpoint_every=1",
+      "--config.data.num_train=40",
+      "--config.data.num_eval=10",
+      "--config.rl.curriculum=0:min_ops=1,max_ops=2",
+      "--config.rl.q_compute_penalty=0.1",
+    ],
+  )
   config.data.seq_len = 64
   return config
 
@@ -57,8 +80,9 @@ def test_one_rl_step_end_to_end(tmp_path):
   assert all(0 <= e["pass@1"] <= 1 and e["problems"] == 2 for e in summary["evals"])
   # The update moved the policy.
   _, before, _ = checkpoint_lib.load_for_inference(init)
-  moved = jax.tree.map(lambda a, b: float(np.abs(np.asarray(a) - np.asarray(b)).max()), before["params"],
-                       summary["params"])
+  moved = jax.tree.map(
+    lambda a, b: float(np.abs(np.asarray(a) - np.asarray(b)).max()), before["params"], summary["params"]
+  )
   assert max(jax.tree.leaves(moved)) > 0
   # The RL workdir is a model workdir too (generate/eval read it), and says what it learnt.
   _, loaded, config = checkpoint_lib.load_for_inference(workdir)
@@ -89,11 +113,17 @@ def test_rl_step_on_a_sharded_mesh(tmp_path):
   """The RL state takes the supervised trainer's layout: on 4 fake devices with data=2, fsdp=2 the embed
   dimension of every matrix is split 2 ways, and the step runs."""
   import subprocess
+
   worker = os.path.join(os.path.dirname(__file__), "rl_mesh_worker.py")
   env = dict(os.environ, JAX_PLATFORMS="cpu", XLA_FLAGS="--xla_force_host_platform_device_count=4")
   out = tmp_path / "mesh.json"
-  proc = subprocess.run([sys.executable, worker, str(out), str(tmp_path), "data=2,fsdp=2"], env=env,
-                        capture_output=True, text=True, timeout=600)
+  proc = subprocess.run(
+    [sys.executable, worker, str(out), str(tmp_path), "data=2,fsdp=2"],
+    env=env,
+    capture_output=True,
+    text=True,
+    timeout=600,
+  )
   assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
   result = json.loads(out.read_text())
   assert result["devices"] == 4 and result["finite"]
@@ -102,24 +132,48 @@ def test_rl_step_on_a_sharded_mesh(tmp_path):
   assert "Resumed" not in proc.stdout
 
 
-
 def test_train_rl_command(tmp_path, capsys):
   from hrm_jax import cli
+
   config = os.path.join(CONFIGS, "gspo_tiny.py")
-  tiny = ["--config.rl.num_steps=1", "--config.rl.prompts_per_batch=2", "--config.rl.rollout.group_size=2",
-          "--config.rl.num_minibatches=2", "--config.rl.rollout.max_new_tokens=8", "--config.rl.eval_every=1",
-          "--config.rl.eval_size=2", "--config.data.num_train=40", "--config.data.num_eval=10",
-          "--config.data.seq_len=64"]
+  tiny = [
+    "--config.rl.num_steps=1",
+    "--config.rl.prompts_per_batch=2",
+    "--config.rl.rollout.group_size=2",
+    "--config.rl.num_minibatches=2",
+    "--config.rl.rollout.max_new_tokens=8",
+    "--config.rl.eval_every=1",
+    "--config.rl.eval_size=2",
+    "--config.data.num_train=40",
+    "--config.data.num_eval=10",
+    "--config.data.seq_len=64",
+  ]
   # a new workdir without --init, a bad override and a bad source are named, and nothing is trained
   assert cli.main(["train-rl", "--config", config, "--workdir", str(tmp_path / "none"), *tiny]) == 2
   assert "--init WORKDIR_SFT" in capsys.readouterr().err
-  assert cli.main(["train-rl", "--config", config, "--workdir", str(tmp_path / "bad"),
-                   "--config.rl.rollout.group_sise=4"]) == 2
+  assert (
+    cli.main(["train-rl", "--config", config, "--workdir", str(tmp_path / "bad"), "--config.rl.rollout.group_sise=4"])
+    == 2
+  )
   assert "group_sise" in capsys.readouterr().err
   init = str(tmp_path / "sft")
   _init_workdir(init)
-  assert cli.main(["train-rl", "--config", config, "--init", init, "--workdir", str(tmp_path / "mixed"), *tiny,
-                   "--config.data.mixture=procedural=1,polyglot_edit=1"]) == 2
+  assert (
+    cli.main(
+      [
+        "train-rl",
+        "--config",
+        config,
+        "--init",
+        init,
+        "--workdir",
+        str(tmp_path / "mixed"),
+        *tiny,
+        "--config.data.mixture=procedural=1,polyglot_edit=1",
+      ]
+    )
+    == 2
+  )
   assert "data.mixture names source 'polyglot_edit'" in capsys.readouterr().err
   workdir = str(tmp_path / "rl")
   assert cli.main(["train-rl", "--config", config, "--init", init, "--workdir", workdir, *tiny]) == 0

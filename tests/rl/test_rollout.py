@@ -1,14 +1,14 @@
 """Rollouts: behaviour log-probs under the sampling transform, and ACT depth replay (ratio == 1 unchanged)."""
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
 from conftest import tiny_causal_config
+
 from hrm_jax.inference import sampler
 from hrm_jax.models import hrm
-from hrm_jax.rl import objectives
-from hrm_jax.rl import rollout
+from hrm_jax.rl import objectives, rollout
 
 
 def _model_with_varied_halting(halt_max_steps=3):
@@ -35,14 +35,16 @@ def test_replay_at_recorded_depth_gives_ratio_one():
   assert len(set(ro.depth.tolist())) > 1, f"want mixed ACT depths to test the replay, got {ro.depth}"
   batch = rollout.replay_batch(ro, model.cfg.seq_len)
   logp_new, (q_halt, _) = jax.jit(lambda p, b: rollout.replay_log_probs(model, p, b, config, 3))(
-      variables["params"], batch)
+    variables["params"], batch
+  )
   assert q_halt.shape == (ro.num_rows, 3)
   np.testing.assert_allclose(np.asarray(logp_new)[ro.mask], ro.logp_old[ro.mask], atol=2e-5)
   assert np.all(ro.logp_old[ro.mask] <= 0) and np.all(ro.logp_old[~ro.mask] == 0)
   advantages = jnp.asarray(np.tile([1.0, -1.0], len(PROMPTS)), jnp.float32)
   for name in ("gspo", "grpo"):
-    _, metrics = objectives.policy_loss(objectives.ObjectiveConfig(name=name), logp_new,
-                                        jnp.asarray(ro.logp_old), jnp.asarray(ro.mask), advantages)
+    _, metrics = objectives.policy_loss(
+      objectives.ObjectiveConfig(name=name), logp_new, jnp.asarray(ro.logp_old), jnp.asarray(ro.mask), advantages
+    )
     assert abs(float(metrics["ratio_min"]) - 1) < 1e-4 and abs(float(metrics["ratio_max"]) - 1) < 1e-4
     assert float(metrics["clip_fraction"]) == 0.0
 

@@ -4,6 +4,7 @@ The end-to-end tests run every bundled Polyglot-format exercise twice with the r
 reference solution (must pass, with every test enabled and run) and with its stub (must fail). They need
 `hrm-jax setup-toolchains` to have run (CI does it first) and fail with the setup report otherwise.
 """
+
 from __future__ import annotations
 
 import json
@@ -74,14 +75,17 @@ def test_prepare_java_removes_disabled_with_argument_and_keeps_bare_disabled(tmp
   test_file.parent.mkdir(parents=True)
   _write_config(tmp_path, {"test": ["src/test/java/ThingTest.java"]})
   test_file.write_text(
-      "class ThingTest {\n"
-      "    @Disabled(\"Remove to run test\")\n    @Test\n    void a() {}\n\n"
-      "    @Disabled(\"Remove to run test\") @Test\n    void b() {}\n\n"
-      "    @Disabled\n    @Test\n    void c() {}\n}\n")
+    "class ThingTest {\n"
+    '    @Disabled("Remove to run test")\n    @Test\n    void a() {}\n\n'
+    '    @Disabled("Remove to run test") @Test\n    void b() {}\n\n'
+    "    @Disabled\n    @Test\n    void c() {}\n}\n"
+  )
   languages.prepare_exercise("java", tmp_path)
   once = test_file.read_text()
-  assert once == ("class ThingTest {\n    @Test\n    void a() {}\n\n    @Test\n    void b() {}\n\n"
-                  "    @Disabled\n    @Test\n    void c() {}\n}\n")
+  assert once == (
+    "class ThingTest {\n    @Test\n    void a() {}\n\n    @Test\n    void b() {}\n\n"
+    "    @Disabled\n    @Test\n    void c() {}\n}\n"
+  )
   languages.prepare_exercise("java", tmp_path)
   assert test_file.read_text() == once
 
@@ -95,11 +99,13 @@ def test_prepare_javascript_rewrites_xtest_only_and_links_shared_node_modules(tm
   exercise = tmp_path / "ex"
   exercise.mkdir()
   spec = exercise / "thing.spec.js"
-  spec.write_text("test('a', f);\nxtest('b', f);\n  xtest('c', f);\nxit('d', f);\ntest.skip('e', f);\n"
-                  "myxtest('f', f);\n")
+  spec.write_text(
+    "test('a', f);\nxtest('b', f);\n  xtest('c', f);\nxit('d', f);\ntest.skip('e', f);\nmyxtest('f', f);\n"
+  )
   languages.prepare_exercise("javascript", exercise)
-  assert spec.read_text() == ("test('a', f);\ntest('b', f);\n  test('c', f);\nxit('d', f);\ntest.skip('e', f);\n"
-                              "myxtest('f', f);\n")
+  assert spec.read_text() == (
+    "test('a', f);\ntest('b', f);\n  test('c', f);\nxit('d', f);\ntest.skip('e', f);\nmyxtest('f', f);\n"
+  )
   link = exercise / "node_modules"
   assert link.is_symlink() and link.resolve() == toolchains.node_modules_dir(root).resolve()
   languages.prepare_exercise("javascript", exercise)  # idempotent
@@ -122,24 +128,33 @@ def test_install_reference_solution_matches_java_by_name_and_takes_rust_cargo_ex
   java = tmp_path / "java" / "exercises" / "practice" / "poker"
   (java / ".meta" / "src" / "reference" / "java").mkdir(parents=True)
   (java / "src" / "main" / "java").mkdir(parents=True)
-  _write_config(java, {"solution": ["src/main/java/Poker.java"], "test": ["src/test/java/PokerTest.java"],
-                       "example": [".meta/src/reference/java/Card.java", ".meta/src/reference/java/Poker.java"]})
+  _write_config(
+    java,
+    {
+      "solution": ["src/main/java/Poker.java"],
+      "test": ["src/test/java/PokerTest.java"],
+      "example": [".meta/src/reference/java/Card.java", ".meta/src/reference/java/Poker.java"],
+    },
+  )
   for name in ("Card", "Poker"):
     (java / ".meta" / "src" / "reference" / "java" / f"{name}.java").write_text(f"class {name} {{}}\n")
   written = languages.install_reference_solution(java)
-  assert sorted(p.relative_to(java).as_posix() for p in written) == ["src/main/java/Card.java",
-                                                                    "src/main/java/Poker.java"]
+  assert sorted(p.relative_to(java).as_posix() for p in written) == [
+    "src/main/java/Card.java",
+    "src/main/java/Poker.java",
+  ]
   assert (java / "src" / "main" / "java" / "Card.java").read_text() == "class Card {}\n"
 
   rust = tmp_path / "rust" / "exercises" / "practice" / "grep"
   (rust / ".meta").mkdir(parents=True)
-  _write_config(rust, {"solution": ["src/lib.rs", "Cargo.toml"], "test": ["tests/grep.rs"],
-                       "example": [".meta/example.rs"]})
+  _write_config(
+    rust, {"solution": ["src/lib.rs", "Cargo.toml"], "test": ["tests/grep.rs"], "example": [".meta/example.rs"]}
+  )
   (rust / ".meta" / "example.rs").write_text("pub fn grep() {}\n")
-  (rust / ".meta" / "Cargo-example.toml").write_text("[package]\nname = \"grep\"\n")
+  (rust / ".meta" / "Cargo-example.toml").write_text('[package]\nname = "grep"\n')
   languages.install_reference_solution(rust)
   assert (rust / "src" / "lib.rs").read_text() == "pub fn grep() {}\n"
-  assert (rust / "Cargo.toml").read_text() == "[package]\nname = \"grep\"\n"
+  assert (rust / "Cargo.toml").read_text() == '[package]\nname = "grep"\n'
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -151,8 +166,9 @@ def toolchain_root() -> pathlib.Path:
   root = toolchains.toolchains_root()
   statuses = toolchains.check(root)
   if not all(status.ok for status in statuses.values()):
-    pytest.fail("toolchains incomplete; run `hrm-jax setup-toolchains` first:\n"
-                + toolchains.format_report(statuses, root))
+    pytest.fail(
+      "toolchains incomplete; run `hrm-jax setup-toolchains` first:\n" + toolchains.format_report(statuses, root)
+    )
   return root
 
 
@@ -184,14 +200,23 @@ def test_rust_vendored_crates_resolve_offline_for_every_upstream_requirement(too
   bin_dir = toolchains.rust_bin_dir()
   crate = tmp_path / "probe"
   (crate / "src").mkdir(parents=True)
-  dependencies = "\n".join(f'{alias} = {{ package = "{package}", version = "{requirement}" }}'
-                           for alias, package, requirement in toolchains.RUST_CRATES)
-  (crate / "Cargo.toml").write_text(f'[package]\nname = "probe"\nversion = "0.1.0"\nedition = "2021"\n\n'
-                                    f'[dependencies]\n{dependencies}\n')
+  dependencies = "\n".join(
+    f'{alias} = {{ package = "{package}", version = "{requirement}" }}'
+    for alias, package, requirement in toolchains.RUST_CRATES
+  )
+  (crate / "Cargo.toml").write_text(
+    f'[package]\nname = "probe"\nversion = "0.1.0"\nedition = "2021"\n\n[dependencies]\n{dependencies}\n'
+  )
   (crate / "src" / "lib.rs").write_text("")
   env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path), **toolchains.rust_env(toolchain_root, bin_dir)}
-  done = subprocess.run([str(bin_dir / "cargo"), "generate-lockfile", "--offline"], cwd=crate, env=env,
-                        capture_output=True, text=True, timeout=120)
+  done = subprocess.run(
+    [str(bin_dir / "cargo"), "generate-lockfile", "--offline"],
+    cwd=crate,
+    env=env,
+    capture_output=True,
+    text=True,
+    timeout=120,
+  )
   assert done.returncode == 0, done.stderr
   lock = (crate / "Cargo.lock").read_text()
   versions = dict.fromkeys(re.findall(r'name = "rand"\nversion = "(\d+\.\d+)', lock))
@@ -201,8 +226,14 @@ def test_rust_vendored_crates_resolve_offline_for_every_upstream_requirement(too
 
 def _count_tests(language: str, exercise: pathlib.Path) -> int:
   """How many test cases the exercise's test files define (skipped ones included)."""
-  patterns = {"cpp": r"^TEST_CASE\(", "go": r"^\s*\{\"", "java": r"^\s*@Test\b", "javascript": r"^\s*x?test\(",
-              "python": r"^\s*def test_", "rust": r"^#\[test\]"}
+  patterns = {
+    "cpp": r"^TEST_CASE\(",
+    "go": r"^\s*\{\"",
+    "java": r"^\s*@Test\b",
+    "javascript": r"^\s*x?test\(",
+    "python": r"^\s*def test_",
+    "rust": r"^#\[test\]",
+  }
   text = "".join((exercise / name).read_text() for name in languages.test_files(exercise))
   return len(re.findall(patterns[language], text, flags=re.MULTILINE))
 
@@ -212,8 +243,10 @@ def _ran_all_tests(language: str, output: str, expected: int) -> bool:
   if language == "cpp":
     return re.search(rf"All tests passed \(\d+ assertions? in {expected} test cases\)", output) is not None
   if language == "java":
-    return (re.search(rf"\[\s+{expected} tests successful\s+\]", output) is not None
-            and re.search(r"\[\s+0 tests skipped\s+\]", output) is not None)
+    return (
+      re.search(rf"\[\s+{expected} tests successful\s+\]", output) is not None
+      and re.search(r"\[\s+0 tests skipped\s+\]", output) is not None
+    )
   if language == "javascript":
     return re.search(rf"Tests:\s+{expected} passed, {expected} total", output) is not None
   if language == "python":
@@ -227,8 +260,16 @@ def _ran_all_tests(language: str, output: str, expected: int) -> bool:
 def _run(language: str, exercise: pathlib.Path) -> subprocess.CompletedProcess:
   languages.prepare_exercise(language, exercise)
   command = languages.test_command(language, exercise)
-  return subprocess.run(command.argv, cwd=exercise, env=command.env, stdout=subprocess.PIPE,
-                        stderr=subprocess.STDOUT, text=True, errors="replace", timeout=command.timeout_s)
+  return subprocess.run(
+    command.argv,
+    cwd=exercise,
+    env=command.env,
+    stdout=subprocess.PIPE,
+    stderr=subprocess.STDOUT,
+    text=True,
+    errors="replace",
+    timeout=command.timeout_s,
+  )
 
 
 @pytest.fixture

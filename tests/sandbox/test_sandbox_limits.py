@@ -3,6 +3,7 @@
 Every attack here runs only inside the sandbox (`runner.run*`); the test process itself starts only runner
 processes (and kills only those). Figures and the mechanism used on a machine: docs/sandbox.md.
 """
+
 import json
 import os
 import pathlib
@@ -21,9 +22,12 @@ from hrm_jax.sandbox.runner import Limits, Outcome
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 ISO = runner.isolation()
-needs_cgroup = pytest.mark.skipif(ISO.memory_accounting == "none",
-                                  reason=f"no cgroup memory accounting here: {ISO.description}")
-needs_namespaces = pytest.mark.skipif(not ISO.filesystem_isolated, reason=f"this machine allows only: {ISO.description}")
+needs_cgroup = pytest.mark.skipif(
+  ISO.memory_accounting == "none", reason=f"no cgroup memory accounting here: {ISO.description}"
+)
+needs_namespaces = pytest.mark.skipif(
+  not ISO.filesystem_isolated, reason=f"this machine allows only: {ISO.description}"
+)
 needs_seccomp = pytest.mark.skipif(ISO.seccomp == "none", reason=f"no seccomp binding here: {ISO.description}")
 SMALL = 256 << 20
 
@@ -46,6 +50,7 @@ def _token() -> str:
 
 
 # ---- memory: accounted for the whole run ----
+
 
 @needs_cgroup
 def test_shared_anonymous_mmap_from_python_hits_memory_limit():
@@ -77,8 +82,11 @@ def test_shared_anonymous_mmap_from_compiled_c_hits_memory_limit():
         return 0;
       }
       """)
-  result = runner.run(["sh", "-c", "gcc -O1 -o bomb bomb.c && ./bomb"], files={"bomb.c": source},
-                      limits=Limits(wall_s=30, memory_bytes=SMALL))
+  result = runner.run(
+    ["sh", "-c", "gcc -O1 -o bomb bomb.c && ./bomb"],
+    files={"bomb.c": source},
+    limits=Limits(wall_s=30, memory_bytes=SMALL),
+  )
   assert result.outcome == Outcome.MEMORY_LIMIT, result
   assert "mapped 1 GiB" not in result.stdout
 
@@ -147,14 +155,16 @@ def test_many_threads_pass_with_large_data_limit_while_cgroup_stops_a_bomb():
 
 @needs_cgroup
 def test_ordinary_program_under_cgroup_passes_and_reports_mechanism():
-  result = runner.run_python("block = b'x' * (64 << 20)\nprint(len(block))", limits=Limits(wall_s=20,
-                                                                                              memory_bytes=SMALL))
+  result = runner.run_python(
+    "block = b'x' * (64 << 20)\nprint(len(block))", limits=Limits(wall_s=20, memory_bytes=SMALL)
+  )
   assert result.outcome == Outcome.PASSED, result
   assert ISO.memory_accounting in ISO.description
   assert 64 << 20 <= result.peak_memory_bytes <= SMALL  # The cgroup's peak: the 64 MiB block and the interpreter.
 
 
 # ---- disk: the run's writable places are bounded ----
+
 
 @needs_namespaces
 def test_many_files_hit_disk_limit():
@@ -210,6 +220,7 @@ def test_disk_limit_defaults_and_old_constructor_still_work():
 
 # ---- lifetime: the jail dies with its runner ----
 
+
 @pytest.fixture
 def scratch_base():
   """A directory for the scratch dirs of the runners a test starts (searchable by the private uids, which
@@ -223,12 +234,15 @@ def scratch_base():
 def _start_runner(tmp_path: pathlib.Path, source: str) -> subprocess.Popen:
   """A real runner process (this repository's `runner.run_python`) whose scratch dirs live under tmp_path."""
   # The source travels in the environment, so its marker shows only in the jailed program's command line.
-  code = ("import os\nfrom hrm_jax.sandbox import runner\n"
-          "r = runner.run(['sh', '-c', os.environ['SOURCE']], limits=runner.Limits(wall_s=120, cpu_s=120))\n"
-          "print(r.outcome.value, flush=True)\n")
+  code = (
+    "import os\nfrom hrm_jax.sandbox import runner\n"
+    "r = runner.run(['sh', '-c', os.environ['SOURCE']], limits=runner.Limits(wall_s=120, cpu_s=120))\n"
+    "print(r.outcome.value, flush=True)\n"
+  )
   env = {**os.environ, "HRM_JAX_SANDBOX_TMP": str(tmp_path), "SOURCE": source}
-  return subprocess.Popen([sys.executable, "-c", code], env=env, cwd=REPO, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE)
+  return subprocess.Popen(
+    [sys.executable, "-c", code], env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+  )
 
 
 def _read(path: pathlib.Path) -> str:
@@ -279,10 +293,17 @@ def test_jail_enforces_the_wall_limit_when_its_runner_stops_watching(scratch_bas
   tmp_path = scratch_base
   token = _token()
   source = f"sleep {token} & sleep 120"
-  code = ("import os\nfrom hrm_jax.sandbox import runner\n"
-          "runner.run(['sh', '-c', os.environ['SOURCE']], limits=runner.Limits(wall_s=2, cpu_s=120))\n")
-  proc = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          env={**os.environ, "HRM_JAX_SANDBOX_TMP": str(tmp_path), "SOURCE": source})
+  code = (
+    "import os\nfrom hrm_jax.sandbox import runner\n"
+    "runner.run(['sh', '-c', os.environ['SOURCE']], limits=runner.Limits(wall_s=2, cpu_s=120))\n"
+  )
+  proc = subprocess.Popen(
+    [sys.executable, "-c", code],
+    cwd=REPO,
+    stdout=subprocess.PIPE,
+    stderr=subprocess.PIPE,
+    env={**os.environ, "HRM_JAX_SANDBOX_TMP": str(tmp_path), "SOURCE": source},
+  )
   try:
     assert _wait_for(lambda: _processes_with(token), 30)
     os.kill(proc.pid, signal.SIGSTOP)  # The runner we started: alive (no parent-death signal) but not watching.
@@ -296,8 +317,13 @@ def test_jail_enforces_the_wall_limit_when_its_runner_stops_watching(scratch_bas
 
 def test_missing_whole_run_limits_are_reported_loudly(tmp_path):
   code = "from hrm_jax.sandbox import runner\nprint(runner.isolation().description)\n"
-  env = {**os.environ, "HRM_JAX_SANDBOX_CGROUPS": "off", "HRM_JAX_SANDBOX_SECCOMP": "off",
-         "HRM_JAX_SANDBOX_MODE": "rlimits", "HRM_JAX_SANDBOX_TMP": str(tmp_path)}
+  env = {
+    **os.environ,
+    "HRM_JAX_SANDBOX_CGROUPS": "off",
+    "HRM_JAX_SANDBOX_SECCOMP": "off",
+    "HRM_JAX_SANDBOX_MODE": "rlimits",
+    "HRM_JAX_SANDBOX_TMP": str(tmp_path),
+  }
   done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
   assert done.returncode == 0, done.stderr
   assert "NO whole-run memory accounting" in done.stdout and "NO seccomp" in done.stdout
@@ -307,6 +333,7 @@ def test_missing_whole_run_limits_are_reported_loudly(tmp_path):
 
 
 # ---- namespaces and dangerous syscalls inside the jail ----
+
 
 @needs_seccomp
 def test_new_namespaces_and_privileged_syscalls_are_denied():
@@ -342,14 +369,24 @@ def test_new_namespaces_and_privileged_syscalls_are_denied():
   result = runner.run_python(source, limits=Limits(wall_s=20))
   assert result.outcome == Outcome.PASSED, result
   lines = dict(line.split(" ", 1) for line in result.stdout.splitlines())
-  for name in ("unshare_newuser", "unshare_newns", "unshare_newnet", "clone_newuser", "mount", "bpf", "keyctl",
-               "ptrace", "setns"):
+  for name in (
+    "unshare_newuser",
+    "unshare_newns",
+    "unshare_newnet",
+    "clone_newuser",
+    "mount",
+    "bpf",
+    "keyctl",
+    "ptrace",
+    "setns",
+  ):
     assert lines[name].startswith("denied"), (name, result.stdout)
   assert lines["True"] == "unshare_command_failed", result.stdout
   assert lines["child"] == "42"
 
 
 # ---- concurrency: private uids are never shared ----
+
 
 @pytest.mark.slow
 @pytest.mark.skipif(not ISO.private_uid, reason="private uids need root")
@@ -364,8 +401,10 @@ def test_two_runner_processes_with_20_runs_each_get_distinct_uids(tmp_path):
       print(json.dumps([[r.outcome.value, r.stdout.strip(), r.detail] for r in results]))
       """)
   env = {**os.environ, "HRM_JAX_SANDBOX_TMP": str(tmp_path)}
-  procs = [subprocess.Popen([sys.executable, "-c", code], env=env, cwd=REPO, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE) for _ in range(2)]
+  procs = [
+    subprocess.Popen([sys.executable, "-c", code], env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    for _ in range(2)
+  ]
   outputs = [p.communicate(timeout=120) for p in procs]
   runs = []
   for (out, err), proc in zip(outputs, procs):
@@ -402,6 +441,7 @@ def test_uid_with_live_processes_is_not_reused():
 
 # ---- the jail's spec is not visible inside ----
 
+
 @needs_namespaces
 def test_spec_is_not_in_pid1_cmdline():
   secret = "spec-secret-" + os.urandom(6).hex()
@@ -413,8 +453,12 @@ def test_spec_is_not_in_pid1_cmdline():
         except OSError as error:
           print(pid, "unreadable", error.errno)
       """)
-  result = runner.run([sys.executable, "-I", "main.py"], files={"main.py": source}, env={"SANDBOX_SECRET": secret},
-                      limits=Limits(wall_s=20))
+  result = runner.run(
+    [sys.executable, "-I", "main.py"],
+    files={"main.py": source},
+    env={"SANDBOX_SECRET": secret},
+    limits=Limits(wall_s=20),
+  )
   assert result.outcome == Outcome.PASSED, result
   pid1 = next(line for line in result.stdout.splitlines() if line.startswith("1 "))
   assert "jail.py" in pid1

@@ -1,4 +1,5 @@
 """Runner and pool behaviour on ordinary programs."""
+
 import threading
 import time
 
@@ -9,8 +10,9 @@ from hrm_jax.sandbox.runner import Limits, Outcome
 
 
 def test_stdin_stdout_and_files():
-  result = runner.run_python("import sys\nprint(sys.stdin.read().upper() + open('data.txt').read())",
-                             stdin="abc", files={"data.txt": "xyz"})
+  result = runner.run_python(
+    "import sys\nprint(sys.stdin.read().upper() + open('data.txt').read())", stdin="abc", files={"data.txt": "xyz"}
+  )
   assert result.outcome == Outcome.PASSED
   assert result.stdout == "ABCxyz\n"
   assert result.exit_code == 0

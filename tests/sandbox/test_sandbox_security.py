@@ -1,4 +1,5 @@
 """Security suite: hostile programs must be stopped or refused, classified, and leave the host unaffected."""
+
 import os
 import pathlib
 import re
@@ -15,8 +16,8 @@ from hrm_jax.sandbox.runner import Limits, Outcome
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 needs_namespaces = pytest.mark.skipif(
-    not runner.isolation().filesystem_isolated,
-    reason=f"this machine allows only: {runner.isolation().description}")
+  not runner.isolation().filesystem_isolated, reason=f"this machine allows only: {runner.isolation().description}"
+)
 
 
 def _processes_with(token: str) -> list[int]:
@@ -111,9 +112,14 @@ def test_open_files_limit():
 
 @needs_namespaces
 def test_writing_outside_scratch_is_refused(tmp_path):
-  targets = [REPO / "PWNED_BY_SANDBOX", tmp_path / "pwned", pathlib.Path("/etc/pwned_by_sandbox"),
-             pathlib.Path("/usr/pwned_by_sandbox"), pathlib.Path(sys.prefix) / "pwned_by_sandbox",
-             pathlib.Path.home() / "pwned_by_sandbox"]
+  targets = [
+    REPO / "PWNED_BY_SANDBOX",
+    tmp_path / "pwned",
+    pathlib.Path("/etc/pwned_by_sandbox"),
+    pathlib.Path("/usr/pwned_by_sandbox"),
+    pathlib.Path(sys.prefix) / "pwned_by_sandbox",
+    pathlib.Path.home() / "pwned_by_sandbox",
+  ]
   source = textwrap.dedent(f"""
       import os
       for path in {[str(t) for t in targets]!r}:

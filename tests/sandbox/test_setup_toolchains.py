@@ -1,4 +1,5 @@
 """`hrm-jax setup-toolchains`: the report, the exit status, and a quick idempotent rerun."""
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,18 @@ from hrm_jax.sandbox import toolchains
 
 def test_check_on_an_empty_cache_reports_each_missing_piece_with_its_fix(tmp_path, capsys):
   report_file = tmp_path / "report.json"
-  code = cli.main(["setup-toolchains", "--check", "--cache-dir", str(tmp_path / "cache"),
-                   "--languages", "java,javascript,go", "--json", str(report_file)])
+  code = cli.main(
+    [
+      "setup-toolchains",
+      "--check",
+      "--cache-dir",
+      str(tmp_path / "cache"),
+      "--languages",
+      "java,javascript,go",
+      "--json",
+      str(report_file),
+    ]
+  )
   out = capsys.readouterr().out
   assert code == 1
   for language in ("java", "javascript", "go"):
@@ -20,8 +31,7 @@ def test_check_on_an_empty_cache_reports_each_missing_piece_with_its_fix(tmp_pat
     assert f"{language:<11} MISSING" in out
   report = json.loads(report_file.read_text())
   assert report["ok"] is False and set(report["languages"]) == {"java", "javascript", "go"}
-  assert any("junit-platform-console-standalone-1.10.0.jar" in line
-             for line in report["languages"]["java"]["missing"])
+  assert any("junit-platform-console-standalone-1.10.0.jar" in line for line in report["languages"]["java"]["missing"])
   assert not (tmp_path / "cache").exists()  # --check fetches and creates nothing
 
 

@@ -1,20 +1,20 @@
 """Tests of the code tokenizer: special-token ids, exact round trips, deterministic training."""
+
 import pytest
 
 from hrm_jax import tokenizer as tokenizer_lib
-from hrm_jax.tokenizer import LANGUAGES, SPECIAL_TOKENS, TASKS, load_tokenizer
+from hrm_jax.tokenizer import LANGUAGES, SPECIAL_TOKENS, TASKS, load_tokenizer, train_tokenizer
 from hrm_jax.tokenizer import sources as sources_lib
-from hrm_jax.tokenizer import train_tokenizer
 
 SNIPPETS = {
-    "cpp": "#include <vector>\n\ntemplate <typename T>\nT sum(const std::vector<T>& xs) {\n  T s{};\n"
-           "  for (const auto& x : xs) s += x;  // accumulate\n  return s;\n}\n",
-    "go": "package main\n\nimport \"fmt\"\n\nfunc main() {\n\tfor i := 0; i < 3; i++ {\n\t\tfmt.Println(\"héllo\", i)\n\t}\n}\n",
-    "java": "public final class Main {\n    public static void main(String[] args) {\n        "
-            "System.out.println(\"Grüße \\u00e9\");\n    }\n}\n",
-    "javascript": "const add = (a, b) => a + b;\nmodule.exports = { add };\n/* 日本語 */\n`tmpl ${add(1, 2)}`;\n",
-    "python": "def f(x: int) -> int:\n    \"\"\"Doc — with an em dash.\"\"\"\n    return x * 3 + 7\n\n\n\nprint(f(2))  # 13\n",
-    "rust": "fn main() {\n    let v: Vec<i32> = (0..3).collect();\n    println!(\"{:?} 🦀\", v);\n}\n",
+  "cpp": "#include <vector>\n\ntemplate <typename T>\nT sum(const std::vector<T>& xs) {\n  T s{};\n"
+  "  for (const auto& x : xs) s += x;  // accumulate\n  return s;\n}\n",
+  "go": 'package main\n\nimport "fmt"\n\nfunc main() {\n\tfor i := 0; i < 3; i++ {\n\t\tfmt.Println("héllo", i)\n\t}\n}\n',
+  "java": "public final class Main {\n    public static void main(String[] args) {\n        "
+  'System.out.println("Grüße \\u00e9");\n    }\n}\n',
+  "javascript": "const add = (a, b) => a + b;\nmodule.exports = { add };\n/* 日本語 */\n`tmpl ${add(1, 2)}`;\n",
+  "python": 'def f(x: int) -> int:\n    """Doc — with an em dash."""\n    return x * 3 + 7\n\n\n\nprint(f(2))  # 13\n',
+  "rust": 'fn main() {\n    let v: Vec<i32> = (0..3).collect();\n    println!("{:?} 🦀", v);\n}\n',
 }
 
 
@@ -57,8 +57,20 @@ def test_round_trip_snippets(tok, language):
   assert tok.decode(ids) == framed
 
 
-@pytest.mark.parametrize("text", ["", " ", "\t\t  \n\n\n    x", "a\r\nb\r\n", "\x00\x01\x7f", "é\u0301 \u200b\ufeff",
-                                  "🙂" * 5, "==========", "<<<<<<< SEARCH\na\n=======\nb\n>>>>>>> REPLACE\n"])
+@pytest.mark.parametrize(
+  "text",
+  [
+    "",
+    " ",
+    "\t\t  \n\n\n    x",
+    "a\r\nb\r\n",
+    "\x00\x01\x7f",
+    "é\u0301 \u200b\ufeff",
+    "🙂" * 5,
+    "==========",
+    "<<<<<<< SEARCH\na\n=======\nb\n>>>>>>> REPLACE\n",
+  ],
+)
 def test_round_trip_edge_cases(tok, text):
   assert tok.decode(tok.encode(text)) == text
 
@@ -102,14 +114,17 @@ def test_select_corpus_split_is_disjoint_and_capped():
   assert not set(c.train_keys) & set(c.heldout_keys)
   assert c.heldout_keys
   assert c.train_bytes <= 5000 + 100
-  again = train_tokenizer.select_corpus("python", list(reversed(files)), train_bytes=5000, heldout_bytes=300,
-                                        max_file_bytes=1000)
+  again = train_tokenizer.select_corpus(
+    "python", list(reversed(files)), train_bytes=5000, heldout_bytes=300, max_file_bytes=1000
+  )
   assert again.train_keys == c.train_keys
 
 
 def test_rustdoc_page_decoding():
-  page = ('<main><pre class="rust"><code><a href=#1 id=1 data-nosnippet>1</a><span class="kw">fn</span> '
-          'a() -&gt; &amp;str {}\n<a href=#2 id=2 data-nosnippet>2</a>// x &lt; y\n</code></pre></main>')
+  page = (
+    '<main><pre class="rust"><code><a href=#1 id=1 data-nosnippet>1</a><span class="kw">fn</span> '
+    "a() -&gt; &amp;str {}\n<a href=#2 id=2 data-nosnippet>2</a>// x &lt; y\n</code></pre></main>"
+  )
   assert sources_lib.rustdoc_source_page_to_text(page) == "fn a() -> &str {}\n// x < y\n"
   with pytest.raises(ValueError):
     sources_lib.rustdoc_source_page_to_text("<html></html>")

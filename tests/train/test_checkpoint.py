@@ -1,6 +1,7 @@
 """The one checkpointer (hrm_jax/train/checkpoint.py): digests written at commit and verified before restore,
 non-finite restores refused, JSON extras, read-only inference restores, and a sound checkpoint of another
 configuration never set aside."""
+
 import json
 import os
 
@@ -13,8 +14,11 @@ from hrm_jax.train import checkpoint
 
 
 def _state(scale: float = 1.0):
-  return {"params": {"w": jnp.arange(64.0) * scale, "b": jnp.ones((3, 4)) * scale},
-          "opt_state": {"mu": jnp.zeros(64)}, "step": jnp.asarray(3, jnp.int32)}
+  return {
+    "params": {"w": jnp.arange(64.0) * scale, "b": jnp.ones((3, 4)) * scale},
+    "opt_state": {"mu": jnp.zeros(64)},
+    "step": jnp.asarray(3, jnp.int32),
+  }
 
 
 def _save(workdir, steps, scale=1.0, **kwargs):
@@ -125,6 +129,7 @@ def test_a_save_into_a_vanished_directory_is_one_line(tmp_path):
     if os.access(ckpt.directory, os.W_OK):  # root ignores permissions: make the path a file instead
       os.chmod(ckpt.directory, 0o700)
       import shutil
+
       shutil.rmtree(ckpt.directory)
       with open(ckpt.directory, "w") as f:
         f.write("not a directory")

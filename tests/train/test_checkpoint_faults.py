@@ -2,6 +2,7 @@
 random bytes is caught by its digest, set aside and the previous one resumed; a disk that fills up during a save
 (a real size-limited tmpfs mounted on the checkpoint directory) stops the run at once with one line, and the
 previous checkpoint stays intact."""
+
 import os
 import subprocess
 
@@ -12,8 +13,13 @@ from hrm_jax.train import checkpoint
 
 
 def _train(config_path, workdir, *overrides, timeout=600):
-  proc = subprocess.run([HRM_JAX, "train", "--config", config_path, "--workdir", str(workdir), *overrides],
-                        capture_output=True, text=True, timeout=timeout, env=dict(os.environ, JAX_PLATFORMS="cpu"))
+  proc = subprocess.run(
+    [HRM_JAX, "train", "--config", config_path, "--workdir", str(workdir), *overrides],
+    capture_output=True,
+    text=True,
+    timeout=timeout,
+    env=dict(os.environ, JAX_PLATFORMS="cpu"),
+  )
   return proc.returncode, proc.stdout + proc.stderr
 
 

@@ -1,25 +1,31 @@
 """`hrm-jax train` under bad input and badly timed signals, through the real command (real processes, real
 signals): every case ends with one line that names the problem and the documented exit code, no traceback."""
+
 import os
 import signal
 import subprocess
 
 import pytest
-
 from scale_helpers import HRM_JAX, logged, write_config
 from test_preemption import Trainer, checkpoint_steps
 
 
 def _train(args, timeout=300):
-  out = subprocess.run([HRM_JAX, "train", *args], capture_output=True, text=True, timeout=timeout,
-                       env=dict(os.environ, JAX_PLATFORMS="cpu"))
+  out = subprocess.run(
+    [HRM_JAX, "train", *args],
+    capture_output=True,
+    text=True,
+    timeout=timeout,
+    env=dict(os.environ, JAX_PLATFORMS="cpu"),
+  )
   return out.returncode, out.stdout + out.stderr
 
 
 @pytest.mark.parametrize("field", ["checkpoint_every", "log_every", "batch_size"])
 def test_zero_interval_is_named_before_compiling(tmp_path, field):
-  code, out = _train(["--config", write_config(tmp_path), "--workdir", str(tmp_path / "w"),
-                      f"--config.train.{field}=0"])
+  code, out = _train(
+    ["--config", write_config(tmp_path), "--workdir", str(tmp_path / "w"), f"--config.train.{field}=0"]
+  )
   assert code == 2, out
   assert f"config.train.{field}=0: must be >= 1" in out and "Traceback" not in out, out
   assert "Compiled" not in out
@@ -45,8 +51,9 @@ def test_sigterm_during_compile_exits_0_and_resume_logs_each_step_once(tmp_path)
   code, out = p.finish()
   assert code == 0, out[-3000:]
   assert "Traceback" not in out
-  assert ("before the first step: the run keeps nothing" in out
-          or "Stopping (15): saved step 1" in out), out[-2000:]  # (a compile faster than the signal)
+  assert "before the first step: the run keeps nothing" in out or "Stopping (15): saved step 1" in out, out[
+    -2000:
+  ]  # (a compile faster than the signal)
   # A run killed after some steps, then resumed: metrics.jsonl holds every step exactly once.
   p = Trainer(config_path, workdir)
   p.wait_for(r"step 3/6")

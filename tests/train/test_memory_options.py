@@ -1,5 +1,6 @@
 """Memory/speed options change nothing but memory and speed: gradient accumulation, remat policies and scan
 over layers give the losses and updates of the plain step; bf16 compute keeps fp32 master weights."""
+
 import dataclasses
 
 import jax
@@ -7,14 +8,26 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import pytest
-
 from conftest import random_batch, tiny_causal_config
-from hrm_jax.models import hrm, layers
-from hrm_jax.train import optimizers, step as step_lib
 
-OPT = ml_collections.ConfigDict(dict(name="adamw", learning_rate=1e-2, warmup_steps=1, lr_min_ratio=1.0, b1=0.9,
-                                     b2=0.95, weight_decay=0.1, grad_clip_norm=0.0, puzzle_emb_lr=1e-2,
-                                     puzzle_emb_weight_decay=0.1))
+from hrm_jax.models import hrm, layers
+from hrm_jax.train import optimizers
+from hrm_jax.train import step as step_lib
+
+OPT = ml_collections.ConfigDict(
+  dict(
+    name="adamw",
+    learning_rate=1e-2,
+    warmup_steps=1,
+    lr_min_ratio=1.0,
+    b1=0.9,
+    b2=0.95,
+    weight_decay=0.1,
+    grad_clip_norm=0.0,
+    puzzle_emb_lr=1e-2,
+    puzzle_emb_weight_decay=0.1,
+  )
+)
 BATCH = 8
 
 
@@ -25,8 +38,7 @@ def run_steps(cfg, params=None, microbatches=1, steps=2):
   tx = optimizers.make_optimizer(OPT, 10)
   batches = [{k: np.asarray(v) for k, v in random_batch(cfg, BATCH, seed=s).items()} for s in range(steps)]
   state = step_lib.create_train_state(model, params, tx, batches[0])
-  fn = jax.jit(lambda s, b: step_lib.train_step(model, tx, "softmax", BATCH, jax.random.key(3), s, b,
-                                                microbatches))
+  fn = jax.jit(lambda s, b: step_lib.train_step(model, tx, "softmax", BATCH, jax.random.key(3), s, b, microbatches))
   out = []
   for b in batches:
     state, m = fn(state, b)
@@ -44,7 +56,9 @@ def test_gradient_accumulation_matches_one_pass(base):
   cfg, (losses, params) = base
   acc_losses, acc_params = run_steps(cfg, microbatches=4)
   np.testing.assert_allclose(acc_losses, losses, rtol=1e-5, atol=1e-6)
-  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, atol=1e-3), acc_params, params)  # Adam amplifies fp noise in ~0 gradients
+  jax.tree.map(
+    lambda a, b: np.testing.assert_allclose(a, b, atol=1e-3), acc_params, params
+  )  # Adam amplifies fp noise in ~0 gradients
 
 
 @pytest.mark.parametrize("policy", ["full", "block_outputs"])

@@ -1,7 +1,7 @@
 """Two real `hrm-jax train` processes on localhost (CPU, 2 fake devices each) joined by jax.distributed: they
 match the one-process run with the same global batch, and when one is killed the other fails within the
 heartbeat timeout instead of hanging."""
-import json
+
 import os
 import socket
 import subprocess
@@ -9,10 +9,10 @@ import time
 
 import numpy as np
 import pytest
+from scale_helpers import HRM_JAX, logged, write_config
 
 from hrm_jax import config_loader
 from hrm_jax.train import trainer
-from scale_helpers import HRM_JAX, logged, write_config
 
 
 def free_port() -> int:
@@ -27,11 +27,30 @@ def start_pair(config_path, workdir, timeout_s=10):
   for pid in range(2):
     env = dict(os.environ, JAX_PLATFORMS="cpu", XLA_FLAGS="--xla_force_host_platform_device_count=2")
     log = open(os.path.join(os.path.dirname(workdir), f"proc{pid}.log"), "w")
-    procs.append(subprocess.Popen(
-        [HRM_JAX, "train", "--config", config_path, "--workdir", workdir,
-         "--coordinator-address", f"localhost:{port}", "--num-processes", "2", "--process-id", str(pid),
-         "--distributed-timeout", str(timeout_s), "--config.train.batch_size=8"],
-        stdout=log, stderr=subprocess.STDOUT, env=env))
+    procs.append(
+      subprocess.Popen(
+        [
+          HRM_JAX,
+          "train",
+          "--config",
+          config_path,
+          "--workdir",
+          workdir,
+          "--coordinator-address",
+          f"localhost:{port}",
+          "--num-processes",
+          "2",
+          "--process-id",
+          str(pid),
+          "--distributed-timeout",
+          str(timeout_s),
+          "--config.train.batch_size=8",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+      )
+    )
   return procs
 
 
@@ -75,6 +94,6 @@ def test_two_processes_match_one_and_fail_cleanly(tmp_path):
     code = procs[0].wait(timeout=120)
   except subprocess.TimeoutExpired:
     procs[0].kill()
-    raise AssertionError("the surviving process hung after its peer was killed")
+    raise AssertionError("the surviving process hung after its peer was killed") from None
   assert code != 0
   assert time.time() - killed_at < 120

@@ -1,4 +1,5 @@
 """Adam-atan2 against a NumPy implementation of its formula; sign-SGD rows; the reference LR schedule."""
+
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -15,7 +16,7 @@ def numpy_adam_atan2(p, grads, lr, b1, b2, wd):
     p = p * (1 - lr * wd)
     m = b1 * m + (1 - b1) * g
     v = b2 * v + (1 - b2) * g * g
-    p = p - (lr / (1 - b1 ** t)) * np.arctan2(m, np.sqrt(v) / np.sqrt(1 - b2 ** t))
+    p = p - (lr / (1 - b1**t)) * np.arctan2(m, np.sqrt(v) / np.sqrt(1 - b2**t))
   return p
 
 
@@ -47,9 +48,20 @@ def test_reference_schedule_first_update_uses_base_over_warmup():
 
 
 def test_puzzle_table_sign_sgd_touches_only_rows_in_the_batch():
-  cfg = ml_collections.ConfigDict(dict(name="adam_atan2", learning_rate=0.1, warmup_steps=1, lr_min_ratio=1.0,
-                                       b1=0.9, b2=0.95, weight_decay=0.0, grad_clip_norm=0.0,
-                                       puzzle_emb_lr=0.5, puzzle_emb_weight_decay=0.2))
+  cfg = ml_collections.ConfigDict(
+    dict(
+      name="adam_atan2",
+      learning_rate=0.1,
+      warmup_steps=1,
+      lr_min_ratio=1.0,
+      b1=0.9,
+      b2=0.95,
+      weight_decay=0.0,
+      grad_clip_norm=0.0,
+      puzzle_emb_lr=0.5,
+      puzzle_emb_weight_decay=0.2,
+    )
+  )
   tx = optimizers.make_optimizer(cfg, total_steps=10)
   params = {"puzzle_emb": jnp.ones((4, 2)), "H_init": jnp.ones(2), "w": jnp.ones(2)}
 

@@ -2,6 +2,7 @@
 kill -9 loses at most the steps since the last checkpoint, SIGTERM saves at the next step boundary and exits 0,
 resumed runs log bit-identical metrics to an uninterrupted run, and a corrupt latest checkpoint is reported
 and skipped in favour of the previous one."""
+
 import os
 import re
 import signal
@@ -9,11 +10,10 @@ import subprocess
 import time
 
 import pytest
+from scale_helpers import HRM_JAX, logged, write_config
 
 from hrm_jax import config_loader
 from hrm_jax.train import trainer
-
-from scale_helpers import HRM_JAX, logged, write_config
 
 
 class Trainer:
@@ -21,9 +21,14 @@ class Trainer:
 
   def __init__(self, config_path, workdir, extra=(), env=None):
     self.lines: list[str] = []
-    self.proc = subprocess.Popen([HRM_JAX, "train", "--config", config_path, "--workdir", str(workdir), *extra],
-                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
-                                 env=dict(os.environ, JAX_PLATFORMS="cpu", **(env or {})))
+    self.proc = subprocess.Popen(
+      [HRM_JAX, "train", "--config", config_path, "--workdir", str(workdir), *extra],
+      stdout=subprocess.PIPE,
+      stderr=subprocess.STDOUT,
+      text=True,
+      bufsize=1,
+      env=dict(os.environ, JAX_PLATFORMS="cpu", **(env or {})),
+    )
 
   def wait_for(self, pattern, timeout=240):
     """Reads output until a line matches `pattern`; returns the match."""

@@ -1,6 +1,7 @@
 """Sharded training on 8 fake CPU devices: data-parallel, FSDP and tensor-parallel meshes give the losses of
 one device, and parameters are laid out as the logical axis rules say (subprocesses: the fake device count
 must be set before JAX starts, and must not leak into the other tests of the session)."""
+
 import json
 import os
 import subprocess
@@ -17,8 +18,13 @@ WORKER = os.path.join(os.path.dirname(__file__), "mesh_worker.py")
 def run_worker(tmp_path, devices, specs, name):
   env = dict(os.environ, JAX_PLATFORMS="cpu", XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}")
   out = tmp_path / f"{name}.json"
-  proc = subprocess.run([sys.executable, WORKER, str(out), str(tmp_path / name), *specs], env=env,
-                        capture_output=True, text=True, timeout=600)
+  proc = subprocess.run(
+    [sys.executable, WORKER, str(out), str(tmp_path / name), *specs],
+    env=env,
+    capture_output=True,
+    text=True,
+    timeout=600,
+  )
   assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
   return json.loads(out.read_text())
 

@@ -1,6 +1,7 @@
 """The train step's compiled temporary memory for one fixed config stays under a recorded bound, so a change
 that makes XLA keep more residuals (a remat lost, the no-gradient prefix of the schedule storing activations,
 a scan doubling temporaries) fails here instead of surfacing as an out-of-memory on an accelerator."""
+
 import os
 import sys
 
@@ -21,8 +22,9 @@ BOUND = int(RECORDED_TEMP_BYTES * 1.2)
 
 
 def _compiled_memory(**model_overrides):
-  values = dict(vocab_size=256, seq_len=64, hidden_size=64, num_heads=4, expansion=4.0, H_layers=2, L_layers=2,
-                halt_max_steps=2)
+  values = dict(
+    vocab_size=256, seq_len=64, hidden_size=64, num_heads=4, expansion=4.0, H_layers=2, L_layers=2, halt_max_steps=2
+  )
   values.update(model_overrides)
   cfg = hrm.HRMConfig.from_config(common.code_model(**values))
   model, variables = hrm.init_params(cfg, jax.random.key(0))
@@ -37,8 +39,9 @@ def test_train_step_temporaries_stay_under_the_recorded_bound():
   memory = _compiled_memory()
   assert memory is not None
   assert memory.temp_size_in_bytes <= BOUND, (
-      f"train step temporaries {memory.temp_size_in_bytes:,} B > bound {BOUND:,} B (recorded "
-      f"{RECORDED_TEMP_BYTES:,} B): something keeps more residuals than before")
+    f"train step temporaries {memory.temp_size_in_bytes:,} B > bound {BOUND:,} B (recorded "
+    f"{RECORDED_TEMP_BYTES:,} B): something keeps more residuals than before"
+  )
   # The one-step gradient: more segments of no-gradient recurrence (H_cycles 4 instead of 2) must not store
   # their activations, so the temporaries grow far less than the forward's work doubles.
   deeper = _compiled_memory(H_cycles=4)

@@ -1,10 +1,9 @@
 """The trainer: exact resumption from a checkpoint (state + data iterator), non-finite loss handling."""
-import grain
-import ml_collections
+
+import configs_for_tests as cft
 import numpy as np
 import pytest
 
-import configs_for_tests as cft
 from hrm_jax.train import trainer
 
 
