@@ -14,6 +14,7 @@ instances, with FAIL_TO_PASS / PASS_TO_PASS found by actually running pytest on 
 repositories (minicalc, shopcart, graphlite) hold 31 bugs of SWE-smith's kinds (procedural mutations, LM
 rewrites, PR mirrors); `bundled()` builds them all once into a cache for `hrm-jax eval swe`.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -26,8 +27,16 @@ import subprocess
 import sys
 from collections.abc import Iterator
 
-REQUIRED = ("instance_id", "repo", "patch", "FAIL_TO_PASS", "PASS_TO_PASS", "problem_statement", "image_name",
-            "base_commit")
+REQUIRED = (
+  "instance_id",
+  "repo",
+  "patch",
+  "FAIL_TO_PASS",
+  "PASS_TO_PASS",
+  "problem_statement",
+  "image_name",
+  "base_commit",
+)
 INSTANCE_ID = re.compile(r"^[\w.-]+__[\w.-]+\.[0-9a-f]{8}\.[\w-]+__[\w]+$")
 
 
@@ -81,8 +90,17 @@ def parse_instance(obj) -> SweSmithInstance:
   p2p = _test_list(obj["PASS_TO_PASS"], "PASS_TO_PASS")
   if not f2p:
     raise InstanceError("field FAIL_TO_PASS is empty (a valid instance breaks at least one test)")
-  return SweSmithInstance(obj["instance_id"], obj["repo"], obj["patch"], f2p, p2p, obj["problem_statement"],
-                          obj["image_name"], obj["base_commit"], str(obj.get("created_at", "")))
+  return SweSmithInstance(
+    obj["instance_id"],
+    obj["repo"],
+    obj["patch"],
+    f2p,
+    p2p,
+    obj["problem_statement"],
+    obj["image_name"],
+    obj["base_commit"],
+    str(obj.get("created_at", "")),
+  )
 
 
 def iter_file(path: str) -> Iterator[tuple[int, SweSmithInstance | InstanceError]]:
@@ -118,8 +136,9 @@ def read_instances(path: str, max_bad: int = 0) -> list[SweSmithInstance]:
   for _, item in iter_file(path):
     (bad if isinstance(item, InstanceError) else good).append(item)
   if len(bad) > max_bad:
-    raise InstanceError(f"{path}: {len(bad)} malformed instance(s) (threshold {max_bad}):\n  "
-                        + "\n  ".join(str(e) for e in bad[:10]))
+    raise InstanceError(
+      f"{path}: {len(bad)} malformed instance(s) (threshold {max_bad}):\n  " + "\n  ".join(str(e) for e in bad[:10])
+    )
   for error in bad:
     logging.getLogger(__name__).warning("skipped (within max_bad=%d): %s", max_bad, error)
   return good
@@ -159,13 +178,26 @@ def to_training_record(instance: SweSmithInstance, buggy_files: dict[str, str]) 
   """Statement + the buggy files -> the fix as a unified diff (the reverse of the bug patch)."""
   shown = "".join(f"\n{path}\n```\n{content}```\n" for path, content in sorted(buggy_files.items()))
   return {
-      "question_title": instance.instance_id, "question_content": f"{instance.problem_statement}\n{shown}",
-      "platform": "swe-smith", "question_id": instance.instance_id, "contest_id": instance.repo,
-      "contest_date": (instance.created_at or "2026-01-01T00:00:00")[:19], "starter_code": "",
-      "difficulty": "medium", "public_test_cases": "[]", "private_test_cases": "[]",
-      "metadata": json.dumps({"FAIL_TO_PASS": list(instance.fail_to_pass), "PASS_TO_PASS": list(instance.pass_to_pass),
-                              "base_commit": instance.base_commit}),
-      "language": "python", "solution": reverse_patch(instance.patch), "task": "edit",
+    "question_title": instance.instance_id,
+    "question_content": f"{instance.problem_statement}\n{shown}",
+    "platform": "swe-smith",
+    "question_id": instance.instance_id,
+    "contest_id": instance.repo,
+    "contest_date": (instance.created_at or "2026-01-01T00:00:00")[:19],
+    "starter_code": "",
+    "difficulty": "medium",
+    "public_test_cases": "[]",
+    "private_test_cases": "[]",
+    "metadata": json.dumps(
+      {
+        "FAIL_TO_PASS": list(instance.fail_to_pass),
+        "PASS_TO_PASS": list(instance.pass_to_pass),
+        "base_commit": instance.base_commit,
+      }
+    ),
+    "language": "python",
+    "solution": reverse_patch(instance.patch),
+    "task": "edit",
   }
 
 
@@ -174,68 +206,119 @@ def to_training_record(instance: SweSmithInstance, buggy_files: dict[str, str]) 
 
 FIXTURE_OWNER, FIXTURE_REPO = "hrmjax", "minicalc"
 FIXTURE_FILES = {
-    "minicalc/__init__.py": "",
-    "minicalc/arith.py": (
-        "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n\n\n"
-        "def mul(a, b):\n    return a * b\n\n\ndef clamp(x, lo, hi):\n    if x < lo:\n        return lo\n"
-        "    if x > hi:\n        return hi\n    return x\n"),
-    "minicalc/text.py": (
-        "def words(s):\n    return s.split()\n\n\ndef title(s):\n    return ' '.join(w[:1].upper() + w[1:] for w in words(s))\n"
-        "\n\ndef count_char(s, c):\n    return sum(1 for ch in s if ch == c)\n\n\n"
-        "def is_palindrome(s):\n    t = [ch.lower() for ch in s if ch.isalnum()]\n    return t == t[::-1]\n"),
-    "minicalc/stats.py": (
-        "def mean(xs):\n    return sum(xs) / len(xs)\n\n\ndef median(xs):\n    s = sorted(xs)\n    n = len(s)\n"
-        "    mid = n // 2\n    return s[mid] if n % 2 else (s[mid - 1] + s[mid]) / 2\n\n\n"
-        "def running_max(xs):\n    out, best = [], None\n    for x in xs:\n"
-        "        best = x if best is None or x > best else best\n        out.append(best)\n    return out\n"),
-    "tests/test_arith.py": (
-        "from minicalc import arith\n\n\ndef test_add():\n    assert arith.add(2, 3) == 5\n\n\n"
-        "def test_sub():\n    assert arith.sub(2, 3) == -1\n\n\ndef test_mul():\n    assert arith.mul(4, 3) == 12\n\n\n"
-        "def test_clamp_low():\n    assert arith.clamp(-5, 0, 10) == 0\n\n\n"
-        "def test_clamp_high():\n    assert arith.clamp(50, 0, 10) == 10\n\n\n"
-        "def test_clamp_inside():\n    assert arith.clamp(5, 0, 10) == 5\n"),
-    "tests/test_text.py": (
-        "from minicalc import text\n\n\ndef test_words():\n    assert text.words(' a  b ') == ['a', 'b']\n\n\n"
-        "def test_title():\n    assert text.title('hello big world') == 'Hello Big World'\n\n\n"
-        "def test_count_char():\n    assert text.count_char('banana', 'n') == 2\n\n\n"
-        "def test_palindrome():\n    assert text.is_palindrome('A man, a plan, a canal: Panama')\n\n\n"
-        "def test_not_palindrome():\n    assert not text.is_palindrome('abc')\n"),
-    "tests/test_stats.py": (
-        "from minicalc import stats\n\n\ndef test_mean():\n    assert stats.mean([1, 2, 3, 5]) == 2.75\n\n\n"
-        "def test_median_odd():\n    assert stats.median([5, 1, 3]) == 3\n\n\n"
-        "def test_median_even():\n    assert stats.median([4, 1, 3, 2]) == 2.5\n\n\n"
-        "def test_running_max():\n    assert stats.running_max([1, 3, 2, 5]) == [1, 3, 3, 5]\n"),
+  "minicalc/__init__.py": "",
+  "minicalc/arith.py": (
+    "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n\n\n"
+    "def mul(a, b):\n    return a * b\n\n\ndef clamp(x, lo, hi):\n    if x < lo:\n        return lo\n"
+    "    if x > hi:\n        return hi\n    return x\n"
+  ),
+  "minicalc/text.py": (
+    "def words(s):\n    return s.split()\n\n\ndef title(s):\n    return ' '.join(w[:1].upper() + w[1:] for w in words(s))\n"
+    "\n\ndef count_char(s, c):\n    return sum(1 for ch in s if ch == c)\n\n\n"
+    "def is_palindrome(s):\n    t = [ch.lower() for ch in s if ch.isalnum()]\n    return t == t[::-1]\n"
+  ),
+  "minicalc/stats.py": (
+    "def mean(xs):\n    return sum(xs) / len(xs)\n\n\ndef median(xs):\n    s = sorted(xs)\n    n = len(s)\n"
+    "    mid = n // 2\n    return s[mid] if n % 2 else (s[mid - 1] + s[mid]) / 2\n\n\n"
+    "def running_max(xs):\n    out, best = [], None\n    for x in xs:\n"
+    "        best = x if best is None or x > best else best\n        out.append(best)\n    return out\n"
+  ),
+  "tests/test_arith.py": (
+    "from minicalc import arith\n\n\ndef test_add():\n    assert arith.add(2, 3) == 5\n\n\n"
+    "def test_sub():\n    assert arith.sub(2, 3) == -1\n\n\ndef test_mul():\n    assert arith.mul(4, 3) == 12\n\n\n"
+    "def test_clamp_low():\n    assert arith.clamp(-5, 0, 10) == 0\n\n\n"
+    "def test_clamp_high():\n    assert arith.clamp(50, 0, 10) == 10\n\n\n"
+    "def test_clamp_inside():\n    assert arith.clamp(5, 0, 10) == 5\n"
+  ),
+  "tests/test_text.py": (
+    "from minicalc import text\n\n\ndef test_words():\n    assert text.words(' a  b ') == ['a', 'b']\n\n\n"
+    "def test_title():\n    assert text.title('hello big world') == 'Hello Big World'\n\n\n"
+    "def test_count_char():\n    assert text.count_char('banana', 'n') == 2\n\n\n"
+    "def test_palindrome():\n    assert text.is_palindrome('A man, a plan, a canal: Panama')\n\n\n"
+    "def test_not_palindrome():\n    assert not text.is_palindrome('abc')\n"
+  ),
+  "tests/test_stats.py": (
+    "from minicalc import stats\n\n\ndef test_mean():\n    assert stats.mean([1, 2, 3, 5]) == 2.75\n\n\n"
+    "def test_median_odd():\n    assert stats.median([5, 1, 3]) == 3\n\n\n"
+    "def test_median_even():\n    assert stats.median([4, 1, 3, 2]) == 2.5\n\n\n"
+    "def test_running_max():\n    assert stats.running_max([1, 3, 2, 5]) == [1, 3, 3, 5]\n"
+  ),
 }
 # (bug type, file, old text, new text, problem statement)
 FIXTURE_BUGS = (
-    ("func_pm_op_swap", "minicalc/arith.py", "return a + b", "return a - b", "add() returns the difference."),
-    ("func_pm_op_swap", "minicalc/arith.py", "return a * b", "return a + b", "mul(4, 3) gives 7 instead of 12."),
-    ("func_pm_ctrl_invert_if", "minicalc/arith.py", "if x < lo:", "if x > lo:",
-     "clamp() returns the lower bound for values inside the range."),
-    ("func_pm_remove_cond", "minicalc/arith.py", "    if x > hi:\n        return hi\n", "",
-     "clamp() does not limit values above the upper bound."),
-    ("func_pm_op_change", "minicalc/text.py", "if ch == c)", "if ch != c)", "count_char counts the wrong characters."),
-    ("func_pm_remove_call", "minicalc/text.py", "w[:1].upper() + w[1:]", "w[:1] + w[1:]",
-     "title() leaves words in lower case."),
-    ("func_pm_remove_call", "minicalc/text.py", "[ch.lower() for", "[ch for",
-     "is_palindrome is case sensitive: 'A man, a plan, a canal: Panama' is rejected."),
-    ("func_pm_op_change_const", "minicalc/stats.py", "    mid = n // 2\n", "    mid = n // 2 + 1\n",
-     "median() picks the wrong element."),
-    ("func_pm_op_swap", "minicalc/stats.py", "(s[mid - 1] + s[mid]) / 2", "(s[mid - 1] - s[mid]) / 2",
-     "median() of an even-length list is wrong."),
-    ("func_pm_ctrl_shuffle", "minicalc/stats.py", "x > best else best", "x < best else best",
-     "running_max tracks the minimum."),
-    ("func_pm_remove_assign", "minicalc/stats.py", "        out.append(best)\n", "",
-     "running_max returns an empty list."),
-    ("func_pm_op_change", "minicalc/stats.py", "return sum(xs) / len(xs)", "return sum(xs) // len(xs)",
-     "mean() rounds down."),
+  ("func_pm_op_swap", "minicalc/arith.py", "return a + b", "return a - b", "add() returns the difference."),
+  ("func_pm_op_swap", "minicalc/arith.py", "return a * b", "return a + b", "mul(4, 3) gives 7 instead of 12."),
+  (
+    "func_pm_ctrl_invert_if",
+    "minicalc/arith.py",
+    "if x < lo:",
+    "if x > lo:",
+    "clamp() returns the lower bound for values inside the range.",
+  ),
+  (
+    "func_pm_remove_cond",
+    "minicalc/arith.py",
+    "    if x > hi:\n        return hi\n",
+    "",
+    "clamp() does not limit values above the upper bound.",
+  ),
+  ("func_pm_op_change", "minicalc/text.py", "if ch == c)", "if ch != c)", "count_char counts the wrong characters."),
+  (
+    "func_pm_remove_call",
+    "minicalc/text.py",
+    "w[:1].upper() + w[1:]",
+    "w[:1] + w[1:]",
+    "title() leaves words in lower case.",
+  ),
+  (
+    "func_pm_remove_call",
+    "minicalc/text.py",
+    "[ch.lower() for",
+    "[ch for",
+    "is_palindrome is case sensitive: 'A man, a plan, a canal: Panama' is rejected.",
+  ),
+  (
+    "func_pm_op_change_const",
+    "minicalc/stats.py",
+    "    mid = n // 2\n",
+    "    mid = n // 2 + 1\n",
+    "median() picks the wrong element.",
+  ),
+  (
+    "func_pm_op_swap",
+    "minicalc/stats.py",
+    "(s[mid - 1] + s[mid]) / 2",
+    "(s[mid - 1] - s[mid]) / 2",
+    "median() of an even-length list is wrong.",
+  ),
+  (
+    "func_pm_ctrl_shuffle",
+    "minicalc/stats.py",
+    "x > best else best",
+    "x < best else best",
+    "running_max tracks the minimum.",
+  ),
+  (
+    "func_pm_remove_assign",
+    "minicalc/stats.py",
+    "        out.append(best)\n",
+    "",
+    "running_max returns an empty list.",
+  ),
+  (
+    "func_pm_op_change",
+    "minicalc/stats.py",
+    "return sum(xs) / len(xs)",
+    "return sum(xs) // len(xs)",
+    "mean() rounds down.",
+  ),
 )
 
 # Two more repositories (written for hrm-jax), with bugs of SWE-smith's kinds: procedural AST mutations
 # (func_pm_*), LM rewrites of a function (lm_rewrite) and PR mirrors (a feature change undone: pr_mirror).
 SHOPCART_FILES = {
-    "shopcart/__init__.py": "",
-    "shopcart/money.py": '''def to_cents(amount):
+  "shopcart/__init__.py": "",
+  "shopcart/money.py": '''def to_cents(amount):
     """'12.34' or 12.34 -> 1234 (cents, rounded)."""
     return int(round(float(amount) * 100 + 1e-9))
 
@@ -245,7 +328,7 @@ def format_cents(cents):
     cents = abs(cents)
     return f"{sign}{cents // 100}.{cents % 100:02d}"
 ''',
-    "shopcart/cart.py": '''from shopcart.money import to_cents
+  "shopcart/cart.py": """from shopcart.money import to_cents
 
 
 class Cart:
@@ -280,8 +363,8 @@ class Cart:
         discounted = sub - sub * discount_percent // 100
         shipping = 0 if discounted >= free_shipping_over or not self.lines else shipping_cents
         return discounted + shipping
-''',
-    "shopcart/parse.py": '''def parse_line(line):
+""",
+  "shopcart/parse.py": '''def parse_line(line):
     """'sku,price,qty' -> (sku, price, qty); blank lines and '#' comments -> None."""
     line = line.strip()
     if not line or line.startswith("#"):
@@ -297,7 +380,7 @@ def load(text, cart):
             cart.add(*item)
     return cart
 ''',
-    "tests/test_money.py": '''from shopcart.money import format_cents, to_cents
+  "tests/test_money.py": """from shopcart.money import format_cents, to_cents
 
 
 def test_to_cents():
@@ -315,8 +398,8 @@ def test_format_small():
 
 def test_format_negative():
     assert format_cents(-150) == "-1.50"
-''',
-    "tests/test_cart.py": '''import pytest
+""",
+  "tests/test_cart.py": """import pytest
 
 from shopcart.cart import Cart
 
@@ -374,8 +457,8 @@ def test_free_shipping_threshold():
 
 def test_empty_cart_total():
     assert Cart().total() == 0
-''',
-    "tests/test_parse.py": '''from shopcart.cart import Cart
+""",
+  "tests/test_parse.py": """from shopcart.cart import Cart
 from shopcart.parse import load, parse_line
 
 
@@ -390,34 +473,84 @@ def test_parse_blank():
 def test_load_with_comments():
     cart = load("# inventory\\na,1.00,2\\n\\nb,0.50,1\\n", Cart())
     assert cart.count() == 3 and cart.subtotal() == 250
-''',
+""",
 }
 SHOPCART_BUGS = (
-    ("func_pm_op_change_const", "shopcart/money.py", "float(amount) * 100 +", "float(amount) * 10 +",
-     "to_cents('12.34') returns 123 instead of 1234."),
-    ("func_pm_op_change", "shopcart/money.py", "{cents % 100:02d}", "{cents % 100:2d}",
-     "format_cents(5) gives '0. 5' instead of '0.05'."),
-    ("func_pm_remove_cond", "shopcart/money.py", 'sign = "-" if cents < 0 else ""', 'sign = ""',
-     "Negative amounts are formatted without their minus sign."),
-    ("lm_rewrite", "shopcart/cart.py", "self.lines[sku] = (old_cents, old_qty + qty)", "self.lines[sku] = (cents, qty)",
-     "Adding a product that is already in the cart replaces its quantity instead of adding to it."),
-    ("func_pm_ctrl_invert_if", "shopcart/cart.py", "if qty >= have:", "if qty > have:",
-     "Removing every unit of a product leaves an empty line for it in the cart."),
-    ("func_pm_op_change_const", "shopcart/cart.py", "sub * discount_percent // 100", "sub * discount_percent // 10",
-     "A 10% discount takes off 100% of the price."),
-    ("pr_mirror", "shopcart/cart.py", " or not self.lines else", " else",
-     "An empty cart is charged for shipping (the change that made empty carts free is missing)."),
-    ("func_pm_op_change", "shopcart/cart.py", "discounted >= free_shipping_over", "discounted > free_shipping_over",
-     "A cart of exactly the free-shipping amount is still charged for shipping."),
-    ("pr_mirror", "shopcart/parse.py", 'if not line or line.startswith("#"):', "if not line:",
-     "Loading an inventory with '#' comment lines fails (comment support is missing)."),
-    ("lm_rewrite", "shopcart/parse.py", "sku, price, qty = [part.strip() for part in line.split(\",\")]",
-     "sku, price, qty = line.split(\",\")", "parse_line keeps the spaces around fields ('a, 1.50, 2')."),
+  (
+    "func_pm_op_change_const",
+    "shopcart/money.py",
+    "float(amount) * 100 +",
+    "float(amount) * 10 +",
+    "to_cents('12.34') returns 123 instead of 1234.",
+  ),
+  (
+    "func_pm_op_change",
+    "shopcart/money.py",
+    "{cents % 100:02d}",
+    "{cents % 100:2d}",
+    "format_cents(5) gives '0. 5' instead of '0.05'.",
+  ),
+  (
+    "func_pm_remove_cond",
+    "shopcart/money.py",
+    'sign = "-" if cents < 0 else ""',
+    'sign = ""',
+    "Negative amounts are formatted without their minus sign.",
+  ),
+  (
+    "lm_rewrite",
+    "shopcart/cart.py",
+    "self.lines[sku] = (old_cents, old_qty + qty)",
+    "self.lines[sku] = (cents, qty)",
+    "Adding a product that is already in the cart replaces its quantity instead of adding to it.",
+  ),
+  (
+    "func_pm_ctrl_invert_if",
+    "shopcart/cart.py",
+    "if qty >= have:",
+    "if qty > have:",
+    "Removing every unit of a product leaves an empty line for it in the cart.",
+  ),
+  (
+    "func_pm_op_change_const",
+    "shopcart/cart.py",
+    "sub * discount_percent // 100",
+    "sub * discount_percent // 10",
+    "A 10% discount takes off 100% of the price.",
+  ),
+  (
+    "pr_mirror",
+    "shopcart/cart.py",
+    " or not self.lines else",
+    " else",
+    "An empty cart is charged for shipping (the change that made empty carts free is missing).",
+  ),
+  (
+    "func_pm_op_change",
+    "shopcart/cart.py",
+    "discounted >= free_shipping_over",
+    "discounted > free_shipping_over",
+    "A cart of exactly the free-shipping amount is still charged for shipping.",
+  ),
+  (
+    "pr_mirror",
+    "shopcart/parse.py",
+    'if not line or line.startswith("#"):',
+    "if not line:",
+    "Loading an inventory with '#' comment lines fails (comment support is missing).",
+  ),
+  (
+    "lm_rewrite",
+    "shopcart/parse.py",
+    'sku, price, qty = [part.strip() for part in line.split(",")]',
+    'sku, price, qty = line.split(",")',
+    "parse_line keeps the spaces around fields ('a, 1.50, 2').",
+  ),
 )
 
 GRAPHLITE_FILES = {
-    "graphlite/__init__.py": "",
-    "graphlite/graph.py": '''import heapq
+  "graphlite/__init__.py": "",
+  "graphlite/graph.py": '''import heapq
 from collections import deque
 
 
@@ -503,7 +636,7 @@ def components(nodes, edges):
         groups.setdefault(find(n), []).append(n)
     return sorted(sorted(g) for g in groups.values())
 ''',
-    "tests/test_graph.py": '''import pytest
+  "tests/test_graph.py": """import pytest
 
 from graphlite import graph
 
@@ -550,35 +683,88 @@ def test_components():
 
 def test_components_singletons():
     assert graph.components([1, 2, 3], []) == [[1], [2], [3]]
-''',
+""",
 }
 GRAPHLITE_BUGS = (
-    ("func_pm_remove_call", "graphlite/graph.py", "return sorted(b for a, b in edges if a == node)",
-     "return [b for a, b in edges if a == node]", "neighbors() returns nodes in edge order instead of sorted."),
-    ("func_pm_op_change", "graphlite/graph.py", "            if nxt not in seen:\n",
-     "            if nxt in seen:\n", "bfs_order only ever returns the start node."),
-    ("lm_rewrite", "graphlite/graph.py", "dist[nxt] = dist[node] + 1", "dist[nxt] = dist.get(node, 1)",
-     "shortest_path_len gives wrong lengths for paths longer than one edge."),
-    ("func_pm_op_change_const", "graphlite/graph.py", "    return -1\n", "    return 0\n",
-     "shortest_path_len reports 0 for unreachable goals instead of -1."),
-    ("func_pm_ctrl_shuffle", "graphlite/graph.py", "node = ready.pop(0)", "node = ready.pop()",
-     "topo_sort breaks ties by the largest node instead of the smallest."),
-    ("pr_mirror", "graphlite/graph.py", '    if len(order) != len(nodes):\n        raise ValueError("the graph has a cycle")\n',
-     "", "topo_sort silently returns a partial order for cyclic graphs instead of raising ValueError."),
-    ("func_pm_op_swap", "graphlite/graph.py", "d + w < dist.get(b, float(\"inf\"))", "d + w > dist.get(b, float(\"inf\"))",
-     "dijkstra finds no distances beyond the start node."),
-    ("lm_rewrite", "graphlite/graph.py", "            parent[ra] = rb\n", "            parent[a] = b\n",
-     "components() splits connected nodes into separate groups."),
-    ("func_pm_remove_call", "graphlite/graph.py", "groups.setdefault(find(n), []).append(n)",
-     "groups.setdefault(n, []).append(n)", "components() puts every node in its own group."),
+  (
+    "func_pm_remove_call",
+    "graphlite/graph.py",
+    "return sorted(b for a, b in edges if a == node)",
+    "return [b for a, b in edges if a == node]",
+    "neighbors() returns nodes in edge order instead of sorted.",
+  ),
+  (
+    "func_pm_op_change",
+    "graphlite/graph.py",
+    "            if nxt not in seen:\n",
+    "            if nxt in seen:\n",
+    "bfs_order only ever returns the start node.",
+  ),
+  (
+    "lm_rewrite",
+    "graphlite/graph.py",
+    "dist[nxt] = dist[node] + 1",
+    "dist[nxt] = dist.get(node, 1)",
+    "shortest_path_len gives wrong lengths for paths longer than one edge.",
+  ),
+  (
+    "func_pm_op_change_const",
+    "graphlite/graph.py",
+    "    return -1\n",
+    "    return 0\n",
+    "shortest_path_len reports 0 for unreachable goals instead of -1.",
+  ),
+  (
+    "func_pm_ctrl_shuffle",
+    "graphlite/graph.py",
+    "node = ready.pop(0)",
+    "node = ready.pop()",
+    "topo_sort breaks ties by the largest node instead of the smallest.",
+  ),
+  (
+    "pr_mirror",
+    "graphlite/graph.py",
+    '    if len(order) != len(nodes):\n        raise ValueError("the graph has a cycle")\n',
+    "",
+    "topo_sort silently returns a partial order for cyclic graphs instead of raising ValueError.",
+  ),
+  (
+    "func_pm_op_swap",
+    "graphlite/graph.py",
+    'd + w < dist.get(b, float("inf"))',
+    'd + w > dist.get(b, float("inf"))',
+    "dijkstra finds no distances beyond the start node.",
+  ),
+  (
+    "lm_rewrite",
+    "graphlite/graph.py",
+    "            parent[ra] = rb\n",
+    "            parent[a] = b\n",
+    "components() splits connected nodes into separate groups.",
+  ),
+  (
+    "func_pm_remove_call",
+    "graphlite/graph.py",
+    "groups.setdefault(find(n), []).append(n)",
+    "groups.setdefault(n, []).append(n)",
+    "components() puts every node in its own group.",
+  ),
 )
 
-FIXTURES = {"minicalc": (FIXTURE_FILES, FIXTURE_BUGS), "shopcart": (SHOPCART_FILES, SHOPCART_BUGS),
-            "graphlite": (GRAPHLITE_FILES, GRAPHLITE_BUGS)}
+FIXTURES = {
+  "minicalc": (FIXTURE_FILES, FIXTURE_BUGS),
+  "shopcart": (SHOPCART_FILES, SHOPCART_BUGS),
+  "graphlite": (GRAPHLITE_FILES, GRAPHLITE_BUGS),
+}
 
-_GIT_ENV = {"GIT_AUTHOR_NAME": "hrm-jax", "GIT_AUTHOR_EMAIL": "fixture@hrm-jax", "GIT_COMMITTER_NAME": "hrm-jax",
-            "GIT_COMMITTER_EMAIL": "fixture@hrm-jax", "GIT_AUTHOR_DATE": "2026-01-01T00:00:00+00:00",
-            "GIT_COMMITTER_DATE": "2026-01-01T00:00:00+00:00"}
+_GIT_ENV = {
+  "GIT_AUTHOR_NAME": "hrm-jax",
+  "GIT_AUTHOR_EMAIL": "fixture@hrm-jax",
+  "GIT_COMMITTER_NAME": "hrm-jax",
+  "GIT_COMMITTER_EMAIL": "fixture@hrm-jax",
+  "GIT_AUTHOR_DATE": "2026-01-01T00:00:00+00:00",
+  "GIT_COMMITTER_DATE": "2026-01-01T00:00:00+00:00",
+}
 
 
 def _git(directory: str, *args: str) -> str:
@@ -591,9 +777,14 @@ def _git(directory: str, *args: str) -> str:
 
 def run_pytest(directory: str) -> dict[str, str]:
   """{test id: "PASSED" | "FAILED" | ...} from `pytest -rA` (SWE-smith's pytest log parsing, in substance)."""
-  proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider", "tests"],
-                        cwd=directory, capture_output=True, text=True, timeout=300,
-                        env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
+  proc = subprocess.run(
+    [sys.executable, "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider", "tests"],
+    cwd=directory,
+    capture_output=True,
+    text=True,
+    timeout=300,
+    env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"),
+  )
   status = {}
   for line in proc.stdout.splitlines():
     m = re.match(r"^(PASSED|FAILED|ERROR) (\S+)", line)
@@ -636,12 +827,19 @@ def build_fixture(directory: str, repo: str = FIXTURE_REPO) -> list[dict]:
     p2p = sorted(t for t, s in clean.items() if s == "PASSED" and buggy.get(t) == "PASSED")
     if not f2p:
       raise ValueError(f"fixture bug {bug_type} in {path} ({old!r} -> {new!r}) breaks no test")
-    instances.append({
-        "instance_id": instance_id, "repo": f"swesmith/{repo_name}", "patch": patch, "FAIL_TO_PASS": f2p,
-        "PASS_TO_PASS": p2p, "problem_statement": statement,
+    instances.append(
+      {
+        "instance_id": instance_id,
+        "repo": f"swesmith/{repo_name}",
+        "patch": patch,
+        "FAIL_TO_PASS": f2p,
+        "PASS_TO_PASS": p2p,
+        "problem_statement": statement,
         "image_name": f"swesmith.x86_64.{FIXTURE_OWNER}_1776_{repo}.{clean_commit[:8]}",
-        "base_commit": _git(directory, "rev-parse", "HEAD").strip(), "created_at": "2026-01-01T00:00:00",
-    })
+        "base_commit": _git(directory, "rev-parse", "HEAD").strip(),
+        "created_at": "2026-01-01T00:00:00",
+      }
+    )
     _git(directory, "checkout", "-q", "main")
   return instances
 
@@ -682,6 +880,7 @@ def bundled(cache_root: str | None = None, progress=None) -> tuple[str, str]:
   building = f"{root}.building-{os.getpid()}"
   if os.path.exists(building):
     import shutil  # pylint: disable=import-outside-toplevel
+
     shutil.rmtree(building)
   os.makedirs(building)
   instances = build_fixtures(building, progress)
@@ -692,5 +891,6 @@ def bundled(cache_root: str | None = None, progress=None) -> tuple[str, str]:
     os.rename(building, root)  # atomic: a reader sees a whole fixture or none
   except OSError:  # another process finished first: use theirs
     import shutil  # pylint: disable=import-outside-toplevel
+
     shutil.rmtree(building, ignore_errors=True)
   return path, root

@@ -12,6 +12,7 @@ Each episode is a trajectory in the tool-use JSONL schema plus a `meta` object (
 tokens, wall time); `write_episode` appends finished episodes (with an answer) to the main file, which the
 `tool_use` data source reads as training data, and unfinished ones to `<file>.unfinished.jsonl`.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -40,6 +41,7 @@ class Budgets:
 @dataclasses.dataclass
 class Action:
   """A parsed policy reply: a tool call, an answer, or an unparseable reply (`error`)."""
+
   tool: str | None = None
   args: dict | None = None
   answer: str | None = None
@@ -50,15 +52,14 @@ class Action:
 class Policy(Protocol):
   name: str
 
-  def __call__(self, task: str, files: Sequence[str], steps: Sequence[tool_use.Step]) -> Action:
-    ...
+  def __call__(self, task: str, files: Sequence[str], steps: Sequence[tool_use.Step]) -> Action: ...
 
 
 def parse_action(text: str) -> Action:
   """`<|tool_call|>{json}` -> a call; `<|answer|>text` (or text without a marker) -> the answer."""
   text = text.strip()
   if text.startswith(TOOL_CALL):
-    body = text[len(TOOL_CALL):].strip()
+    body = text[len(TOOL_CALL) :].strip()
     try:
       call, _ = json.JSONDecoder().raw_decode(body)
     except json.JSONDecodeError as error:
@@ -67,7 +68,7 @@ def parse_action(text: str) -> Action:
       return Action(error='a tool call is {"tool": NAME, "args": {...}}')
     return Action(tool=call["tool"], args=call["args"])
   if text.startswith(ANSWER):
-    text = text[len(ANSWER):]
+    text = text[len(ANSWER) :]
   return Action(answer=text.strip())
 
 
@@ -104,13 +105,15 @@ class ModelPolicy:
     from hrm_jax.inference import sampler  # pylint: disable=import-outside-toplevel
     from hrm_jax.tokenizer import LANGUAGES, TASKS, load_tokenizer  # pylint: disable=import-outside-toplevel
     from hrm_jax.train import checkpoint  # pylint: disable=import-outside-toplevel
+
     model, params, _ = checkpoint.load_for_inference(workdir)
     self.tok = load_tokenizer()
     self.seq_len = model.cfg.seq_len
     self.new_tokens = min(max_new_tokens, self.seq_len // 2)
     stops = (self.tok.eos_id, self.tok.token_id("<|tool_result|>"), self.tok.token_id("<|problem|>"))
-    self.gen = sampler.Generator(model, params, sampler.SamplingConfig(
-        max_new_tokens=self.new_tokens, temperature=temperature, stop_ids=stops))
+    self.gen = sampler.Generator(
+      model, params, sampler.SamplingConfig(max_new_tokens=self.new_tokens, temperature=temperature, stop_ids=stops)
+    )
     self.ids = (LANGUAGES.index(language), TASKS.index("tool_use"))
     self.name = f"model:{os.path.basename(os.path.normpath(workdir))}"
 
@@ -118,7 +121,7 @@ class ModelPolicy:
     body = self.tok.encode(render_history(task, files, steps))
     room = self.seq_len - self.new_tokens - 2
     if len(body) > room:  # keep the task's start and the latest history
-      body = body[: room // 3] + body[-(room - room // 3):]
+      body = body[: room // 3] + body[-(room - room // 3) :]
     prompt = [self.tok.token_id("<|problem|>")] + body + [self.tok.token_id("<|code|>")]
     ids = self.gen.generate([prompt], [self.ids[0]], [self.ids[1]])[0]
     action = parse_action(self.tok.decode(ids))
@@ -129,32 +132,60 @@ class ModelPolicy:
 class EndpointPolicy:
   """An OpenAI-compatible chat endpoint with our tools as functions."""
 
-  def __init__(self, base_url: str, model: str, max_tokens: int = 512, temperature: float = 0.0,
-               api_key: str | None = None, timeout_s: float = 600.0):
+  def __init__(
+    self,
+    base_url: str,
+    model: str,
+    max_tokens: int = 512,
+    temperature: float = 0.0,
+    api_key: str | None = None,
+    timeout_s: float = 600.0,
+  ):
     import httpx  # pylint: disable=import-outside-toplevel  (the `serve` extra)
+
     root = base_url.rstrip("/")
     root = root if root.endswith("/v1") else root + "/v1"
-    self.client = httpx.Client(base_url=root, timeout=timeout_s, headers={
-        "Authorization": f"Bearer {api_key or os.environ.get('OPENAI_API_KEY', 'none')}"})
+    self.client = httpx.Client(
+      base_url=root,
+      timeout=timeout_s,
+      headers={"Authorization": f"Bearer {api_key or os.environ.get('OPENAI_API_KEY', 'none')}"},
+    )
     self.model, self.max_tokens, self.temperature = model, max_tokens, temperature
     self.name = f"endpoint:{model}"
 
   def messages(self, task, files, steps) -> list[dict]:
-    system = ("You solve the task with the tools, one call at a time, then reply with the final answer as plain "
-              "text.")
+    system = "You solve the task with the tools, one call at a time, then reply with the final answer as plain text."
     user = task + ("\n\nFiles: " + ", ".join(sorted(files)) if files else "")
     out = [{"role": "system", "content": system}, {"role": "user", "content": user}]
     for i, step in enumerate(steps):
       call_id = f"call_{i}"
-      out.append({"role": "assistant", "content": None, "tool_calls": [{"id": call_id, "type": "function", "function": {
-          "name": step.call.tool, "arguments": json.dumps(step.call.args)}}]})
+      out.append(
+        {
+          "role": "assistant",
+          "content": None,
+          "tool_calls": [
+            {
+              "id": call_id,
+              "type": "function",
+              "function": {"name": step.call.tool, "arguments": json.dumps(step.call.args)},
+            }
+          ],
+        }
+      )
       out.append({"role": "tool", "tool_call_id": call_id, "content": step.output})
     return out
 
   def __call__(self, task, files, steps) -> Action:
-    r = self.client.post("/chat/completions", json={
-        "model": self.model, "messages": self.messages(task, files, steps), "tools": openai_tools(),
-        "max_tokens": self.max_tokens, "temperature": self.temperature})
+    r = self.client.post(
+      "/chat/completions",
+      json={
+        "model": self.model,
+        "messages": self.messages(task, files, steps),
+        "tools": openai_tools(),
+        "max_tokens": self.max_tokens,
+        "temperature": self.temperature,
+      },
+    )
     if r.status_code != 200:
       return Action(error=f"the endpoint answered {r.status_code}: {r.text[:500]}")
     body = r.json()
@@ -180,9 +211,18 @@ class Episode:
   stop_reason: str  # answer | max_steps | max_tokens | wall_s | policy_error | bad_action
 
 
-def run_episode(policy: Policy, session: Session, task: str, *, language: str = "python",
-                files: dict[str, str] | None = None, budgets: Budgets = Budgets(), episode_id: str | None = None,
-                test_command: str | None = None, progress: Callable[[str], None] | None = None) -> Episode:
+def run_episode(
+  policy: Policy,
+  session: Session,
+  task: str,
+  *,
+  language: str = "python",
+  files: dict[str, str] | None = None,
+  budgets: Budgets = Budgets(),
+  episode_id: str | None = None,
+  test_command: str | None = None,
+  progress: Callable[[str], None] | None = None,
+) -> Episode:
   """Runs one episode in `session` (which already holds `files`, if any: they are recorded as the workspace)."""
   toolbox = Toolbox(session, language=language, test_command=test_command)
   steps: list[tool_use.Step] = []
@@ -223,16 +263,25 @@ def run_episode(policy: Policy, session: Session, task: str, *, language: str = 
       progress(f"step {len(steps)}: {action.tool} -> exit {obs.exit_code}")
   wall = time.monotonic() - start
   trajectory = {
-      "id": episode_id or f"ep_{uuid.uuid4().hex[:12]}", "language": language, "task": task,
-      "files": dict(files or {}),
-      "steps": [{"call": {"tool": s.call.tool, "args": s.call.args},
-                 "result": {"output": s.output, "exit_code": s.exit_code}} for s in steps],
-      "answer": answer,
-      "meta": {"policy": policy.name, "session": session.name, "stop_reason": reason, "tokens": tokens,
-               "wall_s": round(wall, 3), "budgets": dataclasses.asdict(budgets)},
+    "id": episode_id or f"ep_{uuid.uuid4().hex[:12]}",
+    "language": language,
+    "task": task,
+    "files": dict(files or {}),
+    "steps": [
+      {"call": {"tool": s.call.tool, "args": s.call.args}, "result": {"output": s.output, "exit_code": s.exit_code}}
+      for s in steps
+    ],
+    "answer": answer,
+    "meta": {
+      "policy": policy.name,
+      "session": session.name,
+      "stop_reason": reason,
+      "tokens": tokens,
+      "wall_s": round(wall, 3),
+      "budgets": dataclasses.asdict(budgets),
+    },
   }
-  return Episode(trajectory, finished=reason == "answer" and bool(answer.strip()) and bool(steps),
-                 stop_reason=reason)
+  return Episode(trajectory, finished=reason == "answer" and bool(answer.strip()) and bool(steps), stop_reason=reason)
 
 
 def write_episode(path: str, episode: Episode) -> str:

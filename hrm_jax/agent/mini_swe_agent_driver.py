@@ -5,6 +5,7 @@ library) against an OpenAI-compatible model server, acting in an hrm-jax session
     python mini_swe_agent_driver.py --api-base URL/v1 --model NAME --env-url URL --task TEXT --out traj.json
         [--step-limit N] [--max-tokens N] [--selfcheck]
 """
+
 import argparse
 import json
 import pathlib
@@ -37,16 +38,18 @@ class HrmSessionEnvironment:
     lines = output["output"].lstrip().splitlines(keepends=True)
     if lines and lines[0].strip() == "COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT" and output["returncode"] == 0:
       submission = "".join(lines[1:])
-      raise Submitted({"role": "exit", "content": submission,
-                       "extra": {"exit_status": "Submitted", "submission": submission}})
+      raise Submitted(
+        {"role": "exit", "content": submission, "extra": {"exit_status": "Submitted", "submission": submission}}
+      )
     return output
 
   def get_template_vars(self, **kwargs):
     return {**platform.uname()._asdict(), "cwd": "", **kwargs}
 
   def serialize(self):
-    return {"info": {"config": {"environment": {"url": self.url},
-                                "environment_type": f"{__name__}.{type(self).__name__}"}}}
+    return {
+      "info": {"config": {"environment": {"url": self.url}, "environment_type": f"{__name__}.{type(self).__name__}"}}
+    }
 
 
 def main():
@@ -65,16 +68,25 @@ def main():
     print(json.dumps(env.execute({"command": "echo mini-swe-agent-here && pwd"})))
     return
   config = yaml.safe_load((pathlib.Path(builtin_config_dir) / "default.yaml").read_text())
-  model_config = dict(config.get("model", {}), cost_tracking="ignore_errors",
-                      model_kwargs={"api_base": args.api_base, "api_key": "none", "max_tokens": args.max_tokens,
-                                    "temperature": 0.0})
+  model_config = dict(
+    config.get("model", {}),
+    cost_tracking="ignore_errors",
+    model_kwargs={"api_base": args.api_base, "api_key": "none", "max_tokens": args.max_tokens, "temperature": 0.0},
+  )
   model = get_model(f"openai/{args.model}", model_config)
-  agent_config = dict(config["agent"], step_limit=args.step_limit, cost_limit=0.0,
-                      output_path=pathlib.Path(args.out))
+  agent_config = dict(config["agent"], step_limit=args.step_limit, cost_limit=0.0, output_path=pathlib.Path(args.out))
   agent = DefaultAgent(model, env, **agent_config)
   result = agent.run(args.task)
-  print(json.dumps({"exit_status": result.get("exit_status", ""), "submission": result.get("submission", ""),
-                    "messages": len(agent.messages), "api_calls": agent.n_calls}))
+  print(
+    json.dumps(
+      {
+        "exit_status": result.get("exit_status", ""),
+        "submission": result.get("submission", ""),
+        "messages": len(agent.messages),
+        "api_calls": agent.n_calls,
+      }
+    )
+  )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ command with `Session.run` and answers {"output", "returncode"}. It listens on l
 chooses the port); commands still run only inside the session, never in this server's process.
 Used to run mini-swe-agent in our sandbox (`hrm_jax/agent/mini_swe_agent.py`).
 """
+
 from __future__ import annotations
 
 import threading

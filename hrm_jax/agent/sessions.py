@@ -12,6 +12,7 @@ Two kinds behind one interface (`Session`):
     deployment (the SWE-agent family's runtime). Isolation is the deployment's: `local` runs on this host and
     is NOT a sandbox (for trusted commands and tests only).
 """
+
 from __future__ import annotations
 
 import base64
@@ -57,6 +58,7 @@ class Session(Protocol):
 
 def _copy_tree(src: pathlib.Path, dst: pathlib.Path) -> None:
   """Copies regular files, directories and symbolic links (as links); sockets, FIFOs and devices are dropped."""
+
   def ignore(directory, names):
     dropped = []
     for name in names:
@@ -64,6 +66,7 @@ def _copy_tree(src: pathlib.Path, dst: pathlib.Path) -> None:
       if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
         dropped.append(name)
     return dropped
+
   shutil.copytree(src, dst, symlinks=True, ignore=ignore)
 
 
@@ -109,8 +112,13 @@ class SandboxSession:
 
   name = "sandbox"
 
-  def __init__(self, files: Mapping[str, str] | None = None, copy_tree: str | os.PathLike | None = None,
-               limits: runner.Limits = runner.Limits(wall_s=60.0), toolchains: bool = True):
+  def __init__(
+    self,
+    files: Mapping[str, str] | None = None,
+    copy_tree: str | os.PathLike | None = None,
+    limits: runner.Limits = runner.Limits(wall_s=60.0),
+    toolchains: bool = True,
+  ):
     self._root = pathlib.Path(tempfile.mkdtemp(prefix="hrm_jax_agent_"))
     self.workspace = self._root / "workspace"
     if copy_tree is not None:
@@ -147,14 +155,18 @@ class SandboxSession:
     output, packed = result.stdout, None
     at = output.rfind(MARKER)
     if at >= 0:
-      output, packed = output[:at], output[at + len(MARKER):].strip()
+      output, packed = output[:at], output[at + len(MARKER) :].strip()
     output += result.stderr
     if packed:
       self._unpack(packed)
     else:  # killed before it could save (wall limit): the call's file changes are lost
       output += "\n[the command's file changes were lost: it did not finish]"
-    if result.outcome in (runner.Outcome.TIMEOUT, runner.Outcome.MEMORY_LIMIT, runner.Outcome.OUTPUT_LIMIT,
-                          runner.Outcome.SANDBOX_ERROR):
+    if result.outcome in (
+      runner.Outcome.TIMEOUT,
+      runner.Outcome.MEMORY_LIMIT,
+      runner.Outcome.OUTPUT_LIMIT,
+      runner.Outcome.SANDBOX_ERROR,
+    ):
       output += f"\n[{result.outcome.value}: {result.detail}]"
     code = result.exit_code if result.exit_code is not None else 128 + (result.signal or 9)
     return Observation(output, code)
@@ -187,13 +199,19 @@ class SandboxSession:
 class SweRexSession:
   """One SWE-ReX bash session in a deployment: "local" (this host, NOT isolated), "docker" or "modal"."""
 
-  def __init__(self, deployment: str = "docker", files: Mapping[str, str] | None = None,
-               copy_tree: str | os.PathLike | None = None, **config):
+  def __init__(
+    self,
+    deployment: str = "docker",
+    files: Mapping[str, str] | None = None,
+    copy_tree: str | os.PathLike | None = None,
+    **config,
+  ):
     try:
       from swerex.runtime.abstract import CreateBashSessionRequest  # pylint: disable=import-outside-toplevel
     except ImportError as error:
       raise RuntimeError("SWE-ReX sessions need `pip install 'hrm-jax[sandbox]'` (swe-rex)") from error
     from hrm_jax.sandbox import swerex_backend  # pylint: disable=import-outside-toplevel
+
     # The backend owns the deployment and its event loop (started here, stopped by close()).
     self._backend = swerex_backend.SweRexBackend(deployment, **config)
     self.name = self._backend.name
@@ -202,6 +220,7 @@ class SweRexSession:
     call = self._backend._call  # pylint: disable=protected-access
     self._call = call
     from swerex.runtime.abstract import Command, UploadRequest  # pylint: disable=import-outside-toplevel
+
     call(self._runtime.execute(Command(command=["mkdir", "-p", self.workspace])))
     if copy_tree is not None:
       call(self._runtime.upload(UploadRequest(source_path=str(copy_tree), target_path=self.workspace)))
@@ -219,6 +238,7 @@ class SweRexSession:
   def run(self, command: str, timeout_s: float = 60.0) -> Observation:
     from swerex.exceptions import CommandTimeoutError  # pylint: disable=import-outside-toplevel
     from swerex.runtime.abstract import BashAction  # pylint: disable=import-outside-toplevel
+
     try:
       obs = self._call(self._runtime.run_in_session(BashAction(command=command, timeout=timeout_s, check="silent")))
     except CommandTimeoutError as error:
@@ -227,15 +247,18 @@ class SweRexSession:
 
   def read_file(self, path: str) -> str:
     from swerex.runtime.abstract import ReadFileRequest  # pylint: disable=import-outside-toplevel
+
     return self._call(self._runtime.read_file(ReadFileRequest(path=self._remote(path)))).content
 
   def write_file(self, path: str, content: str) -> None:
     from swerex.runtime.abstract import WriteFileRequest  # pylint: disable=import-outside-toplevel
+
     self._call(self._runtime.write_file(WriteFileRequest(content=content, path=self._remote(path))))
 
   def close(self) -> None:
     try:
       from swerex.runtime.abstract import Command  # pylint: disable=import-outside-toplevel
+
       self._call(self._runtime.execute(Command(command=["rm", "-rf", self.workspace])))
     finally:
       self._backend.close()

@@ -18,6 +18,7 @@ Outputs in --out: results.json (per instance), report.json / report.md (resolved
 kind, episodes per hour), summary.png, episodes.jsonl (finished episodes in the tool-use schema: training data)
 and <instance>/ with the episode, the diff, the test log and the result.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,14 +40,22 @@ from hrm_jax.data_pipelines import swe_smith
 
 AGENTS = ("ours", "endpoint", "oracle", "empty")
 TEST_TIMEOUT_S = 300.0
-TASK = ("{statement}\n\nThe repository is checked out in the working directory. Change the code so the issue is "
-        "fixed; the repository's tests (pytest) are run on your changes afterwards.")
+TASK = (
+  "{statement}\n\nThe repository is checked out in the working directory. Change the code so the issue is "
+  "fixed; the repository's tests (pytest) are run on your changes afterwards."
+)
 
 
 def _git(directory: str, *args: str) -> str:
   """git on a trusted repository (the instance's own; never the agent's workspace)."""
-  proc = subprocess.run(["git", *args], cwd=directory, capture_output=True, text=True, timeout=120,
-                        env=dict(os.environ, GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_SYSTEM=os.devnull))
+  proc = subprocess.run(
+    ["git", *args],
+    cwd=directory,
+    capture_output=True,
+    text=True,
+    timeout=120,
+    env=dict(os.environ, GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_SYSTEM=os.devnull),
+  )
   if proc.returncode != 0:
     raise RuntimeError(f"git {' '.join(args)} in {directory}: {proc.stderr.strip()}")
   return proc.stdout
@@ -63,11 +72,14 @@ def checkout(repo: str, commit: str, target: str) -> str:
 
 def oracle_policy(instance: swe_smith.SweSmithInstance) -> loop.ScriptedPolicy:
   fix = swe_smith.reverse_patch(instance.patch)
-  return loop.ScriptedPolicy([
+  return loop.ScriptedPolicy(
+    [
       loop.Action(tool="write_file", args={"path": f"{STATE_DIR}/gold.diff", "content": fix}),
       loop.Action(tool="git", args={"command": f"apply {STATE_DIR}/gold.diff"}),
       loop.Action(answer="Applied the fix."),
-  ], name="oracle")
+    ],
+    name="oracle",
+  )
 
 
 def empty_policy() -> loop.ScriptedPolicy:
@@ -100,8 +112,9 @@ def grade(instance: swe_smith.SweSmithInstance, repo: str, diff: str, scratch: s
       log += f"$ git apply model.diff\n{obs.output}\n"
     if applied:
       restore = "git checkout -q HEAD -- " + " ".join(test_files)
-      obs = session.run(f"{restore} && python3 -m pytest -q -rA -p no:cacheprovider " + " ".join(tests),
-                        timeout_s=TEST_TIMEOUT_S)
+      obs = session.run(
+        f"{restore} && python3 -m pytest -q -rA -p no:cacheprovider " + " ".join(tests), timeout_s=TEST_TIMEOUT_S
+      )
       log += f"$ {restore} && pytest -rA <{len(tests)} tests>\n{obs.output}"
       status = parse_pytest(obs.output)
     else:
@@ -114,8 +127,9 @@ def grade(instance: swe_smith.SweSmithInstance, repo: str, diff: str, scratch: s
   return {"applied": applied, "resolved": resolved, "FAIL_TO_PASS": f2p, "PASS_TO_PASS": p2p, "log": log}
 
 
-def run_instance(instance: swe_smith.SweSmithInstance, repos_root: str, make_policy, budgets: loop.Budgets,
-                 out_dir: pathlib.Path) -> dict:
+def run_instance(
+  instance: swe_smith.SweSmithInstance, repos_root: str, make_policy, budgets: loop.Budgets, out_dir: pathlib.Path
+) -> dict:
   """One instance: episode, diff, grade; writes <out>/<instance id>/ and returns the result row."""
   repo = swe_smith.repo_path(repos_root, instance)
   start = time.monotonic()
@@ -127,9 +141,14 @@ def run_instance(instance: swe_smith.SweSmithInstance, repos_root: str, make_pol
     session = SandboxSession(copy_tree=work)
     try:
       policy = make_policy(instance)
-      episode = loop.run_episode(policy, session, TASK.format(statement=instance.problem_statement),
-                                 budgets=budgets, episode_id=instance.instance_id,
-                                 test_command="python3 -m pytest -q -p no:cacheprovider {target}")
+      episode = loop.run_episode(
+        policy,
+        session,
+        TASK.format(statement=instance.problem_statement),
+        budgets=budgets,
+        episode_id=instance.instance_id,
+        test_command="python3 -m pytest -q -p no:cacheprovider {target}",
+      )
       obs = session.run("git add -A && git -c core.pager=cat diff --cached --binary HEAD", timeout_s=60)
       diff = obs.output if obs.exit_code == 0 else ""
     finally:
@@ -137,11 +156,20 @@ def run_instance(instance: swe_smith.SweSmithInstance, repos_root: str, make_pol
     result = grade(instance, repo, diff, scratch)
   finally:
     shutil.rmtree(scratch, ignore_errors=True)
-  row = {"instance_id": instance.instance_id, "repo": instance.repo, "bug_type": bug_type(instance),
-         "resolved": result["resolved"], "applied": result["applied"], "patch_lines": diff.count("\n"),
-         "steps": len(episode.trajectory["steps"]), "stop_reason": episode.stop_reason,
-         "tokens": episode.trajectory["meta"]["tokens"], "wall_s": round(time.monotonic() - start, 2),
-         "FAIL_TO_PASS": result["FAIL_TO_PASS"], "PASS_TO_PASS": result["PASS_TO_PASS"]}
+  row = {
+    "instance_id": instance.instance_id,
+    "repo": instance.repo,
+    "bug_type": bug_type(instance),
+    "resolved": result["resolved"],
+    "applied": result["applied"],
+    "patch_lines": diff.count("\n"),
+    "steps": len(episode.trajectory["steps"]),
+    "stop_reason": episode.stop_reason,
+    "tokens": episode.trajectory["meta"]["tokens"],
+    "wall_s": round(time.monotonic() - start, 2),
+    "FAIL_TO_PASS": result["FAIL_TO_PASS"],
+    "PASS_TO_PASS": result["PASS_TO_PASS"],
+  }
   (here / "episode.json").write_text(json.dumps(episode.trajectory, indent=1))
   (here / "model.diff").write_text(diff)
   (here / "tests.log").write_text(result["log"])
@@ -157,39 +185,65 @@ def bug_type(instance: swe_smith.SweSmithInstance) -> str:
 
 def summarize(rows: list[dict], agent: str, wall_s: float) -> dict:
   def rate(group):
-    return {"instances": len(group), "resolved": sum(r["resolved"] for r in group),
-            "resolved_rate": round(sum(r["resolved"] for r in group) / len(group), 4) if group else 0.0}
+    return {
+      "instances": len(group),
+      "resolved": sum(r["resolved"] for r in group),
+      "resolved_rate": round(sum(r["resolved"] for r in group) / len(group), 4) if group else 0.0,
+    }
+
   by = lambda key: {k: rate([r for r in rows if r[key] == k]) for k in sorted({r[key] for r in rows})}
-  return {"agent": agent, **rate(rows), "by_repo": by("repo"), "by_bug_type": by("bug_type"),
-          "applied": sum(r["applied"] for r in rows), "wall_s": round(wall_s, 2),
-          "episodes_per_hour": round(len(rows) / wall_s * 3600, 1) if wall_s > 0 else None,
-          "mean_steps": round(sum(r["steps"] for r in rows) / len(rows), 2) if rows else 0.0}
+  return {
+    "agent": agent,
+    **rate(rows),
+    "by_repo": by("repo"),
+    "by_bug_type": by("bug_type"),
+    "applied": sum(r["applied"] for r in rows),
+    "wall_s": round(wall_s, 2),
+    "episodes_per_hour": round(len(rows) / wall_s * 3600, 1) if wall_s > 0 else None,
+    "mean_steps": round(sum(r["steps"] for r in rows) / len(rows), 2) if rows else 0.0,
+  }
 
 
 def write_reports(summary: dict, rows: list[dict], out_dir: pathlib.Path) -> None:
   (out_dir / "results.json").write_text(json.dumps({"summary": summary, "instances": rows}, indent=1))
   (out_dir / "report.json").write_text(json.dumps(summary, indent=1))
-  lines = [f"# SWE instances: agent `{summary['agent']}`", "",
-           f"Resolved {summary['resolved']} / {summary['instances']} ({summary['resolved_rate']:.1%}); "
-           f"{summary['episodes_per_hour']} episodes/hour; mean {summary['mean_steps']} tool calls.", "",
-           "| repository | instances | resolved | rate |", "|---|---:|---:|---:|"]
-  lines += [f"| {k} | {v['instances']} | {v['resolved']} | {v['resolved_rate']:.1%} |"
-            for k, v in summary["by_repo"].items()]
+  lines = [
+    f"# SWE instances: agent `{summary['agent']}`",
+    "",
+    f"Resolved {summary['resolved']} / {summary['instances']} ({summary['resolved_rate']:.1%}); "
+    f"{summary['episodes_per_hour']} episodes/hour; mean {summary['mean_steps']} tool calls.",
+    "",
+    "| repository | instances | resolved | rate |",
+    "|---|---:|---:|---:|",
+  ]
+  lines += [
+    f"| {k} | {v['instances']} | {v['resolved']} | {v['resolved_rate']:.1%} |" for k, v in summary["by_repo"].items()
+  ]
   lines += ["", "| bug kind | instances | resolved | rate |", "|---|---:|---:|---:|"]
-  lines += [f"| {k} | {v['instances']} | {v['resolved']} | {v['resolved_rate']:.1%} |"
-            for k, v in summary["by_bug_type"].items()]
+  lines += [
+    f"| {k} | {v['instances']} | {v['resolved']} | {v['resolved_rate']:.1%} |"
+    for k, v in summary["by_bug_type"].items()
+  ]
   (out_dir / "report.md").write_text("\n".join(lines) + "\n")
   import matplotlib  # pylint: disable=import-outside-toplevel
+
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+
   groups = list(summary["by_repo"].items()) + list(summary["by_bug_type"].items())
   fig, ax = plt.subplots(figsize=(max(6, 0.8 * len(groups)), 3.5))
-  ax.bar([k.rsplit("/", 1)[-1].split(".")[0] for k, _ in groups], [v["resolved_rate"] for _, v in groups],
-         color=["#4477aa"] * len(summary["by_repo"]) + ["#cc6677"] * len(summary["by_bug_type"]))
+  ax.bar(
+    [k.rsplit("/", 1)[-1].split(".")[0] for k, _ in groups],
+    [v["resolved_rate"] for _, v in groups],
+    color=["#4477aa"] * len(summary["by_repo"]) + ["#cc6677"] * len(summary["by_bug_type"]),
+  )
   ax.set_ylim(0, 1)
   ax.set_ylabel("resolved rate")
-  ax.set_title(f"agent {summary['agent']}: {summary['resolved']}/{summary['instances']} resolved "
-               "(blue: repository, red: bug kind)", fontsize=9)
+  ax.set_title(
+    f"agent {summary['agent']}: {summary['resolved']}/{summary['instances']} resolved "
+    "(blue: repository, red: bug kind)",
+    fontsize=9,
+  )
   plt.setp(ax.get_xticklabels(), rotation=30, ha="right", fontsize=8)
   fig.tight_layout()
   fig.savefig(out_dir / "summary.png", dpi=100)
@@ -197,11 +251,17 @@ def write_reports(summary: dict, rows: list[dict], out_dir: pathlib.Path) -> Non
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-  parser.add_argument("--instances", required=True,
-                      help="SWE-smith instances (JSONL or JSON list), or `bundled` (the 31 fixture instances)")
-  parser.add_argument("--repos", default=None,
-                      help="directory holding each instance's repository as <owner>__<repo>.<commit8> "
-                           "(default with `bundled`: the built fixture)")
+  parser.add_argument(
+    "--instances",
+    required=True,
+    help="SWE-smith instances (JSONL or JSON list), or `bundled` (the 31 fixture instances)",
+  )
+  parser.add_argument(
+    "--repos",
+    default=None,
+    help="directory holding each instance's repository as <owner>__<repo>.<commit8> "
+    "(default with `bundled`: the built fixture)",
+  )
   parser.add_argument("--agent", required=True, choices=AGENTS)
   parser.add_argument("--model", help="ours: a training workdir; endpoint: the model name the server serves")
   parser.add_argument("--endpoint", help="endpoint: an OpenAI-compatible server, http://HOST:PORT/v1")
@@ -240,13 +300,20 @@ def run(args) -> int:
     return 2
   if args.limit:
     instances = instances[: args.limit]
-  missing = sorted({swe_smith.repo_path(repos, i) for i in instances
-                    if not os.path.isdir(os.path.join(swe_smith.repo_path(repos, i), ".git"))})
+  missing = sorted(
+    {
+      swe_smith.repo_path(repos, i)
+      for i in instances
+      if not os.path.isdir(os.path.join(swe_smith.repo_path(repos, i), ".git"))
+    }
+  )
   if missing:
-    say(f"{len(missing)} repositories are not under {repos}: {', '.join(os.path.basename(m) for m in missing[:5])}"
-        f"{' ...' if len(missing) > 5 else ''}. SWE-smith's repositories are the mirrors named in each "
-        "instance's `repo` field (swesmith/<owner>__<repo>.<commit8> on GitHub): clone them into --repos "
-        "(this needs the network), with their bug branches fetched.")
+    say(
+      f"{len(missing)} repositories are not under {repos}: {', '.join(os.path.basename(m) for m in missing[:5])}"
+      f"{' ...' if len(missing) > 5 else ''}. SWE-smith's repositories are the mirrors named in each "
+      "instance's `repo` field (swesmith/<owner>__<repo>.<commit8> on GitHub): clone them into --repos "
+      "(this needs the network), with their bug branches fetched."
+    )
     return 2
   if args.agent == "oracle":
     make_policy = oracle_policy
@@ -262,6 +329,7 @@ def run(args) -> int:
       def __call__(self, *a):
         with lock:
           return policy(*a)
+
     make_policy = lambda _: Locked()
   else:
     make_policy = lambda _: loop.EndpointPolicy(args.endpoint, args.model, temperature=args.temperature)
@@ -278,8 +346,10 @@ def run(args) -> int:
       if episode.finished:
         loop.write_episode(episodes_path, episode)
       rows.append(row)
-      say(f"[{n}/{len(instances)}] {row['instance_id']}: {'RESOLVED' if row['resolved'] else 'unresolved'} "
-          f"({row['steps']} calls, {row['stop_reason']}, {row['wall_s']}s)")
+      say(
+        f"[{n}/{len(instances)}] {row['instance_id']}: {'RESOLVED' if row['resolved'] else 'unresolved'} "
+        f"({row['steps']} calls, {row['stop_reason']}, {row['wall_s']}s)"
+      )
   rows.sort(key=lambda r: r["instance_id"])
   summary = summarize(rows, args.agent, time.monotonic() - start)
   write_reports(summary, rows, args.out)

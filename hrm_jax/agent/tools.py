@@ -17,6 +17,7 @@ A call that is malformed (unknown tool, wrong arguments) or fails on the host si
 workspace) becomes an observation that says so, with exit code 2: the policy sees its mistake, as with any
 other failing command.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -28,21 +29,37 @@ from hrm_jax.agent.sessions import Observation, Session
 from hrm_jax.data_pipelines import tool_use
 from hrm_jax.evals import edit_formats
 
-GIT_COMMANDS = ("status", "diff", "log", "show", "checkout", "apply", "add", "commit", "reset", "restore",
-                "branch", "stash", "blame", "grep", "ls-files", "rev-parse")
+GIT_COMMANDS = (
+  "status",
+  "diff",
+  "log",
+  "show",
+  "checkout",
+  "apply",
+  "add",
+  "commit",
+  "reset",
+  "restore",
+  "branch",
+  "stash",
+  "blame",
+  "grep",
+  "ls-files",
+  "rev-parse",
+)
 PACKAGE_MANAGERS = {
-    "pip": "PIP_NO_INDEX=1 python3 -m pip",
-    "npm": "npm --offline",
-    "cargo": "CARGO_NET_OFFLINE=true cargo",
-    "go": "GOPROXY=off GOFLAGS=-mod=mod go",
+  "pip": "PIP_NO_INDEX=1 python3 -m pip",
+  "npm": "npm --offline",
+  "cargo": "CARGO_NET_OFFLINE=true cargo",
+  "go": "GOPROXY=off GOFLAGS=-mod=mod go",
 }
 TEST_COMMANDS = {  # the language's test command, run from the workspace root (`{target}`: the test to run)
-    "python": "python3 -m pytest -q -p no:cacheprovider {target}",
-    "go": "go test ./... {target}",
-    "rust": "cargo test --offline {target}",
-    "javascript": "npm test --offline -- {target}",
-    "java": "gradle test --offline -q {target}",
-    "cpp": "cmake -S . -B build -DEXERCISM_RUN_ALL_TESTS=1 >/dev/null && make -C build {target}",
+  "python": "python3 -m pytest -q -p no:cacheprovider {target}",
+  "go": "go test ./... {target}",
+  "rust": "cargo test --offline {target}",
+  "javascript": "npm test --offline -- {target}",
+  "java": "gradle test --offline -q {target}",
+  "cpp": "cmake -S . -B build -DEXERCISM_RUN_ALL_TESTS=1 >/dev/null && make -C build {target}",
 }
 
 
@@ -54,6 +71,7 @@ class ToolError(ValueError):
 class Toolbox:
   """The tools over one session. test_command: the `test` tool's command, `{target}` replaced by the target
   (default: the language's); timeout_s: wall limit of one call."""
+
   session: Session
   language: str = "python"
   test_command: str | None = None
@@ -129,9 +147,15 @@ class Toolbox:
 
 
 TOOLS: dict[str, Callable[..., Observation]] = {
-    "python": Toolbox.python, "shell": Toolbox.shell, "read_file": Toolbox.read_file,
-    "write_file": Toolbox.write_file, "edit": Toolbox.edit, "git": Toolbox.git, "package": Toolbox.package,
-    "test": Toolbox.test, "debug": Toolbox.debug,
+  "python": Toolbox.python,
+  "shell": Toolbox.shell,
+  "read_file": Toolbox.read_file,
+  "write_file": Toolbox.write_file,
+  "edit": Toolbox.edit,
+  "git": Toolbox.git,
+  "package": Toolbox.package,
+  "test": Toolbox.test,
+  "debug": Toolbox.debug,
 }
 assert set(TOOLS) == set(tool_use.TOOLS), "the trajectory schema and the toolbox must list the same tools"
 
@@ -148,8 +172,19 @@ def check_call(tool, args) -> None:
 def openai_tools() -> list[dict]:
   """The tools as OpenAI function specifications (for endpoint policies)."""
   docs = {line.split()[0]: line for line in __doc__.splitlines()[3:12] if line.strip()}
-  return [{"type": "function", "function": {
-      "name": name, "description": " ".join(docs.get(name, name).split()[len(args) + 1:]) or name,
-      "parameters": {"type": "object", "properties": {a: {"type": "string"} for a in args},
-                     "required": list(args), "additionalProperties": False}}}
-          for name, args in tool_use.TOOLS.items()]
+  return [
+    {
+      "type": "function",
+      "function": {
+        "name": name,
+        "description": " ".join(docs.get(name, name).split()[len(args) + 1 :]) or name,
+        "parameters": {
+          "type": "object",
+          "properties": {a: {"type": "string"} for a in args},
+          "required": list(args),
+          "additionalProperties": False,
+        },
+      },
+    }
+    for name, args in tool_use.TOOLS.items()
+  ]

@@ -10,6 +10,7 @@ the clients are real HTTP clients (httpx, one connection each) on loopback, each
 another. Every request asks for --max-tokens tokens (the end-of-sequence token may end one earlier: the table
 counts the tokens actually generated).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,11 +36,35 @@ def tiny_workdir(workdir: str, seed: int = 0, **model_overrides) -> str:
   from hrm_jax.train import checkpoint as checkpoint_lib
   from hrm_jax.train import trainer
 
-  model = dict(arch="hrm", vocab_size=8192, seq_len=256, hidden_size=64, num_heads=4, expansion=2.0, H_layers=1,
-               L_layers=1, H_cycles=1, L_cycles=2, pos_encodings="rope", rope_theta=10000.0, rms_norm_eps=1e-5,
-               puzzle_emb_ndim=0, num_puzzle_identifiers=1, task_conditioning=True, num_languages=6, num_tasks=6,
-               attention="causal", q_position="last_prompt", halt_max_steps=2, halt_exploration_prob=0.0,
-               grad_steps=1, forward_dtype="float32", quant="none", remat_policy="none", scan_layers=False)
+  model = dict(
+    arch="hrm",
+    vocab_size=8192,
+    seq_len=256,
+    hidden_size=64,
+    num_heads=4,
+    expansion=2.0,
+    H_layers=1,
+    L_layers=1,
+    H_cycles=1,
+    L_cycles=2,
+    pos_encodings="rope",
+    rope_theta=10000.0,
+    rms_norm_eps=1e-5,
+    puzzle_emb_ndim=0,
+    num_puzzle_identifiers=1,
+    task_conditioning=True,
+    num_languages=6,
+    num_tasks=6,
+    attention="causal",
+    q_position="last_prompt",
+    halt_max_steps=2,
+    halt_exploration_prob=0.0,
+    grad_steps=1,
+    forward_dtype="float32",
+    quant="none",
+    remat_policy="none",
+    scan_layers=False,
+  )
   model.update(model_overrides)
   config = ml_collections.ConfigDict({"model": model})
   os.makedirs(workdir, exist_ok=True)
@@ -56,6 +81,7 @@ def tiny_workdir(workdir: str, seed: int = 0, **model_overrides) -> str:
 
 async def _load(url: str, model: str, clients: int, requests: int, max_tokens: int) -> dict:
   import httpx
+
   latencies, tokens = [], 0
   queue = list(range(requests))
 
@@ -65,9 +91,16 @@ async def _load(url: str, model: str, clients: int, requests: int, max_tokens: i
       while queue:
         i = queue.pop()
         t0 = time.perf_counter()
-        r = await http.post("/v1/completions", json={
-            "model": model, "prompt": f"<|problem|>Write a function number {i} that adds two numbers.<|code|>",
-            "max_tokens": max_tokens, "temperature": 0.8, "seed": i})
+        r = await http.post(
+          "/v1/completions",
+          json={
+            "model": model,
+            "prompt": f"<|problem|>Write a function number {i} that adds two numbers.<|code|>",
+            "max_tokens": max_tokens,
+            "temperature": 0.8,
+            "seed": i,
+          },
+        )
         r.raise_for_status()
         latencies.append(time.perf_counter() - t0)
         tokens += r.json()["usage"]["completion_tokens"]
@@ -76,9 +109,16 @@ async def _load(url: str, model: str, clients: int, requests: int, max_tokens: i
   await asyncio.gather(*(client() for _ in range(clients)))
   wall = time.perf_counter() - t0
   latencies.sort()
-  return dict(clients=clients, requests=requests, wall=wall, rps=requests / wall, tokens=tokens,
-              tps=tokens / wall, p50=statistics.median(latencies),
-              p95=latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))])
+  return dict(
+    clients=clients,
+    requests=requests,
+    wall=wall,
+    rps=requests / wall,
+    tokens=tokens,
+    tps=tokens / wall,
+    p50=statistics.median(latencies),
+    p95=latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))],
+  )
 
 
 class ServerProcess:
@@ -89,11 +129,24 @@ class ServerProcess:
       sock.bind(("127.0.0.1", 0))
       self.port = sock.getsockname()[1]
     self.url = f"http://127.0.0.1:{self.port}"
-    self.cmd = [sys.executable, "-m", "hrm_jax.cli", "serve", "--workdir", workdir, "--port", str(self.port),
-                "--max-batch", str(max_batch), "--model-name", model_name]
+    self.cmd = [
+      sys.executable,
+      "-m",
+      "hrm_jax.cli",
+      "serve",
+      "--workdir",
+      workdir,
+      "--port",
+      str(self.port),
+      "--max-batch",
+      str(max_batch),
+      "--model-name",
+      model_name,
+    ]
 
   def __enter__(self):
     import httpx
+
     self.proc = subprocess.Popen(self.cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 900
     while time.time() < deadline:
@@ -109,6 +162,7 @@ class ServerProcess:
 
   def stats(self) -> dict:
     import httpx
+
     return httpx.get(self.url + "/health", timeout=10).json()
 
   def __exit__(self, *exc):
@@ -131,8 +185,11 @@ def main(argv=None) -> int:
 
   workdir = args.workdir or tiny_workdir(tempfile.mkdtemp(prefix="hrm-serve-bench-"))
   levels = [int(c) for c in args.clients.split(",")]
-  print(f"model: {workdir}; {args.requests} requests of {args.max_tokens} new tokens each "
-        f"(temperature 0.8); cpus: {os.cpu_count()}; server in its own process", flush=True)
+  print(
+    f"model: {workdir}; {args.requests} requests of {args.max_tokens} new tokens each "
+    f"(temperature 0.8); cpus: {os.cpu_count()}; server in its own process",
+    flush=True,
+  )
   rows = []
   for label, batch in (("one at a time (1 row)", 1), (f"batched ({args.max_batch} rows)", args.max_batch)):
     t0 = time.perf_counter()
@@ -146,14 +203,19 @@ def main(argv=None) -> int:
         steps = after["steps"] - before["steps"]
         r.update(label=label, mean_rows=(after["rows_decoded"] - before["rows_decoded"]) / max(steps, 1))
         rows.append(r)
-        print(f"  {clients:>3} clients: {r['rps']:.2f} req/s, {r['tps']:.1f} tok/s, p50 {r['p50']:.2f}s, "
-              f"p95 {r['p95']:.2f}s, {r['mean_rows']:.1f} rows per step", flush=True)
+        print(
+          f"  {clients:>3} clients: {r['rps']:.2f} req/s, {r['tps']:.1f} tok/s, p50 {r['p50']:.2f}s, "
+          f"p95 {r['p95']:.2f}s, {r['mean_rows']:.1f} rows per step",
+          flush=True,
+        )
   print()
   print("| serving | clients | requests/s | tokens/s | p50 latency | p95 latency | rows per step |")
   print("|---|---:|---:|---:|---:|---:|---:|")
   for r in rows:
-    print(f"| {r['label']} | {r['clients']} | {r['rps']:.2f} | {r['tps']:.1f} | {r['p50']:.2f}s | {r['p95']:.2f}s "
-          f"| {r['mean_rows']:.1f} |")
+    print(
+      f"| {r['label']} | {r['clients']} | {r['rps']:.2f} | {r['tps']:.1f} | {r['p50']:.2f}s | {r['p95']:.2f}s "
+      f"| {r['mean_rows']:.1f} |"
+    )
   for clients in levels:
     one = [r for r in rows if r["clients"] == clients and r["label"].startswith("one")]
     many = [r for r in rows if r["clients"] == clients and not r["label"].startswith("one")]

@@ -7,6 +7,7 @@ so any other system can be evaluated; `table_generator` answers from a prompt ->
 (`hrm-jax serve`, vLLM, a hosted API) through /v1/chat/completions. The command is the user's own program, so it runs on
 the host, not in the sandbox: only model outputs are untrusted.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -29,30 +30,36 @@ def as_batched(fn: Callable) -> Generator:
 
   def batched(prompts: list[str]) -> list[str]:
     return [fn(prompt) for prompt in prompts]
+
   return batched
 
 
 def command_generator(command: str, timeout_s: float = 600.0) -> Generator:
   """Runs `command` through the shell once per prompt; the prompt goes to stdin, stdout is the reply."""
+
   def generate(prompts: list[str]) -> list[str]:
     replies = []
     for prompt in prompts:
       proc = subprocess.run(command, shell=True, input=prompt, capture_output=True, text=True, timeout=timeout_s)
       if proc.returncode != 0:
-        raise RuntimeError(f"--generator command {shlex.quote(command)} exited {proc.returncode}: "
-                           f"{proc.stderr[-2000:]}")
+        raise RuntimeError(
+          f"--generator command {shlex.quote(command)} exited {proc.returncode}: {proc.stderr[-2000:]}"
+        )
       replies.append(proc.stdout)
     return replies
+
   return generate
 
 
 def table_generator(table: Mapping[str, str]) -> Generator:
   """Answers each prompt from `table` (prompt -> reply); an unknown prompt is an error."""
+
   def generate(prompts: list[str]) -> list[str]:
     missing = [p[:80] for p in prompts if p not in table]
     if missing:
       raise KeyError(f"oracle has no answer for prompt starting {missing[0]!r}")
     return [table[p] for p in prompts]
+
   return generate
 
 
@@ -65,8 +72,10 @@ def model_generator(workdir: str, **kwargs) -> Generator:
   try:
     from hrm_jax.inference.sampler import generator_from_workdir  # pylint: disable=import-outside-toplevel
   except ImportError as error:
-    raise SystemExit(f"--model needs hrm_jax.inference.sampler.generator_from_workdir, which is not available "
-                     f"in this installation ({error}); use --generator CMD or --oracle instead") from error
+    raise SystemExit(
+      f"--model needs hrm_jax.inference.sampler.generator_from_workdir, which is not available "
+      f"in this installation ({error}); use --generator CMD or --oracle instead"
+    ) from error
   from hrm_jax.tokenizer import load_tokenizer  # pylint: disable=import-outside-toplevel
   from hrm_jax.train import trainer  # pylint: disable=import-outside-toplevel
 
@@ -79,16 +88,26 @@ def model_generator(workdir: str, **kwargs) -> Generator:
     tokens = len(tokenizer.encode(prompt)) + 2  # + <|problem|> and <|code|>
     if tokens + new_tokens <= seq_len:
       return None
-    return (f"prompt of {tokens} tokens + max_new_tokens={new_tokens} exceeds the model's context "
-            f"(config.model.seq_len={seq_len})")
+    return (
+      f"prompt of {tokens} tokens + max_new_tokens={new_tokens} exceeds the model's context "
+      f"(config.model.seq_len={seq_len})"
+    )
 
   generate.context_overflow = check
   return generate
 
 
-def endpoint_generator(base_url: str, model: str, *, max_tokens: int | None = 1024, temperature: float = 0.0,
-                       api_key: str | None = None, concurrency: int = 8, timeout_s: float = 600.0,
-                       retries: int = 2) -> Generator:
+def endpoint_generator(
+  base_url: str,
+  model: str,
+  *,
+  max_tokens: int | None = 1024,
+  temperature: float = 0.0,
+  api_key: str | None = None,
+  concurrency: int = 8,
+  timeout_s: float = 600.0,
+  retries: int = 2,
+) -> Generator:
   """Replies from an OpenAI-compatible server: one chat request per prompt (a single user message), up to
   `concurrency` in flight at once (so a batching server, ours included, decodes them together).
 
@@ -130,8 +149,9 @@ def endpoint_generator(base_url: str, model: str, *, max_tokens: int | None = 10
         except ValueError:
           error = {"message": r.text[:500]}
         error = error if isinstance(error, dict) else {"message": str(error)}
-        if r.status_code == 400 and (error.get("code") == "context_length_exceeded"
-                                     or "context length" in str(error.get("message", ""))):
+        if r.status_code == 400 and (
+          error.get("code") == "context_length_exceeded" or "context length" in str(error.get("message", ""))
+        ):
           print(f"--endpoint: prompt refused, empty reply: {error.get('message')}", file=sys.stderr)
           return ""
         raise RuntimeError(f"--endpoint {root} answered {r.status_code}: {error.get('message')}")
@@ -153,8 +173,9 @@ def context_overflow(generator: Generator | None, prompt: str) -> str | None:
   return check(prompt) if check is not None else None
 
 
-def generate_within_context(generator: Generator, prompts: Sequence[str], batch_size: int = 16
-                            ) -> tuple[list[str | None], list[str]]:
+def generate_within_context(
+  generator: Generator, prompts: Sequence[str], batch_size: int = 16
+) -> tuple[list[str | None], list[str]]:
   """Replies for the prompts that fit the generator's context, None for the others (never sent); also the
   reasons, one per prompt that did not fit."""
   reasons = [context_overflow(generator, p) for p in prompts]
@@ -167,7 +188,7 @@ def generate_all(generator: Generator, prompts: Sequence[str], batch_size: int =
   """Calls `generator` on batches of prompts and checks it returns one reply per prompt."""
   replies: list[str] = []
   for start in range(0, len(prompts), batch_size):
-    batch = list(prompts[start:start + batch_size])
+    batch = list(prompts[start : start + batch_size])
     out = generator(batch)
     if len(out) != len(batch):
       raise ValueError(f"generator returned {len(out)} replies for {len(batch)} prompts")

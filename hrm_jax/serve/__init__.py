@@ -1,9 +1,10 @@
 """`hrm-jax serve`: an OpenAI-compatible API over a trained causal model (docs/serving.md).
 
-    engine.py  continuous batching over the sampler (requests decode together, one KV-cache row each)
-    chat.py    the chat template (OpenAI messages -> our role tokens) and reply parsing (tool calls)
-    api.py     the FastAPI routes, validation and OpenAI's response and error shapes
+engine.py  continuous batching over the sampler (requests decode together, one KV-cache row each)
+chat.py    the chat template (OpenAI messages -> our role tokens) and reply parsing (tool calls)
+api.py     the FastAPI routes, validation and OpenAI's response and error shapes
 """
+
 from __future__ import annotations
 
 import socket
@@ -11,9 +12,17 @@ import threading
 import time
 
 
-def load(workdir: str, *, model_name: str | None = None, max_batch: int = 8, max_context: int | None = None,
-         segments: int | None = None, default_max_tokens: int = 1024, warmup: bool = True,
-         log_path: str | None = None):
+def load(
+  workdir: str,
+  *,
+  model_name: str | None = None,
+  max_batch: int = 8,
+  max_context: int | None = None,
+  segments: int | None = None,
+  default_max_tokens: int = 1024,
+  warmup: bool = True,
+  log_path: str | None = None,
+):
   """(FastAPI app, Server) for a training workdir, its engine started (loaded as `hrm-jax generate` loads)."""
   import os
 
@@ -24,8 +33,9 @@ def load(workdir: str, *, model_name: str | None = None, max_batch: int = 8, max
 
   model, params, _ = checkpoint.load_for_inference(workdir)
   tok = load_tokenizer()
-  engine = Engine(model, params, eos_id=tok.eos_id, decode=tok.decode, max_batch=max_batch,
-                  max_context=max_context, segments=segments)
+  engine = Engine(
+    model, params, eos_id=tok.eos_id, decode=tok.decode, max_batch=max_batch, max_context=max_context, segments=segments
+  )
   if warmup:
     engine.warmup(bucket_limit=512)
   engine.start()
@@ -40,6 +50,7 @@ class ServerThread:
 
   def __init__(self, app):
     import uvicorn
+
     with socket.socket() as s:
       s.bind(("127.0.0.1", 0))
       self.port = s.getsockname()[1]

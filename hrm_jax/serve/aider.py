@@ -8,6 +8,7 @@ calls its `aider` executable non-interactively against an OpenAI-compatible endp
     hrm-jax serve --workdir W --model-name hrm &
     aider --model openai/hrm --openai-api-base http://127.0.0.1:8000/v1 --openai-api-key none ...
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,8 +21,9 @@ AIDER_VERSION = "0.86.2"
 
 
 def venv_dir() -> str:
-  return os.environ.get("HRM_JAX_AIDER_VENV") or os.path.join(os.path.expanduser("~"), ".cache", "hrm-jax",
-                                                                 "aider-venv")
+  return os.environ.get("HRM_JAX_AIDER_VENV") or os.path.join(
+    os.path.expanduser("~"), ".cache", "hrm-jax", "aider-venv"
+  )
 
 
 def executable() -> str | None:
@@ -47,9 +49,20 @@ def install(quiet: bool = True) -> str:
   return os.path.join(root, "bin", "aider")
 
 
-def run(base_url: str, model: str, cwd: str, message: str, files: list[str], *, edit_format: str = "whole",
-        context: int = 2048, max_output: int = 256, stream: bool = True, timeout: float = 300,
-        extra_args: list[str] = ()) -> subprocess.CompletedProcess:
+def run(
+  base_url: str,
+  model: str,
+  cwd: str,
+  message: str,
+  files: list[str],
+  *,
+  edit_format: str = "whole",
+  context: int = 2048,
+  max_output: int = 256,
+  stream: bool = True,
+  timeout: float = 300,
+  extra_args: list[str] = (),
+) -> subprocess.CompletedProcess:
   """Runs aider once (one message, `--yes`, no git, no repo map, no network besides `base_url`) in `cwd`.
 
   The model's context and output limits are given to aider through a model-metadata file, as for any model
@@ -59,17 +72,53 @@ def run(base_url: str, model: str, cwd: str, message: str, files: list[str], *, 
     raise FileNotFoundError(f"aider is not installed in {venv_dir()}: run `python -m hrm_jax.serve.aider --install`")
   metadata = os.path.join(cwd, ".aider.model.metadata.json")
   with open(metadata, "w") as f:
-    json.dump({f"openai/{model}": {"max_input_tokens": context, "max_output_tokens": max_output,
-                                   "max_tokens": max_output, "input_cost_per_token": 0.0,
-                                   "output_cost_per_token": 0.0, "litellm_provider": "openai", "mode": "chat"}}, f)
-  cmd = [exe, "--model", f"openai/{model}", "--openai-api-base", base_url, "--openai-api-key", "none",
-         "--model-metadata-file", metadata, "--edit-format", edit_format, "--no-git", "--yes",
-         "--map-tokens", "0", "--no-check-update", "--no-analytics", "--no-pretty", "--no-fancy-input",
-         "--no-show-model-warnings", "--no-auto-lint", "--no-auto-test", "--stream" if stream else "--no-stream",
-         "--message", message, *extra_args, *files]
+    json.dump(
+      {
+        f"openai/{model}": {
+          "max_input_tokens": context,
+          "max_output_tokens": max_output,
+          "max_tokens": max_output,
+          "input_cost_per_token": 0.0,
+          "output_cost_per_token": 0.0,
+          "litellm_provider": "openai",
+          "mode": "chat",
+        }
+      },
+      f,
+    )
+  cmd = [
+    exe,
+    "--model",
+    f"openai/{model}",
+    "--openai-api-base",
+    base_url,
+    "--openai-api-key",
+    "none",
+    "--model-metadata-file",
+    metadata,
+    "--edit-format",
+    edit_format,
+    "--no-git",
+    "--yes",
+    "--map-tokens",
+    "0",
+    "--no-check-update",
+    "--no-analytics",
+    "--no-pretty",
+    "--no-fancy-input",
+    "--no-show-model-warnings",
+    "--no-auto-lint",
+    "--no-auto-test",
+    "--stream" if stream else "--no-stream",
+    "--message",
+    message,
+    *extra_args,
+    *files,
+  ]
   env = dict(os.environ, LITELLM_LOCAL_MODEL_COST_MAP="True", AIDER_ANALYTICS="false")
-  return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
-                        stdin=subprocess.DEVNULL)
+  return subprocess.run(
+    cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+  )
 
 
 def main(argv=None) -> int:

@@ -10,6 +10,7 @@ rather than silently ignored. Errors have OpenAI's shape: {"error": {"message", 
 /v1/completions tokenizes the prompt as it is (special tokens such as <|problem|> written in the text become
 their ids); /v1/chat/completions applies the chat template of `hrm_jax.serve.chat`.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -33,18 +34,25 @@ MAX_STOP = 4
 
 
 class APIError(Exception):
-  def __init__(self, status: int, message: str, param: str | None = None, type_: str = "invalid_request_error",
-               code: str | None = None):
+  def __init__(
+    self,
+    status: int,
+    message: str,
+    param: str | None = None,
+    type_: str = "invalid_request_error",
+    code: str | None = None,
+  ):
     super().__init__(message)
     self.status, self.message, self.param, self.type, self.code = status, message, param, type_, code
 
   def response(self) -> JSONResponse:
-    return JSONResponse(status_code=self.status, content={"error": {
-        "message": self.message, "type": self.type, "param": self.param, "code": self.code}})
+    return JSONResponse(
+      status_code=self.status,
+      content={"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}},
+    )
 
 
-def _number(body: dict, name: str, default, low: float, high: float, integer: bool = False,
-            low_open: bool = False):
+def _number(body: dict, name: str, default, low: float, high: float, integer: bool = False, low_open: bool = False):
   value = body.get(name)
   if value is None:
     return default
@@ -59,8 +67,9 @@ def _number(body: dict, name: str, default, low: float, high: float, integer: bo
 class Server:
   """Request validation, the engine bridge and response shapes (`create_app` wires the routes)."""
 
-  def __init__(self, engine: Engine, tokenizer, model_name: str, default_max_tokens: int = 1024,
-               log_path: str | None = None):
+  def __init__(
+    self, engine: Engine, tokenizer, model_name: str, default_max_tokens: int = 1024, log_path: str | None = None
+  ):
     self.engine, self.tok, self.model_name = engine, tokenizer, model_name
     self.log_path = log_path
     self.default_max_tokens = default_max_tokens
@@ -75,8 +84,12 @@ class Server:
     if not isinstance(model, str) or not model:
       raise APIError(400, "model is required (a string)", "model")
     if model != self.model_name:
-      raise APIError(404, f"The model '{model}' does not exist: this server serves '{self.model_name}'", "model",
-                     code="model_not_found")
+      raise APIError(
+        404,
+        f"The model '{model}' does not exist: this server serves '{self.model_name}'",
+        "model",
+        code="model_not_found",
+      )
     for name in ("logprobs", "echo"):
       if body.get(name):
         raise APIError(400, f"{name} is not supported by this server", name)
@@ -93,7 +106,7 @@ class Server:
       raise APIError(400, "logit_bias is not supported by this server", "logit_bias")
     fmt = body.get("response_format")
     if fmt is not None and (not isinstance(fmt, dict) or fmt.get("type") != "text"):
-      raise APIError(400, "response_format: only {\"type\": \"text\"} is supported", "response_format")
+      raise APIError(400, 'response_format: only {"type": "text"} is supported', "response_format")
     stop = body.get("stop")
     if stop is None:
       stop = []
@@ -122,34 +135,48 @@ class Server:
       max_tokens = _number({name: max_tokens}, name, None, 1, 10**9, integer=True)
     top_k = _number(body, "top_k", 0, -1, 10**9, integer=True)
     return dict(
-        temperature=float(_number(body, "temperature", 1.0, 0, 2)),
-        top_p=float(_number(body, "top_p", 1.0, 0, 1, low_open=True)),
-        top_k=max(top_k, 0), n=_number(body, "n", 1, 1, MAX_N, integer=True), stop=tuple(stop), stream=stream,
-        include_usage=bool(options.get("include_usage")), seed=seed, language=LANGUAGES.index(language),
-        task=task, max_tokens=max_tokens)
+      temperature=float(_number(body, "temperature", 1.0, 0, 2)),
+      top_p=float(_number(body, "top_p", 1.0, 0, 1, low_open=True)),
+      top_k=max(top_k, 0),
+      n=_number(body, "n", 1, 1, MAX_N, integer=True),
+      stop=tuple(stop),
+      stream=stream,
+      include_usage=bool(options.get("include_usage")),
+      seed=seed,
+      language=LANGUAGES.index(language),
+      task=task,
+      max_tokens=max_tokens,
+    )
 
   def _budget(self, prompt_tokens: int, max_tokens: int | None, what: str) -> int:
     limit = self.engine.max_context
     if prompt_tokens >= limit or (max_tokens is not None and prompt_tokens + max_tokens > limit):
       asked = f"{prompt_tokens} in the {what}" + (f" and {max_tokens} in the completion" if max_tokens else "")
-      raise APIError(400, f"This model's maximum context length is {limit} tokens. However, you requested "
-                     f"{prompt_tokens + (max_tokens or 0)} tokens ({asked}). Please reduce the length of the "
-                     f"{what} or of the completion.", "messages" if what == "messages" else "prompt",
-                     code="context_length_exceeded")
+      raise APIError(
+        400,
+        f"This model's maximum context length is {limit} tokens. However, you requested "
+        f"{prompt_tokens + (max_tokens or 0)} tokens ({asked}). Please reduce the length of the "
+        f"{what} or of the completion.",
+        "messages" if what == "messages" else "prompt",
+        code="context_length_exceeded",
+      )
     return max_tokens if max_tokens is not None else min(self.default_max_tokens, limit - prompt_tokens)
 
   def _prompts(self, prompt) -> list[list[int]]:
     """A completions `prompt`: a string, a list of strings, a list of token ids or a list of such lists."""
+
     def ids(p, where):
       if isinstance(p, str):
         return self.tok.encode(p)
       if isinstance(p, list) and p and all(isinstance(t, int) and not isinstance(t, bool) for t in p):
         bad = [t for t in p if not 0 <= t < self.tok.vocab_size]
         if bad:
-          raise APIError(400, f"{where}: token id {bad[0]} outside the vocabulary (0..{self.tok.vocab_size - 1})",
-                         "prompt")
+          raise APIError(
+            400, f"{where}: token id {bad[0]} outside the vocabulary (0..{self.tok.vocab_size - 1})", "prompt"
+          )
         return list(p)
       raise APIError(400, f"{where} must be a string, a list of strings or a list of token ids", "prompt")
+
     if isinstance(prompt, str) or (isinstance(prompt, list) and prompt and isinstance(prompt[0], int)):
       return [ids(prompt, "prompt")]
     if isinstance(prompt, list) and prompt:
@@ -167,10 +194,21 @@ class Server:
       budget = self._budget(len(prompt), p["max_tokens"], what)
       for j in range(p["n"]):
         index = i * p["n"] + j
-        requests.append(Request(
-            prompt=prompt, max_tokens=budget, temperature=p["temperature"], top_p=p["top_p"], top_k=p["top_k"],
-            seed=seed + index, stop=p["stop"], stop_ids=stop_ids, language_id=p["language"], task_id=task_id,
-            on_event=lambda ev, index=index: loop.call_soon_threadsafe(events.put_nowait, (index, ev))))
+        requests.append(
+          Request(
+            prompt=prompt,
+            max_tokens=budget,
+            temperature=p["temperature"],
+            top_p=p["top_p"],
+            top_k=p["top_k"],
+            seed=seed + index,
+            stop=p["stop"],
+            stop_ids=stop_ids,
+            language_id=p["language"],
+            task_id=task_id,
+            on_event=lambda ev, index=index: loop.call_soon_threadsafe(events.put_nowait, (index, ev)),
+          )
+        )
     for r in requests:
       self.engine.submit(r)
     return requests, events
@@ -196,9 +234,13 @@ class Server:
     """Appends the request and its replies to the request log (JSONL), when the server keeps one."""
     if not self.log_path:
       return
-    entry = {"time": time.time(), "route": route, "request": body,
-             "choices": [{"text": done[i].text, "finish_reason": done[i].finish_reason} for i in sorted(done)],
-             "completion_tokens": sum(ev.completion_tokens for ev in done.values())}
+    entry = {
+      "time": time.time(),
+      "route": route,
+      "request": body,
+      "choices": [{"text": done[i].text, "finish_reason": done[i].finish_reason} for i in sorted(done)],
+      "completion_tokens": sum(ev.completion_tokens for ev in done.values()),
+    }
     with open(self.log_path, "a", encoding="utf-8") as f:  # one write per line: lines never interleave
       f.write(json.dumps(entry, ensure_ascii=False) + "\n")
 
@@ -207,8 +249,13 @@ class Server:
     return {"object": "list", "data": [self.model_card()]}
 
   def model_card(self) -> dict:
-    return {"id": self.model_name, "object": "model", "created": self.created, "owned_by": "hrm-jax",
-            "max_model_len": self.engine.max_context}
+    return {
+      "id": self.model_name,
+      "object": "model",
+      "created": self.created,
+      "owned_by": "hrm-jax",
+      "max_model_len": self.engine.max_context,
+    }
 
   async def completions(self, body: dict):
     p = self._common(body)
@@ -222,11 +269,20 @@ class Server:
     if not p["stream"]:
       done = await self._collect(requests, events)
       self._log("/v1/completions", body, done)
-      choices = [{"index": i, "text": done[i].text, "logprobs": None, "finish_reason": done[i].finish_reason}
-                 for i in sorted(done)]
+      choices = [
+        {"index": i, "text": done[i].text, "logprobs": None, "finish_reason": done[i].finish_reason}
+        for i in sorted(done)
+      ]
       completion = sum(ev.completion_tokens for ev in done.values())
-      return dict(head, choices=choices, usage={"prompt_tokens": prompt_tokens, "completion_tokens": completion,
-                                                "total_tokens": prompt_tokens + completion})
+      return dict(
+        head,
+        choices=choices,
+        usage={
+          "prompt_tokens": prompt_tokens,
+          "completion_tokens": completion,
+          "total_tokens": prompt_tokens + completion,
+        },
+      )
 
     async def chunks():
       completion, finished, done = 0, 0, {}
@@ -237,22 +293,32 @@ class Server:
             yield _sse({"error": {"message": ev.message, "type": "server_error", "param": None, "code": None}})
             return
           if ev.kind == "delta":
-            yield _sse(dict(head, choices=[{"index": index, "text": ev.text, "logprobs": None,
-                                            "finish_reason": None}]))
+            yield _sse(dict(head, choices=[{"index": index, "text": ev.text, "logprobs": None, "finish_reason": None}]))
           else:
             finished += 1
             completion += ev.completion_tokens
             done[index] = ev
-            yield _sse(dict(head, choices=[{"index": index, "text": "", "logprobs": None,
-                                            "finish_reason": ev.finish_reason}]))
+            yield _sse(
+              dict(head, choices=[{"index": index, "text": "", "logprobs": None, "finish_reason": ev.finish_reason}])
+            )
         if p["include_usage"]:
-          yield _sse(dict(head, choices=[], usage={"prompt_tokens": prompt_tokens, "completion_tokens": completion,
-                                                   "total_tokens": prompt_tokens + completion}))
+          yield _sse(
+            dict(
+              head,
+              choices=[],
+              usage={
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion,
+                "total_tokens": prompt_tokens + completion,
+              },
+            )
+          )
         yield "data: [DONE]\n\n"
         self._log(route, body, done)
       finally:
         for r in requests:
           r.cancelled = True
+
     return StreamingResponse(chunks(), media_type="text/event-stream")
 
   async def chat_completions(self, body: dict):
@@ -281,8 +347,15 @@ class Server:
         reason = "tool_calls" if calls else done[i].finish_reason
         choices.append({"index": i, "message": message, "logprobs": None, "finish_reason": reason})
       completion = sum(ev.completion_tokens for ev in done.values())
-      return dict(head, choices=choices, usage={"prompt_tokens": prompt_tokens, "completion_tokens": completion,
-                                                "total_tokens": prompt_tokens + completion})
+      return dict(
+        head,
+        choices=choices,
+        usage={
+          "prompt_tokens": prompt_tokens,
+          "completion_tokens": completion,
+          "total_tokens": prompt_tokens + completion,
+        },
+      )
 
     head["object"] = "chat.completion.chunk"
 
@@ -321,13 +394,23 @@ class Server:
             yield chunk(index, {"content": reply.buffer})
           yield chunk(index, {}, reason)
         if p["include_usage"]:
-          yield _sse(dict(head, choices=[], usage={"prompt_tokens": prompt_tokens, "completion_tokens": completion,
-                                                   "total_tokens": prompt_tokens + completion}))
+          yield _sse(
+            dict(
+              head,
+              choices=[],
+              usage={
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion,
+                "total_tokens": prompt_tokens + completion,
+              },
+            )
+          )
         yield "data: [DONE]\n\n"
         self._log(route, body, done)
       finally:
         for r in requests:
           r.cancelled = True
+
     return StreamingResponse(chunks(), media_type="text/event-stream")
 
 

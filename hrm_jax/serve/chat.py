@@ -21,6 +21,7 @@ token that would start another turn (<|problem|>, <|feedback|>, <|tool_result|>,
 Reply: a leading `<|answer|>` is dropped; a reply `<|tool_call|>{"tool": ..., "args": {...}}` becomes an OpenAI
 `tool_calls` entry when the request offered tools (else it is returned as text).
 """
+
 from __future__ import annotations
 
 import json
@@ -50,8 +51,9 @@ def content_text(content, where: str) -> str:
     parts = []
     for i, part in enumerate(content):
       if not isinstance(part, dict) or part.get("type") != "text" or not isinstance(part.get("text"), str):
-        raise TemplateError(f"{where}[{i}]: only text parts ({{\"type\": \"text\", \"text\": ...}}) are supported",
-                            f"{where}[{i}]")
+        raise TemplateError(
+          f'{where}[{i}]: only text parts ({{"type": "text", "text": ...}}) are supported', f"{where}[{i}]"
+        )
       parts.append(part["text"])
     return "".join(parts)
   raise TemplateError(f"{where} must be a string or a list of text parts", where)
@@ -59,7 +61,7 @@ def content_text(content, where: str) -> str:
 
 def _tool_call_text(call, where: str) -> str:
   if not isinstance(call, dict) or not isinstance(call.get("function"), dict):
-    raise TemplateError(f"{where} must be {{\"type\": \"function\", \"function\": {{name, arguments}}}}", where)
+    raise TemplateError(f'{where} must be {{"type": "function", "function": {{name, arguments}}}}', where)
   name, arguments = call["function"].get("name"), call["function"].get("arguments", "{}")
   if not isinstance(name, str) or not name:
     raise TemplateError(f"{where}.function.name must be a non-empty string", f"{where}.function.name")
@@ -80,8 +82,7 @@ def tool_names(tools) -> list[str]:
   for i, tool in enumerate(tools):
     fn = tool.get("function") if isinstance(tool, dict) else None
     if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
-      raise TemplateError(f"tools[{i}] must be {{\"type\": \"function\", \"function\": {{\"name\": ...}}}}",
-                          f"tools[{i}]")
+      raise TemplateError(f'tools[{i}] must be {{"type": "function", "function": {{"name": ...}}}}', f"tools[{i}]")
     names.append(fn["name"])
   return names
 
@@ -129,16 +130,21 @@ def render_chat(messages, tools=None) -> tuple[str, bool]:
 def parse_reply(text: str, tools_offered: bool) -> tuple[str | None, list[dict]]:
   """(content, tool_calls) of a generated reply (see the module doc)."""
   if text.startswith(ANSWER):
-    return text[len(ANSWER):], []
+    return text[len(ANSWER) :], []
   if tools_offered and text.startswith(TOOL_CALL):
-    body = text[len(TOOL_CALL):].strip()
+    body = text[len(TOOL_CALL) :].strip()
     try:
       call = json.loads(body)
     except json.JSONDecodeError:
       return text, []
     if isinstance(call, dict) and isinstance(call.get("tool"), str) and isinstance(call.get("args"), dict):
-      return None, [{"id": "call_" + uuid.uuid4().hex[:24], "type": "function",
-                     "function": {"name": call["tool"], "arguments": json.dumps(call["args"], ensure_ascii=False)}}]
+      return None, [
+        {
+          "id": "call_" + uuid.uuid4().hex[:24],
+          "type": "function",
+          "function": {"name": call["tool"], "arguments": json.dumps(call["args"], ensure_ascii=False)},
+        }
+      ]
   return text, []
 
 
@@ -163,7 +169,7 @@ class ReplyStream:
       if self.buffer.startswith(marker):
         if marker == ANSWER:
           self.decided = "text"
-          out, self.buffer = self.buffer[len(ANSWER):], ""
+          out, self.buffer = self.buffer[len(ANSWER) :], ""
           return out
         self.decided = "call"
         return ""

@@ -20,6 +20,7 @@ The engine runs in one background thread; callers submit a `Request` and get `Ev
 (the server turns them into HTTP responses or SSE chunks). Text is decoded incrementally here, so stop strings
 end a row at once and streamed text never shows a partial stop string or a partial UTF-8 character.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -43,6 +44,7 @@ SHRINK_AFTER = 64  # steps with the pool's upper half unused before it shrinks
 @dataclasses.dataclass
 class Request:
   """One generation: token ids in, events out (`on_event` is called from the engine thread)."""
+
   prompt: Sequence[int]
   max_tokens: int
   on_event: Callable[[Event], None]
@@ -66,6 +68,7 @@ class Request:
 @dataclasses.dataclass(frozen=True)
 class Event:
   """kind: "delta" (new text), "done" (finish_reason, the whole text, token counts) or "error" (message)."""
+
   kind: str
   text: str = ""
   finish_reason: str | None = None
@@ -117,8 +120,10 @@ def _row_keys(seeds: Array, steps: Array) -> Array:
 def _insert_row(big, small, row):
   """Writes a batch-1 cache tree into row `row` of a batch cache tree (rows are `heads` consecutive entries of
   the leading axis, `layers.init_cache`'s layout)."""
+
   def put(b, s):
     return jax.lax.dynamic_update_slice(b, s.astype(b.dtype), (row * s.shape[0],) + (0,) * (b.ndim - 1))
+
   return jax.tree.map(put, big, small)
 
 
@@ -130,9 +135,19 @@ class Engine:
   upper bound the model's seq_len); buckets: prompt length buckets (default `sampler.length_buckets`).
   """
 
-  def __init__(self, model: HRMCore, params, *, eos_id: int, decode: Callable[[list[int]], str],
-               max_batch: int = 8, max_context: int | None = None, segments: int | None = None,
-               buckets: Sequence[int] | None = None, shrink_after: int = SHRINK_AFTER):
+  def __init__(
+    self,
+    model: HRMCore,
+    params,
+    *,
+    eos_id: int,
+    decode: Callable[[list[int]], str],
+    max_batch: int = 8,
+    max_context: int | None = None,
+    segments: int | None = None,
+    buckets: Sequence[int] | None = None,
+    shrink_after: int = SHRINK_AFTER,
+  ):
     cfg = model.cfg
     if cfg.attention == "bidirectional":
       raise ValueError("serving needs a causal model: config.model.attention must be 'causal' or 'prefix_lm'")
@@ -162,14 +177,14 @@ class Engine:
     # Row state (host side).
     b = max_batch
     self._rows: list[Request | None] = [None] * b
-    self._tokens = np.zeros((b,), np.int32)       # the last sampled token of each row (fed to the next step)
-    self._positions = np.zeros((b,), np.int32)    # sequence index of that token
+    self._tokens = np.zeros((b,), np.int32)  # the last sampled token of each row (fed to the next step)
+    self._positions = np.zeros((b,), np.int32)  # sequence index of that token
     self._depth = np.ones((b,), np.int32)
     self._temperature = np.zeros((b,), np.float32)
     self._top_p = np.ones((b,), np.float32)
     self._top_k = np.zeros((b,), np.int32)
     self._seeds = np.zeros((b,), np.uint32)
-    self._steps = np.zeros((b,), np.int32)        # tokens sampled so far (the PRNG stream index)
+    self._steps = np.zeros((b,), np.int32)  # tokens sampled so far (the PRNG stream index)
     self.stats = dict(steps=0, rows_decoded=0, max_rows=0, prefills=0, tokens=0, requests=0, resizes=0)
 
   # -- compiled pieces -------------------------------------------------------------------------------------------
@@ -207,9 +222,11 @@ class Engine:
 
       def fn(caches):
         fresh = sampler.init_caches(cfg, rows, segments, cache_len)
+
         def move(old, new):
           keep = min(old.shape[0], new.shape[0])
           return jax.lax.dynamic_update_slice(new, old[:keep], (0,) * new.ndim)
+
         return jax.tree.map(move, caches, fresh)
 
       self._resize_fns[rows] = jax.jit(fn)
@@ -255,8 +272,12 @@ class Engine:
     """Compiles the prefill of every bucket up to `bucket_limit` tokens and, for every pool size, the insert,
     the step for every depth and the resizes (before serving, so the first clients do not wait for
     compilation). Call before `start`."""
-    zeros1 = (np.zeros((1,), np.uint32), np.zeros((1,), np.float32), np.ones((1,), np.float32),
-              np.zeros((1,), np.int32))
+    zeros1 = (
+      np.zeros((1,), np.uint32),
+      np.zeros((1,), np.float32),
+      np.ones((1,), np.float32),
+      np.zeros((1,), np.int32),
+    )
     small = None
     for bucket in self.buckets:
       if bucket_limit is not None and bucket > bucket_limit and bucket != self.buckets[0]:
@@ -267,8 +288,18 @@ class Engine:
       caches = self._insert(sampler.init_caches(self.cfg, rows, self.segments, self.cache_len), small, 0)
       zeros = np.zeros((rows,), np.int32)
       for k in range(1, self.segments + 1):
-        out, rest = self._step_fn(k)(self.params, zeros, zeros, caches[:k], zeros + 1, zeros.astype(np.uint32),
-                                     zeros, zeros.astype(np.float32), np.ones_like(zeros, np.float32), zeros)
+        out, rest = self._step_fn(k)(
+          self.params,
+          zeros,
+          zeros,
+          caches[:k],
+          zeros + 1,
+          zeros.astype(np.uint32),
+          zeros,
+          zeros.astype(np.float32),
+          np.ones_like(zeros, np.float32),
+          zeros,
+        )
         caches = tuple(rest) + tuple(caches[k:])
       for j in (i - 1, i + 1):
         if 0 <= j < len(counts):
@@ -281,8 +312,10 @@ class Engine:
     if not request.prompt:
       raise ValueError("the prompt is empty")
     if need > self.max_context:
-      raise ValueError(f"prompt ({len(request.prompt)} tokens) + max_tokens ({request.max_tokens}) = {need} "
-                       f"exceeds the context of {self.max_context} tokens")
+      raise ValueError(
+        f"prompt ({len(request.prompt)} tokens) + max_tokens ({request.max_tokens}) = {need} "
+        f"exceeds the context of {self.max_context} tokens"
+      )
     request.submitted_at = time.perf_counter()
     self._pending.put(request)
     self._wake.set()
@@ -295,9 +328,13 @@ class Engine:
   def _batch(self, prompt: Sequence[int], bucket: int, language_id: int, task_id: int) -> dict:
     inputs = np.zeros((1, bucket), np.int32)
     inputs[0, : len(prompt)] = prompt
-    return {"inputs": inputs, "prompt_length": np.asarray([len(prompt)], np.int32),
-            "language_id": np.asarray([language_id], np.int32), "task_id": np.asarray([task_id], np.int32),
-            "puzzle_identifiers": np.zeros((1,), np.int32)}
+    return {
+      "inputs": inputs,
+      "prompt_length": np.asarray([len(prompt)], np.int32),
+      "language_id": np.asarray([language_id], np.int32),
+      "task_id": np.asarray([task_id], np.int32),
+      "puzzle_identifiers": np.zeros((1,), np.int32),
+    }
 
   def _admit(self, row: int, r: Request) -> None:
     self._fit_pool(row + 1, shrink=False)
@@ -305,8 +342,13 @@ class Engine:
     batch = self._batch(r.prompt, bucket, r.language_id, r.task_id)
     seed = np.asarray([r.seed & 0xFFFFFFFF], np.uint32)
     small, depth, token = self._prefill_fn(bucket)(
-        self.params, batch, seed, np.asarray([r.temperature], np.float32), np.asarray([r.top_p], np.float32),
-        np.asarray([r.top_k], np.int32))
+      self.params,
+      batch,
+      seed,
+      np.asarray([r.temperature], np.float32),
+      np.asarray([r.top_p], np.float32),
+      np.asarray([r.top_k], np.int32),
+    )
     self._caches = self._insert(self._caches, small, row)
     self.stats["prefills"] += 1
     self.stats["requests"] += 1
@@ -323,10 +365,11 @@ class Engine:
     r = self._rows[row]
     self._rows[row] = None
     if r.sent < len(r.text):
-      r.on_event(Event("delta", text=r.text[r.sent:]))
+      r.on_event(Event("delta", text=r.text[r.sent :]))
       r.sent = len(r.text)
-    r.on_event(Event("done", text=r.text, finish_reason=reason, prompt_tokens=len(r.prompt),
-                     completion_tokens=len(r.ids)))
+    r.on_event(
+      Event("done", text=r.text, finish_reason=reason, prompt_tokens=len(r.prompt), completion_tokens=len(r.ids))
+    )
 
   def _accept(self, row: int, token: int) -> None:
     """Takes a row's new token: stop on a stop id, a stop string or the length limit, else emit safe text."""
@@ -352,11 +395,11 @@ class Engine:
     safe = len(text) - (1 if text.endswith("\ufffd") else 0)
     for s in r.stop:
       for n in range(min(len(s) - 1, safe), 0, -1):
-        if text[safe - n: safe] == s[:n]:
+        if text[safe - n : safe] == s[:n]:
           safe = min(safe, len(text) - n)
           break
     if safe > r.sent:
-      r.on_event(Event("delta", text=text[r.sent:safe]))
+      r.on_event(Event("delta", text=text[r.sent : safe]))
       r.sent = safe
 
   def _loop(self) -> None:
@@ -397,8 +440,17 @@ class Engine:
       pool = self._pool_rows()
     k = int(self._depth[active].max())
     tokens, caches = self._step_fn(k)(
-        self.params, self._tokens[:pool], self._positions[:pool], self._caches[:k], self._depth[:pool],
-        self._seeds[:pool], self._steps[:pool], self._temperature[:pool], self._top_p[:pool], self._top_k[:pool])
+      self.params,
+      self._tokens[:pool],
+      self._positions[:pool],
+      self._caches[:k],
+      self._depth[:pool],
+      self._seeds[:pool],
+      self._steps[:pool],
+      self._temperature[:pool],
+      self._top_p[:pool],
+      self._top_k[:pool],
+    )
     self._caches = tuple(caches) + tuple(self._caches[k:])
     tokens = np.asarray(jax.device_get(tokens))
     self.stats["steps"] += 1

@@ -42,12 +42,16 @@ def test_tools_in_a_session(session):
   tools = Toolbox(session)
   assert tools.call("python", {"code": "print(6 * 7)"}).output == "42\n"
   assert tools.call("write_file", {"path": "calc.py", "content": "def f(x):\n    return x - 1\n"}).exit_code == 0
-  edit = tools.call("edit", {"blocks": "calc.py\n```\n<<<<<<< SEARCH\n    return x - 1\n=======\n"
-                                       "    return x + 1\n>>>>>>> REPLACE\n```\n"})
+  edit = tools.call(
+    "edit",
+    {"blocks": "calc.py\n```\n<<<<<<< SEARCH\n    return x - 1\n=======\n    return x + 1\n>>>>>>> REPLACE\n```\n"},
+  )
   assert edit.exit_code == 0 and tools.call("read_file", {"path": "calc.py"}).output.endswith("x + 1\n")
   miss = tools.call("edit", {"blocks": "calc.py\n```\n<<<<<<< SEARCH\nnot there\n=======\nx\n>>>>>>> REPLACE\n```\n"})
   assert miss.exit_code == 1 and "SearchReplaceNoExactMatch" in miss.output
-  tools.call("write_file", {"path": "test_calc.py", "content": "from calc import f\n\ndef test_f():\n    assert f(1) == 2\n"})
+  tools.call(
+    "write_file", {"path": "test_calc.py", "content": "from calc import f\n\ndef test_f():\n    assert f(1) == 2\n"}
+  )
   assert tools.call("test", {"target": "test_calc.py"}).exit_code == 0
   session.run("git init -q && git add -A && git -c user.name=a -c user.email=a@b commit -qm init")
   tools.call("write_file", {"path": "calc.py", "content": "def f(x):\n    return x + 2\n"})

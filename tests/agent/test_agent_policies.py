@@ -1,4 +1,5 @@
 """Policies against real backends: our server as an OpenAI endpoint, and a SWE-ReX bash session (local)."""
+
 # ruff: noqa: F811  (pytest fixtures imported from serve_fixtures are redefined as arguments)
 import json
 import os
@@ -18,8 +19,13 @@ def test_endpoint_policy_drives_an_episode_through_our_server(served, tmp_path):
   policy = loop.EndpointPolicy(url, "tiny", max_tokens=8, temperature=0.0)
   session = SandboxSession(files={"notes.txt": "a\nb\n"})
   try:
-    episode = loop.run_episode(policy, session, "How many lines does notes.txt have?", files={"notes.txt": "a\nb\n"},
-                               budgets=loop.Budgets(max_steps=2, max_tokens=64))
+    episode = loop.run_episode(
+      policy,
+      session,
+      "How many lines does notes.txt have?",
+      files={"notes.txt": "a\nb\n"},
+      budgets=loop.Budgets(max_steps=2, max_tokens=64),
+    )
   finally:
     session.close()
   # an untrained model answers with text (or a malformed call): either way the loop ends cleanly and says why
@@ -34,12 +40,14 @@ def test_endpoint_policy_drives_an_episode_through_our_server(served, tmp_path):
 
 def test_endpoint_policy_messages_carry_the_history():
   from hrm_jax.data_pipelines import tool_use
+
   policy = loop.EndpointPolicy("http://127.0.0.1:9", "m")
   steps = [tool_use.Step(tool_use.ToolCall("shell", {"command": "ls"}), "a.txt\n", 0)]
   messages = policy.messages("task", ["a.txt"], steps)
   assert messages[2]["tool_calls"][0]["function"] == {"name": "shell", "arguments": '{"command": "ls"}'}
   assert messages[3] == {"role": "tool", "tool_call_id": "call_0", "content": "a.txt\n"}
   from hrm_jax.serve import chat
+
   text, _ = chat.render_chat(messages)
   assert '<|tool_call|>{"tool": "shell", "args": {"command": "ls"}}<|tool_result|>a.txt\n' in text
 
@@ -48,6 +56,7 @@ def test_endpoint_policy_messages_carry_the_history():
 def test_swerex_session_keeps_shell_state():
   pytest.importorskip("swerex")
   from hrm_jax.agent.sessions import SweRexSession
+
   # LocalDeployment runs on this host (no isolation): only these fixed, trusted commands run in it.
   session = SweRexSession("local", files={"a.txt": "hello\n"})
   try:

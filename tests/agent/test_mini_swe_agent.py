@@ -1,4 +1,5 @@
 """mini-swe-agent (its own venv) drives our server and acts in our sandbox through the session bridge."""
+
 # ruff: noqa: F811  (pytest fixtures imported from serve_fixtures are redefined as arguments)
 import json
 import os
@@ -12,8 +13,13 @@ from hrm_jax.agent.sessions import SandboxSession
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "serve"))
 from serve_fixtures import served_2k  # noqa: E402,F401
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(
-    mini_swe_agent.python() is None, reason="mini-swe-agent is not installed: python -m hrm_jax.agent.mini_swe_agent --install")]
+pytestmark = [
+  pytest.mark.slow,
+  pytest.mark.skipif(
+    mini_swe_agent.python() is None,
+    reason="mini-swe-agent is not installed: python -m hrm_jax.agent.mini_swe_agent --install",
+  ),
+]
 
 
 def test_mini_swe_agent_environment_runs_in_our_sandbox():
@@ -31,8 +37,9 @@ def test_mini_swe_agent_drives_our_server(served_2k, tmp_path):
   session = SandboxSession(files={"hello.py": "print('hi')\n"})
   out = str(tmp_path / "trajectory.json")
   try:
-    result = mini_swe_agent.run(session, url + "/v1", "tiny2k", "Make hello.py print hello.", out, step_limit=2,
-                                max_tokens=12)
+    result = mini_swe_agent.run(
+      session, url + "/v1", "tiny2k", "Make hello.py print hello.", out, step_limit=2, max_tokens=12
+    )
   finally:
     session.close()
   # an untrained model sends no bash call: mini-swe-agent reports it per its protocol and stops

@@ -1,4 +1,5 @@
 """SWE-smith instances as environments: the oracle resolves, the empty agent does not, grading cannot be gamed."""
+
 import json
 
 import pytest
@@ -32,8 +33,9 @@ def _one_per_repo(fixture, tmp_path):
     chosen.setdefault(inst.repo, inst)
   subset = tmp_path / "subset.jsonl"
   lines = [json.loads(l) for l in open(path)]
-  subset.write_text("".join(json.dumps(o) + "\n" for o in lines
-                            if o["instance_id"] in {i.instance_id for i in chosen.values()}))
+  subset.write_text(
+    "".join(json.dumps(o) + "\n" for o in lines if o["instance_id"] in {i.instance_id for i in chosen.values()})
+  )
   return str(subset), repos
 
 
@@ -53,6 +55,7 @@ def test_oracle_resolves_everything_and_empty_nothing(fixture, tmp_path, agent, 
     assert all(s == "PASSED" for s in row["PASS_TO_PASS"].values())
   if agent == "oracle":  # finished episodes are tool-use training data
     from hrm_jax.data_pipelines import tool_use
+
     assert len(tool_use.read_jsonl(str(out / "episodes.jsonl"))) == 3
 
 
@@ -61,7 +64,9 @@ def test_editing_the_tests_does_not_resolve(fixture, tmp_path):
   inst = instances[0]
   test_file = inst.fail_to_pass[0].split("::")[0]
   # make every test trivially pass by rewriting the test file: grading restores the tests first
-  cheat = loop.ScriptedPolicy([loop.Action(tool="write_file", args={"path": test_file, "content": "def test_x():\n  pass\n"})])
+  cheat = loop.ScriptedPolicy(
+    [loop.Action(tool="write_file", args={"path": test_file, "content": "def test_x():\n  pass\n"})]
+  )
   row = swe.run_instance(inst, repos, lambda _: cheat, loop.Budgets(max_steps=2), tmp_path)
   assert row["applied"] and not row["resolved"] and row["patch_lines"] > 0
   assert all(s != "PASSED" for s in row["FAIL_TO_PASS"].values())
@@ -69,7 +74,11 @@ def test_editing_the_tests_does_not_resolve(fixture, tmp_path):
 
 def test_missing_repositories_are_named(fixture, tmp_path, capsys):
   path, _, _ = fixture
-  assert cli.main(["eval", "swe", "--instances", path, "--repos", str(tmp_path), "--agent", "empty",
-                   "--out", str(tmp_path / "o")]) == 2
+  assert (
+    cli.main(
+      ["eval", "swe", "--instances", path, "--repos", str(tmp_path), "--agent", "empty", "--out", str(tmp_path / "o")]
+    )
+    == 2
+  )
   assert "repositories are not under" in capsys.readouterr().err
   assert cli.main(["eval", "swe", "--instances", path, "--agent", "endpoint", "--out", str(tmp_path / "o")]) == 2

@@ -1,4 +1,5 @@
 """`hrm-jax eval ... --endpoint URL --model NAME`: the harnesses score a model behind an OpenAI-compatible server."""
+
 # ruff: noqa: F811  (pytest fixtures imported from serve_fixtures are redefined as arguments)
 import json
 import os
@@ -9,8 +10,7 @@ from serve_fixtures import served, tiny_workdir  # noqa: F401
 from hrm_jax import cli
 from hrm_jax.evals import generators
 
-PROBLEMS = os.path.join(os.path.dirname(__file__), "..", "..", "data_pipelines", "data",
-                        "livecodebench_sample.jsonl")
+PROBLEMS = os.path.join(os.path.dirname(__file__), "..", "..", "data_pipelines", "data", "livecodebench_sample.jsonl")
 
 
 def test_endpoint_generator_sends_prompts_concurrently(served):
@@ -30,9 +30,26 @@ def test_eval_livecodebench_through_our_server(served, tmp_path, capsys):
   url, server = served
   lines_before = sum(1 for _ in open(server.log_path)) if os.path.exists(server.log_path) else 0
   out = tmp_path / "lcb"
-  rc = cli.main(["eval", "livecodebench", "--problems", PROBLEMS, "--scenario", "codegeneration", "--endpoint",
-                 url + "/v1", "--model", "tiny", "--max-new-tokens", "8", "--end-date", "2023-06-24",
-                 "--out", str(out)])
+  rc = cli.main(
+    [
+      "eval",
+      "livecodebench",
+      "--problems",
+      PROBLEMS,
+      "--scenario",
+      "codegeneration",
+      "--endpoint",
+      url + "/v1",
+      "--model",
+      "tiny",
+      "--max-new-tokens",
+      "8",
+      "--end-date",
+      "2023-06-24",
+      "--out",
+      str(out),
+    ]
+  )
   assert rc == 0, capsys.readouterr().err
   results = json.loads((out / "results.json").read_text())
   assert results["model"].startswith("endpoint: ") and len(results["problems"]) == 4

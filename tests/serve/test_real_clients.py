@@ -1,4 +1,5 @@
 """Real clients on loopback: the official `openai` package, and aider (`aider-chat`, in its own venv)."""
+
 # ruff: noqa: F811  (pytest fixtures imported from serve_fixtures are redefined as arguments)
 import json
 import os
@@ -10,8 +11,18 @@ from serve_fixtures import served, served_2k, tiny_workdir  # noqa: F401
 
 from hrm_jax.serve import aider
 
-EXERCISE = os.path.join(os.path.dirname(__file__), "..", "..", "data_pipelines", "data", "polyglot", "python",
-                        "exercises", "practice", "bracket-depth")
+EXERCISE = os.path.join(
+  os.path.dirname(__file__),
+  "..",
+  "..",
+  "data_pipelines",
+  "data",
+  "polyglot",
+  "python",
+  "exercises",
+  "practice",
+  "bracket-depth",
+)
 
 
 @pytest.fixture(scope="module")
@@ -26,11 +37,19 @@ def test_openai_client_models_completion_and_chat(client):
   assert completion.object == "text_completion" and completion.choices[0].finish_reason in ("stop", "length")
   assert 0 < completion.usage.completion_tokens <= 5
   reply = client.chat.completions.create(
-      model="tiny", messages=[{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Hi"}],
-      max_tokens=5, temperature=0.5, top_p=0.9, seed=3, stop=["\n\n"])
+    model="tiny",
+    messages=[{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Hi"}],
+    max_tokens=5,
+    temperature=0.5,
+    top_p=0.9,
+    seed=3,
+    stop=["\n\n"],
+  )
   assert reply.choices[0].message.role == "assistant" and isinstance(reply.choices[0].message.content, str)
-  assert reply.usage.prompt_tokens > 0 and reply.usage.total_tokens == reply.usage.prompt_tokens + \
-      reply.usage.completion_tokens
+  assert (
+    reply.usage.prompt_tokens > 0
+    and reply.usage.total_tokens == reply.usage.prompt_tokens + reply.usage.completion_tokens
+  )
 
 
 def test_openai_client_streams_chat_and_completion(client):
@@ -43,8 +62,10 @@ def test_openai_client_streams_chat_and_completion(client):
       parts.append(chunk.choices[0].delta.content)
     usage = chunk.usage or usage
   assert "".join(parts) == whole and usage.completion_tokens <= 6
-  text = "".join(c.choices[0].text for c in client.completions.create(
-      model="tiny", prompt="x =", max_tokens=4, temperature=0, stream=True))
+  text = "".join(
+    c.choices[0].text
+    for c in client.completions.create(model="tiny", prompt="x =", max_tokens=4, temperature=0, stream=True)
+  )
   assert text == client.completions.create(model="tiny", prompt="x =", max_tokens=4, temperature=0).choices[0].text
 
 
@@ -56,15 +77,24 @@ def test_openai_client_sees_our_errors(client):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(aider.executable() is None, reason="aider is not installed: python -m hrm_jax.serve.aider --install")
+@pytest.mark.skipif(
+  aider.executable() is None, reason="aider is not installed: python -m hrm_jax.serve.aider --install"
+)
 def test_aider_edits_a_bundled_exercise_through_our_server(served_2k, tmp_path):
   url, server = served_2k
   work = tmp_path / "exercise"
   shutil.copytree(EXERCISE, work)
   source = work / "bracket_depth.py"
   before = source.read_text()
-  result = aider.run(url + "/v1", "tiny2k", str(work), "Implement max_depth so the tests pass.",
-                     ["bracket_depth.py"], edit_format="whole", max_output=24)
+  result = aider.run(
+    url + "/v1",
+    "tiny2k",
+    str(work),
+    "Implement max_depth so the tests pass.",
+    ["bracket_depth.py"],
+    edit_format="whole",
+    max_output=24,
+  )
   out = result.stdout + result.stderr
   assert result.returncode == 0, out
   # The round trip: aider's request reached us (its whole-file prompt, with the file's content) ...

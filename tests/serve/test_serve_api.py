@@ -1,4 +1,5 @@
 """The HTTP API: OpenAI's shapes, usage counts, the chat template, errors, and 32 concurrent clients."""
+
 # ruff: noqa: F811  (pytest fixtures imported from serve_fixtures are redefined as arguments)
 import asyncio
 import json
@@ -33,8 +34,9 @@ def test_completion_usage_counts_and_length(served):
   url, server = served
   tok = load_tokenizer()
   prompt = "def add(a, b):"
-  r = httpx.post(url + "/v1/completions", json={"model": "tiny", "prompt": prompt, "max_tokens": 6,
-                                                 "temperature": 0}, timeout=60).json()
+  r = httpx.post(
+    url + "/v1/completions", json={"model": "tiny", "prompt": prompt, "max_tokens": 6, "temperature": 0}, timeout=60
+  ).json()
   assert r["object"] == "text_completion" and len(r["choices"]) == 1
   assert r["usage"]["prompt_tokens"] == len(tok.encode(prompt))
   choice = r["choices"][0]
@@ -42,34 +44,48 @@ def test_completion_usage_counts_and_length(served):
   assert r["usage"]["total_tokens"] == r["usage"]["prompt_tokens"] + n
   assert (n == 6) == (choice["finish_reason"] == "length") and 1 <= n <= 6
   # greedy is deterministic; a token-id prompt gives the same as its text
-  again = httpx.post(url + "/v1/completions", json={"model": "tiny", "prompt": tok.encode(prompt), "max_tokens": 6,
-                                                     "temperature": 0}, timeout=60).json()
+  again = httpx.post(
+    url + "/v1/completions",
+    json={"model": "tiny", "prompt": tok.encode(prompt), "max_tokens": 6, "temperature": 0},
+    timeout=60,
+  ).json()
   assert again["choices"][0]["text"] == choice["text"]
 
 
 def test_n_choices_and_batched_prompts(served):
   url, _ = served
-  r = httpx.post(url + "/v1/completions", json={"model": "tiny", "prompt": ["a", "bb"], "n": 2, "max_tokens": 3,
-                                                 "temperature": 1.0, "seed": 5}, timeout=60).json()
+  r = httpx.post(
+    url + "/v1/completions",
+    json={"model": "tiny", "prompt": ["a", "bb"], "n": 2, "max_tokens": 3, "temperature": 1.0, "seed": 5},
+    timeout=60,
+  ).json()
   assert [c["index"] for c in r["choices"]] == [0, 1, 2, 3]
   assert r["usage"]["completion_tokens"] <= 12
 
 
 def test_streaming_matches_the_whole_reply_for_a_seed(served):
   url, _ = served
-  body = {"model": "tiny", "messages": [{"role": "system", "content": "You write Python."},
-                                        {"role": "user", "content": "Add two numbers."}],
-          "max_tokens": 10, "temperature": 0.9, "seed": 42}
+  body = {
+    "model": "tiny",
+    "messages": [{"role": "system", "content": "You write Python."}, {"role": "user", "content": "Add two numbers."}],
+    "max_tokens": 10,
+    "temperature": 0.9,
+    "seed": 42,
+  }
   whole = httpx.post(url + "/v1/chat/completions", json=body, timeout=60).json()
   assert whole["object"] == "chat.completion"
   text = whole["choices"][0]["message"]["content"]
   chunks = []
-  with httpx.stream("POST", url + "/v1/chat/completions", timeout=60,
-                    json=dict(body, stream=True, stream_options={"include_usage": True})) as r:
+  with httpx.stream(
+    "POST",
+    url + "/v1/chat/completions",
+    timeout=60,
+    json=dict(body, stream=True, stream_options={"include_usage": True}),
+  ) as r:
     assert r.headers["content-type"].startswith("text/event-stream")
     lines = [l for l in r.iter_lines() if l]
   assert lines[-1] == "data: [DONE]"
-  chunks = [json.loads(l[len("data: "):]) for l in lines[:-1]]
+  chunks = [json.loads(l[len("data: ") :]) for l in lines[:-1]]
   assert all(c["object"] == "chat.completion.chunk" and c["id"] == chunks[0]["id"] for c in chunks)
   assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
   streamed = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
@@ -80,8 +96,9 @@ def test_streaming_matches_the_whole_reply_for_a_seed(served):
 
 def test_bad_requests_get_the_error_shape(served):
   url, _ = served
-  post = lambda body, route="/v1/chat/completions": httpx.post(url + route, timeout=60, **(
-      {"content": body} if isinstance(body, (str, bytes)) else {"json": body}))
+  post = lambda body, route="/v1/chat/completions": httpx.post(
+    url + route, timeout=60, **({"content": body} if isinstance(body, (str, bytes)) else {"json": body})
+  )
   msgs = [{"role": "user", "content": "hi"}]
   _error(post("{not json"), 400, contains="not valid JSON")
   _error(post([1, 2]), 400, contains="JSON object")
@@ -98,17 +115,28 @@ def test_bad_requests_get_the_error_shape(served):
   _error(post({"model": "tiny", "messages": msgs, "language": "cobol"}), 400, "language")
   _error(post({"model": "tiny", "messages": []}), 400, "messages")
   _error(post({"model": "tiny", "messages": [{"role": "wizard", "content": "x"}]}), 400, "messages[0].role")
-  _error(post({"model": "tiny", "messages": [{"role": "user", "content": [{"type": "image_url"}]}]}), 400,
-         "messages[0].content[0]")
+  _error(
+    post({"model": "tiny", "messages": [{"role": "user", "content": [{"type": "image_url"}]}]}),
+    400,
+    "messages[0].content[0]",
+  )
   _error(post({"model": "tiny", "prompt": None}, "/v1/completions"), 400, "prompt")
   _error(post({"model": "tiny", "prompt": [1, 99999]}, "/v1/completions"), 400, "prompt", "vocabulary")
   _error(httpx.get(url + "/v1/nothing"), 404)
   # context: the limit is named, for the prompt alone and with max_tokens
-  err = _error(post({"model": "tiny", "messages": [{"role": "user", "content": "word " * 400}]}), 400, "messages",
-               "maximum context length is 256 tokens")
+  err = _error(
+    post({"model": "tiny", "messages": [{"role": "user", "content": "word " * 400}]}),
+    400,
+    "messages",
+    "maximum context length is 256 tokens",
+  )
   assert err["code"] == "context_length_exceeded"
-  _error(post({"model": "tiny", "prompt": "hello", "max_tokens": 300}, "/v1/completions"), 400, "prompt",
-         "maximum context length is 256 tokens")
+  _error(
+    post({"model": "tiny", "prompt": "hello", "max_tokens": 300}, "/v1/completions"),
+    400,
+    "prompt",
+    "maximum context length is 256 tokens",
+  )
   # and the server is still up
   assert httpx.get(url + "/health").json()["status"] == "ok"
 
@@ -119,14 +147,19 @@ def test_32_concurrent_clients_are_batched_and_all_served(served):
 
   async def main():
     async with httpx.AsyncClient(base_url=url, timeout=300) as client:
+
       async def one(i):
-        route, body = (("/v1/completions", {"prompt": f"x = {i}"}) if i % 2 else
-                       ("/v1/chat/completions", {"messages": [{"role": "user", "content": f"n{i}"}],
-                                                 "stream": i % 4 == 0}))
+        route, body = (
+          ("/v1/completions", {"prompt": f"x = {i}"})
+          if i % 2
+          else ("/v1/chat/completions", {"messages": [{"role": "user", "content": f"n{i}"}], "stream": i % 4 == 0})
+        )
         r = await client.post(route, json=dict(body, model="tiny", max_tokens=4, temperature=0.7, seed=i))
         assert r.status_code == 200, r.text
         return r
+
       return await asyncio.gather(*(one(i) for i in range(32)))
+
   responses = asyncio.run(main())
   assert len(responses) == 32
   stats = server.engine.stats
@@ -147,23 +180,32 @@ def test_request_log_has_the_round_trip(served):
 
 def test_chat_template_maps_roles_to_our_tokens():
   messages = [
-      {"role": "system", "content": "Be brief."},
-      {"role": "user", "content": [{"type": "text", "text": "How many files?"}]},
-      {"role": "assistant", "content": None, "tool_calls": [
-          {"id": "c1", "type": "function", "function": {"name": "shell", "arguments": "{\"command\": \"ls\"}"}}]},
-      {"role": "tool", "tool_call_id": "c1", "content": "a.py\nb.py\n"},
-      {"role": "assistant", "content": "Two."},
-      {"role": "user", "content": "And now?"},
+    {"role": "system", "content": "Be brief."},
+    {"role": "user", "content": [{"type": "text", "text": "How many files?"}]},
+    {
+      "role": "assistant",
+      "content": None,
+      "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "shell", "arguments": '{"command": "ls"}'}}],
+    },
+    {"role": "tool", "tool_call_id": "c1", "content": "a.py\nb.py\n"},
+    {"role": "assistant", "content": "Two."},
+    {"role": "user", "content": "And now?"},
   ]
   text, uses_tools = chat.render_chat(messages, [{"type": "function", "function": {"name": "shell"}}])
-  assert text == ('<|problem|>Be brief.\n\nHow many files?\n\nTools: shell'
-                  '<|tool_call|>{"tool": "shell", "args": {"command": "ls"}}<|tool_result|>a.py\nb.py\n'
-                  '<|code|>Two.<|feedback|>And now?<|code|>')
+  assert text == (
+    "<|problem|>Be brief.\n\nHow many files?\n\nTools: shell"
+    '<|tool_call|>{"tool": "shell", "args": {"command": "ls"}}<|tool_result|>a.py\nb.py\n'
+    "<|code|>Two.<|feedback|>And now?<|code|>"
+  )
   assert uses_tools
   assert chat.render_chat([{"role": "user", "content": "x"}]) == ("<|problem|>x<|code|>", False)
   with pytest.raises(chat.TemplateError, match="arguments is not JSON"):
-    chat.render_chat([{"role": "user", "content": "x"}, {"role": "assistant", "tool_calls": [
-        {"type": "function", "function": {"name": "f", "arguments": "{"}}]}])
+    chat.render_chat(
+      [
+        {"role": "user", "content": "x"},
+        {"role": "assistant", "tool_calls": [{"type": "function", "function": {"name": "f", "arguments": "{"}}]},
+      ]
+    )
 
 
 def test_replies_become_tool_calls_only_when_tools_were_offered():
@@ -181,6 +223,7 @@ def test_replies_become_tool_calls_only_when_tools_were_offered():
 
 def test_serve_command_refuses_bad_flags_and_workdirs(tmp_path, capsys):
   from hrm_jax import cli
+
   assert cli.main(["serve", "--workdir", str(tmp_path), "--max-batch", "0"]) == 2
   assert "--max-batch must be >= 1" in capsys.readouterr().err
   assert cli.main(["serve", "--workdir", str(tmp_path / "none")]) == 2

@@ -1,4 +1,5 @@
 """The continuous-batching engine: rows decoded together give what the sampler gives each prompt alone."""
+
 import threading
 
 import jax
@@ -24,6 +25,7 @@ def _run(engine, requests, timeout=120):
       if ev.kind in ("done", "error"):
         results[i] = ev
         finished[i].set()
+
     return on_event
 
   for i, kwargs in enumerate(requests):
@@ -63,8 +65,14 @@ def test_a_seed_gives_the_same_tokens_alone_or_in_a_batch(model_and_engine):
   _, _, engine = model_and_engine
   sampled = dict(prompt=[3, 4, 5], max_tokens=8, temperature=1.0, top_p=0.9, seed=11)
   alone = _run(engine, [sampled])[0]
-  crowd = _run(engine, [dict(prompt=[9, 9], max_tokens=8, temperature=1.0, seed=1), sampled,
-                        dict(prompt=[2, 30, 31, 7], max_tokens=8, temperature=0.5, seed=2)])
+  crowd = _run(
+    engine,
+    [
+      dict(prompt=[9, 9], max_tokens=8, temperature=1.0, seed=1),
+      sampled,
+      dict(prompt=[2, 30, 31, 7], max_tokens=8, temperature=0.5, seed=2),
+    ],
+  )
   assert crowd[1].text == alone.text
   other_seed = _run(engine, [dict(sampled, seed=12)])[0]
   assert other_seed.text != alone.text
@@ -86,6 +94,7 @@ def test_stop_strings_end_a_row_and_are_not_returned(model_and_engine):
     else:
       result["ev"] = ev
       done.set()
+
   engine.submit(Request(prompt=[5, 6, 7], max_tokens=8, stop=(stop,), on_event=on_event))
   assert done.wait(60)
   assert result["ev"].finish_reason == "stop"
@@ -97,8 +106,9 @@ def test_the_cache_pool_grows_with_the_rows_in_use_and_shrinks_back():
   cfg = tiny_causal_config(vocab_size=64, seq_len=40, hidden_size=32, num_heads=4, halt_max_steps=2)
   model, variables = hrm.init_params(cfg, jax.random.key(5))
   gen = sampler.Generator(model, variables, sampler.SamplingConfig(max_new_tokens=12, temperature=0.0, stop_ids=()))
-  engine = Engine(model, variables, eos_id=-1, decode=lambda ids: " ".join(map(str, ids)), max_batch=4,
-                  shrink_after=3).start()
+  engine = Engine(
+    model, variables, eos_id=-1, decode=lambda ids: " ".join(map(str, ids)), max_batch=4, shrink_after=3
+  ).start()
   try:
     assert engine._pool_rows() == 1
     short = [dict(prompt=[3, 4 + i], max_tokens=2) for i in range(3)]
@@ -121,8 +131,9 @@ def test_sample_rows_per_row_settings():
   keys = jax.vmap(jax.random.key)(jnp.arange(4))
   greedy = jnp.argmax(logits, -1)
   sample = jax.jit(sample_rows)
-  out = sample(logits, keys, jnp.asarray([0.0, 1.0, 1.0, 1.0]), jnp.asarray([1.0, 1.0, 1e-6, 1.0]),
-               jnp.asarray([0, 1, 0, 0]))
+  out = sample(
+    logits, keys, jnp.asarray([0.0, 1.0, 1.0, 1.0]), jnp.asarray([1.0, 1.0, 1e-6, 1.0]), jnp.asarray([0, 1, 0, 0])
+  )
   # row 0 greedy, row 1 top_k=1, row 2 top_p ~ 0: all the argmax; row 3 is a real sample
   np.testing.assert_array_equal(out[:3], greedy[:3])
   n = 40
