@@ -229,3 +229,20 @@ def test_serve_command_refuses_bad_flags_and_workdirs(tmp_path, capsys):
   assert cli.main(["serve", "--workdir", str(tmp_path / "none")]) == 2
   err = capsys.readouterr().err
   assert err.startswith("hrm-jax serve: ") and "config.json not found" in err
+
+
+def test_a_client_that_goes_away_frees_its_row(served):
+  url, server = served
+  import time
+
+  before = server.engine.stats["tokens"]
+  body = {"model": "tiny", "prompt": "x", "max_tokens": 240, "stream": True, "temperature": 1.0, "seed": 1}
+  with httpx.stream("POST", url + "/v1/completions", json=body, timeout=60) as r:
+    for line in r.iter_lines():
+      if line.startswith("data: {"):
+        break  # one chunk, then hang up
+  deadline = time.time() + 20
+  while server.engine.active and time.time() < deadline:
+    time.sleep(0.05)
+  assert server.engine.active == 0
+  assert server.engine.stats["tokens"] - before < 240  # the row stopped early, not at max_tokens
