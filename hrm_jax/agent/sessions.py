@@ -221,9 +221,10 @@ class SweRexSession:
     self._call = call
     from swerex.runtime.abstract import Command, UploadRequest  # pylint: disable=import-outside-toplevel
 
-    call(self._runtime.execute(Command(command=["mkdir", "-p", self.workspace])))
-    if copy_tree is not None:
+    if copy_tree is not None:  # the upload creates the workspace
       call(self._runtime.upload(UploadRequest(source_path=str(copy_tree), target_path=self.workspace)))
+    else:
+      call(self._runtime.execute(Command(command=["mkdir", "-p", self.workspace])))
     call(self._runtime.create_session(CreateBashSessionRequest(startup_source=[])))
     self.run(f"cd {shlex.quote(self.workspace)}")
     for path, content in (files or {}).items():

@@ -2,9 +2,11 @@
 
     hrm-jax eval swe --instances F.jsonl|bundled [--repos DIR] --agent ours|endpoint|oracle|empty --out DIR
         [--model WORKDIR | --endpoint URL --model NAME] [--max-steps 20] [--workers 1] [--limit N]
+        [--session sandbox|swerex-local|swerex-docker|swerex-modal [--swerex-image IMAGE]]
 
 For each instance: its repository (`<repos>/<owner>__<repo>.<commit8>`, data_pipelines/swe_smith.py) is cloned
-at the buggy commit into a fresh session (the project's sandbox: the agent's commands never run on the host),
+at the buggy commit into a fresh session (`--session`: the project's sandbox by default, so the agent's commands
+never run on the host; or a SWE-ReX deployment),
 the agent works on the problem statement with the tools (hrm_jax/agent/tools.py), and its diff (`git diff`
 against the buggy commit, new files included) is taken. Grading starts again from a clean clone in a new
 sandbox: the diff is applied, the test files are restored to the instance's version (as SWE-bench resets the
@@ -96,12 +98,26 @@ def parse_pytest(output: str) -> dict[str, str]:
   return status
 
 
-def grade(instance: swe_smith.SweSmithInstance, repo: str, diff: str, scratch: str) -> dict:
-  """Applies `diff` to a clean checkout in a new sandbox, restores the test files and runs F2P and P2P."""
+SESSIONS = ("sandbox", "swerex-local", "swerex-docker", "swerex-modal")
+
+
+def open_session(kind: str, tree: str, grading: bool = False, **config):
+  """A session of `kind` (SESSIONS) holding a copy of `tree`. swerex-local runs on this host: NOT isolated."""
+  if kind == "sandbox":
+    return SandboxSession(copy_tree=tree, toolchains=not grading)
+  from hrm_jax.agent.sessions import SweRexSession  # pylint: disable=import-outside-toplevel
+
+  return SweRexSession(kind.split("-", 1)[1], copy_tree=tree, **config)
+
+
+def grade(
+  instance: swe_smith.SweSmithInstance, repo: str, diff: str, scratch: str, session_kind: str = "sandbox", **config
+) -> dict:
+  """Applies `diff` to a clean checkout in a new session, restores the test files and runs F2P and P2P."""
   clean = checkout(repo, instance.base_commit, os.path.join(scratch, "grade"))
   tests = sorted(set(instance.fail_to_pass) | set(instance.pass_to_pass))
   test_files = sorted({t.split("::")[0] for t in tests})
-  session = SandboxSession(copy_tree=clean, toolchains=False)
+  session = open_session(session_kind, clean, grading=True, **config)
   try:
     applied = True
     log = ""
@@ -128,9 +144,16 @@ def grade(instance: swe_smith.SweSmithInstance, repo: str, diff: str, scratch: s
 
 
 def run_instance(
-  instance: swe_smith.SweSmithInstance, repos_root: str, make_policy, budgets: loop.Budgets, out_dir: pathlib.Path
+  instance: swe_smith.SweSmithInstance,
+  repos_root: str,
+  make_policy,
+  budgets: loop.Budgets,
+  out_dir: pathlib.Path,
+  session_kind: str = "sandbox",
+  **config,
 ) -> dict:
-  """One instance: episode, diff, grade; writes <out>/<instance id>/ and returns the result row."""
+  """One instance: episode, diff, grade (each in a fresh session of `session_kind`); writes <out>/<instance id>/
+  and returns the result row. `config` goes to SWE-ReX deployments (e.g. image=...)."""
   repo = swe_smith.repo_path(repos_root, instance)
   start = time.monotonic()
   scratch = tempfile.mkdtemp(prefix="hrm_jax_swe_")
@@ -138,7 +161,7 @@ def run_instance(
   here.mkdir(parents=True, exist_ok=True)
   try:
     work = checkout(repo, instance.base_commit, os.path.join(scratch, "work"))
-    session = SandboxSession(copy_tree=work)
+    session = open_session(session_kind, work, **config)
     try:
       policy = make_policy(instance)
       episode = loop.run_episode(
@@ -153,7 +176,7 @@ def run_instance(
       diff = obs.output if obs.exit_code == 0 else ""
     finally:
       session.close()
-    result = grade(instance, repo, diff, scratch)
+    result = grade(instance, repo, diff, scratch, session_kind, **config)
   finally:
     shutil.rmtree(scratch, ignore_errors=True)
   row = {
@@ -271,6 +294,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
   parser.add_argument("--wall-s", type=float, default=600.0, help="seconds per episode")
   parser.add_argument("--temperature", type=float, default=0.0)
   parser.add_argument("--workers", type=int, default=1, help="instances at once")
+  parser.add_argument(
+    "--session",
+    default="sandbox",
+    choices=SESSIONS,
+    help="where the agent's commands and the tests run: the project's sandbox (default) or a SWE-ReX "
+    "deployment (swerex-local is NOT isolated: trusted agents only)",
+  )
+  parser.add_argument("--swerex-image", default="python:3.11", help="image for swerex-docker / swerex-modal")
   parser.add_argument("--limit", type=int, default=0, help="the first N instances only")
 
 
@@ -339,7 +370,11 @@ def run(args) -> int:
   rows = []
   episodes_path = str(args.out / "episodes.jsonl")
   with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.workers)) as pool:
-    futures = {pool.submit(run_instance, inst, repos, make_policy, budgets, args.out): inst for inst in instances}
+    config = {} if args.session in ("sandbox", "swerex-local") else {"image": args.swerex_image}
+    futures = {
+      pool.submit(run_instance, inst, repos, make_policy, budgets, args.out, args.session, **config): inst
+      for inst in instances
+    }
     for n, future in enumerate(concurrent.futures.as_completed(futures), start=1):
       row = future.result()
       episode = row.pop("_episode")

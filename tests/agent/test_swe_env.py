@@ -82,3 +82,15 @@ def test_missing_repositories_are_named(fixture, tmp_path, capsys):
   )
   assert "repositories are not under" in capsys.readouterr().err
   assert cli.main(["eval", "swe", "--instances", path, "--agent", "endpoint", "--out", str(tmp_path / "o")]) == 2
+
+
+def test_the_same_environment_in_a_swerex_session(fixture, tmp_path):
+  pytest.importorskip("swerex")
+  # SWE-ReX's local deployment runs on this host (no isolation): only the oracle's own commands (write the gold
+  # fix, git apply) and the fixture's tests run in it.
+  path, repos, _ = fixture
+  out = tmp_path / "rex"
+  args = ["eval", "swe", "--instances", path, "--repos", repos, "--agent", "oracle", "--session", "swerex-local"]
+  assert cli.main(args + ["--limit", "1", "--out", str(out)]) == 0
+  report = json.loads((out / "report.json").read_text())
+  assert report["instances"] == 1 and report["resolved_rate"] == 1.0
