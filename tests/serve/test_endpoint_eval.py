@@ -5,7 +5,7 @@ import json
 import os
 
 import pytest
-from serve_fixtures import served, tiny_workdir  # noqa: F401
+from serve_fixtures import served, served_2k, tiny_workdir  # noqa: F401
 
 from hrm_jax import cli
 from hrm_jax.evals import generators
@@ -58,3 +58,19 @@ def test_eval_livecodebench_through_our_server(served, tmp_path, capsys):
   entries = [json.loads(l) for l in open(server.log_path)][lines_before:]
   assert len(entries) == 4 and all(e["route"] == "/v1/chat/completions" for e in entries)
   assert all(e["request"]["max_tokens"] == 8 and e["request"]["temperature"] == 0.0 for e in entries)
+
+
+@pytest.mark.slow
+def test_eval_polyglot_through_our_server(served_2k, tmp_path):
+  """aider's protocol (two tries, the test output fed back) against our server, on one bundled exercise."""
+  url, server = served_2k
+  lines_before = sum(1 for _ in open(server.log_path)) if os.path.exists(server.log_path) else 0
+  out = tmp_path / "polyglot"
+  args = ["eval", "polyglot", "--exercises", "bundled", "--languages", "python", "--keywords", "bracket-depth"]
+  args += ["--endpoint", url + "/v1", "--model", "tiny2k", "--max-new-tokens", "8", "--out", str(out)]
+  assert cli.main(args) == 0
+  report = json.loads((out / "report.json").read_text())
+  assert report["by_language"]["python"]["completed_tests"] == 1
+  entries = [json.loads(line) for line in open(server.log_path)][lines_before:]
+  # an untrained model's edit does not apply, so the harness tries twice (aider's protocol)
+  assert 1 <= len(entries) <= 2 and "bracket_depth.py" in json.dumps(entries[0]["request"]["messages"])
