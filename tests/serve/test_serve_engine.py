@@ -106,16 +106,27 @@ def test_the_cache_pool_grows_with_the_rows_in_use_and_shrinks_back():
   cfg = tiny_causal_config(vocab_size=64, seq_len=40, hidden_size=32, num_heads=4, halt_max_steps=2)
   model, variables = hrm.init_params(cfg, jax.random.key(5))
   gen = sampler.Generator(model, variables, sampler.SamplingConfig(max_new_tokens=12, temperature=0.0, stop_ids=()))
-  engine = Engine(
-    model, variables, eos_id=-1, decode=lambda ids: " ".join(map(str, ids)), max_batch=4, shrink_after=3
-  ).start()
+  engine = Engine(model, variables, eos_id=-1, decode=lambda ids: " ".join(map(str, ids)), max_batch=4, shrink_after=3)
+  done, results = threading.Event(), {}
+
+  def collect(i):
+    def on_event(ev):
+      if ev.kind in ("done", "error"):
+        results[i] = ev
+        if len(results) == 4:
+          done.set()
+
+    return on_event
+
+  long = [9, 8, 7]
+  engine.submit(Request(prompt=long, max_tokens=12, on_event=collect(0)))
+  for i in range(1, 4):
+    engine.submit(Request(prompt=[3, 4 + i], max_tokens=2, on_event=collect(i)))
+  engine.start()  # all four are waiting: the first iteration admits them together
   try:
-    assert engine._pool_rows() == 1
-    short = [dict(prompt=[3, 4 + i], max_tokens=2) for i in range(3)]
-    long = dict(prompt=[9, 8, 7], max_tokens=12)
-    results = _run(engine, [long] + short)  # 4 rows at once, then the long one alone
+    assert done.wait(120)
     assert engine.stats["max_rows"] == 4 and engine._pool_rows() == 1 and engine.stats["resizes"] >= 4
-    assert results[0].text == " ".join(map(str, gen.generate([long["prompt"]])[0]))  # moved rows kept their caches
+    assert results[0].text == " ".join(map(str, gen.generate([long])[0]))  # moved rows kept their caches
   finally:
     engine.stop()
 
