@@ -183,19 +183,33 @@ def test_curriculum_switches_sources_at_the_step_boundary_and_resumes():
     ip.parse_curriculum(_cfg(curriculum="5:procedural=1"))
 
 
-def test_packing_keeps_segments_apart_and_resumes():
-  from hrm_jax.data_pipelines import packing
+def _labels_stay_in_segment(labels, segment_ids, inputs) -> bool:
+  """Every non-ignored label at position t is the next input of the same (non-padding) segment."""
+  labels, seg, inputs = map(np.asarray, (labels, segment_ids, inputs))
+  b, t = np.nonzero(labels[:, :-1] != -100)
+  ok = (seg[b, t] == seg[b, t + 1]) & (seg[b, t] != 0) & (labels[b, t] == inputs[b, t + 1])
+  return bool(ok.all() and (labels[:, -1] == -100).all())
 
+
+def _model_mask(batch):
+  """The attention mask the model applies to a packed batch (hrm.attention_context), [b, seq, seq]."""
+  from hrm_jax.models import hrm
+
+  cfg = hrm.HRMConfig(seq_len=batch["inputs"].shape[1], attention="causal", q_position="last_prompt")
+  return np.asarray(hrm.attention_context(cfg, batch, 0, cfg.total_len)["mask"])[:, 0]
+
+
+def test_packing_keeps_segments_apart_and_resumes():
   cfg = _cfg(packing=True)
   it = iter(ip.make_dataset(cfg, "train", batch_size=4, seed=0, repeat=True))
   batch = next(it)
   assert set(batch) == {"inputs", "labels", "segment_ids", "positions", "language_ids", "task_ids", "q_read"}
   seg = batch["segment_ids"]
   assert seg.shape == (4, 128) and seg.max() >= 2  # several examples share a row
-  assert packing.labels_stay_in_segment(batch["labels"], seg, batch["inputs"])
-  mask = packing.segment_attention_mask(seg)
-  b, q, k = np.nonzero(mask)
-  assert (seg[b, q] == seg[b, k]).all() and (k <= q).all() and (seg[b, q] != 0).all()
+  assert _labels_stay_in_segment(batch["labels"], seg, batch["inputs"])
+  mask = _model_mask(batch)
+  b, q, k = np.nonzero(mask & (seg != 0)[:, :, None])  # real tokens see only earlier tokens of their own task
+  assert (seg[b, q] == seg[b, k]).all() and (k <= q).all()
   for row in range(4):  # positions restart at 0 in each segment
     for s in range(1, seg[row].max() + 1):
       np.testing.assert_array_equal(batch["positions"][row][seg[row] == s], np.arange((seg[row] == s).sum()))
@@ -209,12 +223,11 @@ def test_packing_keeps_segments_apart_and_resumes():
 
 
 def test_segment_mask_rejects_cross_segment_pairs():
-  from hrm_jax.data_pipelines import packing
-
   seg = np.array([[1, 1, 2, 2, 0]])
-  mask = packing.segment_attention_mask(seg)
-  assert mask[0, 1, 0] and not mask[0, 2, 1] and not mask[0, 0, 1] and not mask[0, 4].any()
-  assert not packing.labels_stay_in_segment(np.array([[5, 7, -100, -100, -100]]), seg, np.array([[4, 5, 7, 8, 0]]))
+  batch = {"inputs": np.array([[4, 5, 7, 8, 0]]), "segment_ids": seg, "positions": np.array([[0, 1, 0, 1, 0]])}
+  mask = _model_mask(batch)
+  assert mask[0, 1, 0] and not mask[0, 2, 1] and not mask[0, 0, 1] and not mask[0, 3, 4]
+  assert not _labels_stay_in_segment(np.array([[5, 7, -100, -100, -100]]), seg, batch["inputs"])
 
 
 _SHARD_SCRIPT = """
