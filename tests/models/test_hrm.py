@@ -177,17 +177,33 @@ def test_prefix_lm_sees_the_whole_prompt_but_no_answer():
   np.testing.assert_array_equal(run(in_answer)[:, :9], base[:, :9])
 
 
-def test_packed_segments_do_not_attend_to_each_other():
-  cfg = tiny_config()
+@pytest.mark.parametrize("attention", ["causal", "bidirectional"])
+def test_packed_segments_do_not_attend_to_each_other(attention):
+  cfg = tiny_causal_config(attention=attention)
   model, variables = hrm.init_params(cfg, jax.random.key(0))
+  emb = variables["params"]["language_emb"]  # zeros at init: make the languages differ
+  variables["params"]["language_emb"] = jax.random.normal(jax.random.key(1), emb.shape, emb.dtype)
   batch = random_batch(cfg, 1)
-  batch["segment_ids"] = jnp.asarray([[1] * 5 + [2] * 7])
+  # Two packed sequences (each starting with its 2 conditioning slots), positions restarting at 0.
+  seg = jnp.asarray([[1] * 5 + [2] * 7])
+  packed = {
+    "inputs": batch["inputs"],
+    "labels": batch["labels"],
+    "segment_ids": seg,
+    "positions": jnp.asarray([list(range(5)) + list(range(7))]),
+    "language_ids": jnp.where(seg == 1, 1, 3),
+    "task_ids": jnp.where(seg == 1, 0, 2),
+    "q_read": jnp.asarray([[0, 0, 1, 0, 0] + [0, 0, 0, 1, 0, 0, 0]]),
+  }
   z = model.apply(variables, 1, cfg.total_len, method=hrm.HRMCore.initial_state)
   run = jax.jit(lambda b: hrm.forward_segment(model, variables, *z, b)[1])
-  base = run(batch)
-  changed = dict(batch, inputs=batch["inputs"].at[:, 8].set((batch["inputs"][:, 8] + 1) % cfg.vocab_size))
-  np.testing.assert_array_equal(run(changed)[:, :5], base[:, :5])
+  base = run(packed)
+  changed = dict(packed, inputs=packed["inputs"].at[:, 8].set((packed["inputs"][:, 8] + 1) % cfg.vocab_size))
+  np.testing.assert_array_equal(run(changed)[:, :5], base[:, :5])  # the other sequence is untouched
   assert not np.allclose(run(changed)[:, 5:], base[:, 5:])
+  relabelled = dict(packed, language_ids=jnp.where(seg == 1, 1, 4))  # the second sequence's conditioning
+  np.testing.assert_array_equal(run(relabelled)[:, :5], base[:, :5])
+  assert not np.allclose(run(relabelled)[:, 5:], base[:, 5:])
 
 
 @pytest.mark.parametrize("arch", ["hrm", "transformer"])
