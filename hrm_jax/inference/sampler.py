@@ -178,22 +178,60 @@ def decode_step(model: HRMCore, params, tokens, positions, caches, depth, skip_h
   return out["logits"], out["caches"]
 
 
+def sample_rows(logits: Array, keys: Array, temperature: Array, top_p: Array, top_k: Array) -> Array:
+  """One token per row with that row's own settings: the one sampling rule (`sample_token` and the serving
+  engine draw through it; `rl.rollout.truncated_log_softmax` is its distribution).
+
+  logits fp32 [batch, vocab]; keys [batch] PRNG keys; temperature fp32 [batch] (<= 0: greedy); top_p fp32
+  [batch] (1: off); top_k int32 [batch] (0: off). Returns int32 [batch].
+
+  Cheap when no row filters: the sort that top-p / top-k need runs (under `lax.cond`) only when some row asks
+  for it, and a row draws one uniform number and inverts its cumulative distribution instead of drawing a
+  Gumbel number per vocabulary entry (measured on 2 CPU cores at batch 32 x 8k: 68 ms per step before, a few
+  ms after).
+  """
+  vocab = logits.shape[-1]
+  greedy = jnp.argmax(logits, axis=-1).astype(jnp.int32)
+  scaled = logits / jnp.maximum(temperature, 1e-6)[:, None]
+
+  def filtered(scaled):
+    # top-k first, then top-p over what top-k kept (the nucleus of the top-k distribution), per row; the
+    # same rule as `rl.rollout.truncated_log_softmax`, which scores the draws.
+    sorted_desc = jnp.sort(scaled, axis=-1)[..., ::-1]
+    kth_index = jnp.where(top_k > 0, jnp.minimum(top_k, vocab) - 1, vocab - 1)
+    kth = jnp.take_along_axis(sorted_desc, kth_index[:, None], axis=-1)
+    sorted_kept = jnp.where(sorted_desc < kth, -jnp.inf, sorted_desc)
+    cumulative = jnp.cumsum(jax.nn.softmax(sorted_kept, axis=-1), axis=-1)
+    # keep the smallest set whose mass reaches top_p (the most likely token always stays)
+    cutoff_index = jnp.minimum(jnp.sum(cumulative < top_p[:, None], axis=-1, keepdims=True), vocab - 1)
+    cutoff = jnp.take_along_axis(sorted_kept, cutoff_index, axis=-1)
+    drop = (scaled < kth) | ((top_p[:, None] < 1.0) & (scaled < cutoff))
+    return jnp.where(drop, -jnp.inf, scaled)
+
+  needs_filter = jnp.any(((top_p < 1.0) | (top_k > 0)) & (temperature > 0))
+  scaled = jax.lax.cond(needs_filter, filtered, lambda x: x, scaled)
+  probs = jax.nn.softmax(scaled, axis=-1)
+  cdf = jnp.cumsum(probs, axis=-1)
+  u = jax.vmap(lambda k: jax.random.uniform(k, ()))(keys) * cdf[:, -1]
+  sampled = jnp.minimum(jnp.sum(cdf <= u[:, None], axis=-1), vocab - 1).astype(jnp.int32)
+  # a draw that lands on a zero-probability entry (rounding at a boundary) moves to the greedy token
+  sampled = jnp.where(jnp.take_along_axis(probs, sampled[:, None], axis=-1)[:, 0] > 0, sampled, greedy)
+  return jnp.where(temperature <= 0, greedy, sampled)
+
+
 def sample_token(logits: Array, rng: Array, sampling: SamplingConfig) -> Array:
-  """Greedy, or temperature sampling with optional top-k / top-p. logits: fp32 [batch, vocab]."""
+  """Greedy, or temperature sampling with optional top-k / top-p, the same settings for every row
+  (`sample_rows`). logits: fp32 [batch, vocab]; returns int32 [batch]."""
   if sampling.temperature <= 0:
     return jnp.argmax(logits, axis=-1).astype(jnp.int32)
-  logits = logits / sampling.temperature
-  if sampling.top_k > 0:
-    kth = jax.lax.top_k(logits, sampling.top_k)[0][..., -1:]
-    logits = jnp.where(logits < kth, -jnp.inf, logits)
-  if sampling.top_p < 1.0:
-    sorted_logits = jnp.sort(logits, axis=-1)[..., ::-1]
-    cumulative = jnp.cumsum(jax.nn.softmax(sorted_logits, axis=-1), axis=-1)
-    # keep the smallest set whose mass reaches top_p (the first token always stays)
-    cutoff_index = jnp.sum(cumulative < sampling.top_p, axis=-1, keepdims=True)
-    cutoff = jnp.take_along_axis(sorted_logits, cutoff_index, axis=-1)
-    logits = jnp.where(logits < cutoff, -jnp.inf, logits)
-  return jax.random.categorical(rng, logits, axis=-1).astype(jnp.int32)
+  b = logits.shape[0]
+  return sample_rows(
+    logits,
+    jax.random.split(rng, b),
+    jnp.full((b,), sampling.temperature, jnp.float32),
+    jnp.full((b,), sampling.top_p, jnp.float32),
+    jnp.full((b,), sampling.top_k, jnp.int32),
+  )
 
 
 def exploration_min_depth(sampling: SamplingConfig, batch_size: int, segments: int, rng: Array):

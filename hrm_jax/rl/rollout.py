@@ -88,7 +88,7 @@ class RolloutConfig:
 
 
 def truncated_log_softmax(logits: jax.Array, temperature: float, top_k: int = 0, top_p: float = 1.0) -> jax.Array:
-  """`[..., V]` -> `[..., V]` log-probabilities of the distribution `sampler.sample_token` draws from.
+  """`[..., V]` -> `[..., V]` log-probabilities of the distribution `sampler.sample_rows` draws from.
 
   The logits are divided by the temperature; tokens outside the top-k / top-p set get -inf; the rest are
   renormalised. The truncation set is computed without gradient (it is a choice, not a function to
@@ -104,7 +104,7 @@ def truncated_log_softmax(logits: jax.Array, temperature: float, top_k: int = 0,
     masked = jnp.where(keep, scaled, -jnp.inf)
     sorted_logits = jnp.sort(masked, axis=-1)[..., ::-1]
     cumulative = jnp.cumsum(jax.nn.softmax(sorted_logits, axis=-1), axis=-1)
-    cutoff_index = jnp.sum(cumulative < top_p, axis=-1, keepdims=True)  # same rule as sampler.sample_token
+    cutoff_index = jnp.sum(cumulative < top_p, axis=-1, keepdims=True)  # same rule as sampler.sample_rows
     cutoff = jnp.take_along_axis(sorted_logits, cutoff_index, axis=-1)
     keep = keep & (scaled >= cutoff)
   return jax.nn.log_softmax(jnp.where(keep, logits, -jnp.inf), axis=-1)
