@@ -32,13 +32,16 @@ def tiny_workdir(workdir: str, seed: int = 0, **model_overrides) -> str:
   import jax
   import ml_collections
 
+  from hrm_jax import config_fields
   from hrm_jax.models import hrm
   from hrm_jax.train import checkpoint as checkpoint_lib
   from hrm_jax.train import trainer
 
-  model = dict(
-    arch="hrm",
-    vocab_size=8192,
+  # The code mode's defaults (HRMConfig, the one declaration), shrunk to a fast untrained model.
+  small = dict(
+    attention="causal",
+    task_conditioning=True,
+    q_position="last_prompt",
     seq_len=256,
     hidden_size=64,
     num_heads=4,
@@ -47,25 +50,11 @@ def tiny_workdir(workdir: str, seed: int = 0, **model_overrides) -> str:
     L_layers=1,
     H_cycles=1,
     L_cycles=2,
-    pos_encodings="rope",
-    rope_theta=10000.0,
-    rms_norm_eps=1e-5,
-    puzzle_emb_ndim=0,
-    num_puzzle_identifiers=1,
-    task_conditioning=True,
-    num_languages=6,
-    num_tasks=6,
-    attention="causal",
-    q_position="last_prompt",
     halt_max_steps=2,
     halt_exploration_prob=0.0,
     grad_steps=1,
-    forward_dtype="float32",
-    quant="none",
-    remat_policy="none",
-    scan_layers=False,
   )
-  model.update(model_overrides)
+  model = config_fields.config_dict(hrm.HRMConfig, **{**small, **model_overrides})
   config = ml_collections.ConfigDict({"model": model})
   os.makedirs(workdir, exist_ok=True)
   with open(os.path.join(workdir, trainer.CONFIG_FILE), "w") as f:

@@ -181,51 +181,10 @@ def test_readme_polyglot_command_runs_with_the_bundled_corpus(tmp_path, capsys):
 @pytest.fixture(scope="module")
 def short_context_workdir(tmp_path_factory):
   """An untrained causal code model with a 64-token context (config.json + an Orbax checkpoint)."""
-  import jax
-  import ml_collections
-
-  from hrm_jax.models import hrm
-  from hrm_jax.train import checkpoint, trainer
+  from hrm_jax.bench.serve import tiny_workdir
 
   workdir = tmp_path_factory.mktemp("short") / "model"
-  workdir.mkdir()
-  model = dict(
-    arch="hrm",
-    vocab_size=8192,
-    seq_len=64,
-    hidden_size=32,
-    num_heads=2,
-    expansion=2.0,
-    H_layers=1,
-    L_layers=1,
-    H_cycles=1,
-    L_cycles=1,
-    pos_encodings="rope",
-    rope_theta=10000.0,
-    rms_norm_eps=1e-5,
-    puzzle_emb_ndim=0,
-    num_puzzle_identifiers=1,
-    task_conditioning=True,
-    num_languages=6,
-    num_tasks=6,
-    attention="causal",
-    q_position="last_prompt",
-    halt_max_steps=1,
-    halt_exploration_prob=0.0,
-    grad_steps=1,
-    forward_dtype="float32",
-    quant="none",
-    remat_policy="none",
-    scan_layers=False,
-  )
-  config = ml_collections.ConfigDict({"model": model})
-  (workdir / trainer.CONFIG_FILE).write_text(config.to_json_best_effort(indent=2))
-  _, variables = hrm.init_params(trainer.model_config(config), jax.random.key(0))
-  ckpt = checkpoint.Checkpointer(str(workdir), async_save=False)
-  try:
-    ckpt.save(0, {"params": variables["params"]}, force=True)
-  finally:
-    ckpt.close()
+  tiny_workdir(str(workdir), seq_len=64, hidden_size=32, num_heads=2, L_cycles=1, halt_max_steps=1)
   return workdir
 
 
