@@ -52,3 +52,14 @@ def random_batch(cfg: hrm.HRMConfig, batch_size: int, seed: int = 0, prompt_leng
 @pytest.fixture
 def tiny():
   return tiny_config()
+
+
+@pytest.fixture(scope="session")
+def ray_local():
+  """One local Ray instance per test process (starting one costs ~5 s): the orchestration and RL executor tests
+  share it. Real Ray, no cluster: `ray.init()` on this machine with the dashboard off."""
+  ray = pytest.importorskip("ray")
+  os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+  ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
+  yield ray
+  ray.shutdown()
