@@ -58,7 +58,8 @@ def tiny():
 def ray_local():
   """One local Ray instance per test process (starting one costs ~5 s): the orchestration and RL executor tests
   share it. Real Ray, no cluster: `ray.init()` on this machine with the dashboard off."""
-  ray = pytest.importorskip("ray")
+  import ray  # in the dev extra: a missing Ray fails the test, it does not skip it
+
   os.environ.setdefault("RAY_AUTH_MODE", "disabled")
   ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
   yield ray
