@@ -57,12 +57,41 @@ class ExecutionConfig:
   Attributes:
     wall_s: wall-clock limit of one run (build + tests).
     memory_bytes: the sandbox's memory limit (RLIMIT_DATA).
-    workers: runs at once (each is a sandboxed subprocess driven by a thread).
+    workers: runs at once (each is a sandboxed subprocess driven by a thread); for `ray`, tasks in flight at
+      once is `queue_size` and the cluster's CPUs bound what runs.
+    executor: where the programs run (`executors.py`): `local` (this machine's sandbox pool), `ray` (a Ray
+      cluster, each task runs this module's `execute` in the project's sandbox on a worker) or `swerex` (a
+      SWE-ReX runtime).
+    address: `ray`: the cluster address given to `ray.init` ("" starts a local Ray instance, "auto" joins the
+      cluster of this machine, "ray://host:10001" a remote one). `swerex`: the `swerex-remote` server URL
+      ("http://host:8000"; its token from the environment variable HRM_SWEREX_TOKEN); "" with
+      `swerex_deployment` docker/modal/local.
+    swerex_deployment: `remote` (the server at `address`), `docker`, `modal` or `local` (no isolation).
+    queue_size: samples queued or running at most (0: two rollout batches): submitting more waits, so
+      generation waits on execution only when the queue is full.
+    max_attempts: runs of one sample before its failure stops the run (a crashed worker, a lost task, a sandbox
+      error): a retried sample's result is counted once, at its own row.
+    task_timeout_s: a remote task running longer is presumed lost and submitted again (0: 3 x wall_s + 60).
   """
 
   wall_s: float = 20.0
   memory_bytes: int = 1 << 30
   workers: int = 2
+  executor: str = "local"
+  address: str = ""
+  swerex_deployment: str = "remote"
+  queue_size: int = 0
+  max_attempts: int = 3
+  task_timeout_s: float = 0.0
+
+  def __post_init__(self):
+    if self.executor not in ("local", "ray", "swerex"):
+      raise ValueError(f"rl.execution.executor must be local, ray or swerex, got {self.executor!r}")
+    if self.workers < 1 or self.max_attempts < 1 or self.queue_size < 0:
+      raise ValueError(
+        f"rl.execution needs workers >= 1, max_attempts >= 1 and queue_size >= 0, got {self.workers}, "
+        f"{self.max_attempts}, {self.queue_size}"
+      )
 
   @classmethod
   def from_mapping(cls, mapping) -> ExecutionConfig:
@@ -155,7 +184,7 @@ _LCB_STATUS = {
 }
 
 
-def _lcb_outcome(record: dict, reply: str, config: ExecutionConfig) -> rewards.ExecutionOutcome:
+def _lcb_outcome(record: dict, reply: str, config: ExecutionConfig, backend) -> rewards.ExecutionOutcome:
   from hrm_jax.evals import livecodebench as lcb
 
   problem = lcb.problem_from_record(record, where=f"record {record.get('question_id')!r}")
@@ -163,7 +192,9 @@ def _lcb_outcome(record: dict, reply: str, config: ExecutionConfig) -> rewards.E
   code = lcb.extract_code(reply) or reply
   if not _python_compiles(code):
     return rewards.ExecutionOutcome(0, total, False, rewards.STATUS_COMPILE_ERROR)
-  (grade,) = lcb.grade_programs([(problem, code)], workers=1, timeout_s=min(lcb.TEST_TIMEOUT_S, config.wall_s))
+  (grade,) = lcb.grade_programs(
+    [(problem, code)], workers=1, timeout_s=min(lcb.TEST_TIMEOUT_S, config.wall_s), backend=backend
+  )
   if grade.passed:
     return rewards.ExecutionOutcome(total, total, True, rewards.STATUS_PASSED)
   if grade.category == "sandbox_error":
@@ -173,18 +204,28 @@ def _lcb_outcome(record: dict, reply: str, config: ExecutionConfig) -> rewards.E
   return rewards.ExecutionOutcome(0, total, True, _LCB_STATUS.get(grade.category, rewards.STATUS_RUNTIME_ERROR))
 
 
-def execute(record: dict, reply: str, config: ExecutionConfig = ExecutionConfig()) -> rewards.ExecutionOutcome:
-  """Runs `reply` as the code of `record` against the record's tests in the sandbox."""
+def execute(
+  record: dict, reply: str, config: ExecutionConfig = ExecutionConfig(), backend: str | pool.Backend = "local"
+) -> rewards.ExecutionOutcome:
+  """Runs `reply` as the code of `record` against the record's tests in the sandbox.
+
+  `backend`: "local" (this machine's sandbox) or a `pool.Backend` such as `swerex_backend.SweRexBackend`, which
+  gets the test program as a file and one shell command (build, then run)."""
   if record.get("family") == "predict":
     return _predict_outcome(record, reply)
   if "family" not in record:  # a LiveCodeBench problem
-    return _lcb_outcome(record, reply, config)
+    return _lcb_outcome(record, reply, config, backend)
   language = record["language"]
   total = num_tests(record)
   filename, source = procedural.build_test_program(record, reply)
   if language == "python" and not _python_compiles(source):
     return rewards.ExecutionOutcome(0, total, False, rewards.STATUS_COMPILE_ERROR)
   command = _command(language, filename)
+  limits = runner.Limits(wall_s=config.wall_s, memory_bytes=config.memory_bytes)
+  if not isinstance(backend, str):
+    env = {"GOFLAGS": "-mod=mod", "GO111MODULE": "off"}
+    request = pool.RunRequest(["/bin/sh", "-c", command], limits=limits, env=env, files={filename: source})
+    return outcome_from_run(language, total, pool.run_request(request, backend))
 
   def setup(work: pathlib.Path):
     (work / filename).write_text(source)
@@ -195,7 +236,6 @@ def execute(record: dict, reply: str, config: ExecutionConfig = ExecutionConfig(
     env = {"PATH": _search_path(), "GOCACHE": str(work / ".gocache"), "GOFLAGS": "-mod=mod", "GO111MODULE": "off"}
     return ["/bin/sh", "-c", command], env
 
-  limits = runner.Limits(wall_s=config.wall_s, memory_bytes=config.memory_bytes)
   result = runner.run_prepared(setup, limits=limits, read_paths=_read_paths())
   return outcome_from_run(language, total, result)
 

@@ -173,6 +173,38 @@ class Rollout:
       group_size=int(data["group_size"]),
     )
 
+  def select(self, rows: slice) -> Rollout:
+    """Rows `rows` (whole groups: a slice on group boundaries) as a rollout of their own."""
+    return Rollout(
+      prompts=self.prompts[rows],
+      record_indices=self.record_indices[rows],
+      language_id=self.language_id[rows],
+      task_id=self.task_id[rows],
+      tokens=self.tokens[rows],
+      mask=self.mask[rows],
+      logp_old=self.logp_old[rows],
+      depth=self.depth[rows],
+      group_size=self.group_size,
+    )
+
+  @classmethod
+  def concatenate(cls, parts: Sequence[Rollout]) -> Rollout:
+    """The rows of `parts` in order (each part whole groups, the same group size and response length)."""
+    if len(parts) == 1:
+      return parts[0]
+    cat = lambda name: np.concatenate([getattr(p, name) for p in parts])
+    return cls(
+      prompts=[row for p in parts for row in p.prompts],
+      record_indices=cat("record_indices"),
+      language_id=cat("language_id"),
+      task_id=cat("task_id"),
+      tokens=cat("tokens"),
+      mask=cat("mask"),
+      logp_old=cat("logp_old"),
+      depth=cat("depth"),
+      group_size=parts[0].group_size,
+    )
+
   def responses(self, stop_ids: Sequence[int]) -> list[list[int]]:
     """Each row's response ids, a final stop token excluded (what is decoded and executed)."""
     out = []

@@ -40,7 +40,8 @@ line.
 
 from __future__ import annotations
 
-import concurrent.futures
+import collections
+import dataclasses
 import json
 import os
 import time
@@ -57,12 +58,12 @@ import optax
 from hrm_jax import losses
 from hrm_jax.data_pipelines import rl_prompts
 from hrm_jax.models import hrm
-from hrm_jax.rl import execution, objectives
+from hrm_jax.rl import execution, executors, objectives
 from hrm_jax.rl import rewards as rewards_lib
 from hrm_jax.rl import rollout as rollout_lib
 from hrm_jax.train import checkpoint as checkpoint_lib
+from hrm_jax.train import distributed, optimizers, sharding
 from hrm_jax.train import metrics as metrics_lib
-from hrm_jax.train import optimizers, sharding
 from hrm_jax.train import step as step_lib
 from hrm_jax.train import trainer as sft_trainer
 
@@ -136,15 +137,15 @@ def rollout_config(config: ml_collections.ConfigDict) -> rollout_lib.RolloutConf
   return rollout_lib.RolloutConfig.from_mapping(config.rl.rollout.to_dict())
 
 
-def score_rollout(
-  rollout: rollout_lib.Rollout, records: Sequence[dict], tokenizer, reward_config, exec_config, stop_ids
-) -> dict[str, np.ndarray]:
-  """Runs every response of a rollout batch in the sandbox; `records[i]` is row i's problem.
-
-  Returns `rewards [R]`, `passed [R]` (all tests), `compiled [R]`, `outcomes` (list).
-  """
+def submit_rollout(executor, rollout: rollout_lib.Rollout, records: Sequence[dict], tokenizer, stop_ids):
+  """Hands every response of a rollout batch to the executor (`records[i]` is row i's problem); returns
+  (submission, texts) at once unless the executor's queue is full."""
   texts = [tokenizer.decode(ids) for ids in rollout.responses(stop_ids)]
-  outcomes = execution.execute_many(list(zip(records, texts)), exec_config)
+  return executor.submit(list(zip(records, texts))), texts
+
+
+def rollout_scores(outcomes, rollout: rollout_lib.Rollout, texts: Sequence[str], reward_config) -> dict:
+  """`rewards [R]`, `passed [R]` (all tests), `compiled [R]` (float32) and the `outcomes` of a rollout batch."""
   inputs = [
     rewards_lib.RewardInput(response=t, num_tokens=int(m.sum()), outcome=o)
     for t, m, o in zip(texts, rollout.mask, outcomes)
@@ -152,7 +153,19 @@ def score_rollout(
   totals, _ = rewards_lib.compute_rewards(reward_config, inputs)
   passed = np.asarray([o.status == rewards_lib.STATUS_PASSED for o in outcomes], np.float32)
   compiled = np.asarray([o.compiled for o in outcomes], np.float32)
-  return {"rewards": totals, "passed": passed, "compiled": compiled, "outcomes": outcomes, "texts": texts}
+  return {"rewards": np.asarray(totals, np.float32), "passed": passed, "compiled": compiled, "outcomes": outcomes}
+
+
+def score_rollout(
+  rollout: rollout_lib.Rollout, records: Sequence[dict], tokenizer, reward_config, exec_config, stop_ids
+) -> dict[str, np.ndarray]:
+  """Runs every response of a rollout batch in this machine's sandbox pool; `records[i]` is row i's problem.
+
+  Returns `rewards [R]`, `passed [R]` (all tests), `compiled [R]`, `outcomes` (list) and `texts`.
+  """
+  texts = [tokenizer.decode(ids) for ids in rollout.responses(stop_ids)]
+  outcomes = execution.execute_many(list(zip(records, texts)), exec_config)
+  return dict(rollout_scores(outcomes, rollout, texts, reward_config), texts=texts)
 
 
 def run_problems(
@@ -167,10 +180,11 @@ def run_problems(
   samples: int = 1,
   seed: int = 0,
   chunk: int = 256,
+  executor=None,
 ):
   """`params`: the "params" collection. Generates `samples` replies per problem (greedy at temperature 0), runs
-  them in the sandbox and returns (records repeated per sample, passed bool [n], compiled bool [n]). Generation
-  goes in chunks of rows."""
+  them in the sandbox (this machine's pool, or `executor`) and returns (records repeated per sample, passed bool
+  [n], compiled bool [n]). Generation goes in chunks of rows."""
   from hrm_jax.inference import sampler
 
   sampling = sampler.SamplingConfig(
@@ -186,23 +200,138 @@ def run_problems(
     texts += [
       tokenizer.decode(o) for o in gen.generate(rows[start:end], langs[start:end], tasks[start:end], seed=seed + start)
     ]
-  outcomes = execution.execute_many(list(zip(recs, texts)), exec_config)
-  passed = np.asarray([o.status == rewards_lib.STATUS_PASSED for o in outcomes])
-  compiled = np.asarray([o.compiled for o in outcomes])
+  items = list(zip(recs, texts))
+  outcomes = executor.map(items) if executor is not None else execution.execute_many(items, exec_config)
+  passed = np.asarray([o.status == rewards_lib.STATUS_PASSED for o in outcomes], bool)
+  compiled = np.asarray([o.compiled for o in outcomes], bool)
   return recs, passed, compiled
 
 
-def evaluate_pass_at_1(model, params, problems, tokenizer, exec_config, max_new_tokens: int) -> dict[str, float]:
-  """Greedy pass@1 (and compile rate) on held-out problems, executed in the sandbox."""
+def evaluate_pass_at_1(
+  model, params, problems, tokenizer, exec_config, max_new_tokens: int, executor=None
+) -> dict[str, float]:
+  """Greedy pass@1 (and compile rate) on held-out problems, executed in the sandbox.
+
+  With several processes each evaluates its contiguous share of the problems with `params` (this process's
+  copy) and the counts are summed over processes (every process calls)."""
   records, prompts = problems
-  _, passed, compiled = run_problems(model, params, records, prompts, tokenizer, exec_config, max_new_tokens)
-  return {"pass@1": float(np.mean(passed)), "compile_rate": float(np.mean(compiled)), "problems": float(len(records))}
+  share = np.array_split(np.arange(len(records)), jax.process_count())[jax.process_index()]
+  counts = np.zeros((1, 2), np.float32)
+  if len(share):
+    _, passed, compiled = run_problems(
+      model,
+      params,
+      [records[i] for i in share],
+      [prompts[i] for i in share],
+      tokenizer,
+      exec_config,
+      max_new_tokens,
+      executor=executor,
+    )
+    counts = np.asarray([[passed.sum(), compiled.sum()]], np.float32)
+  total = gather_rows(counts).sum(0)
+  n = max(len(records), 1)
+  return {"pass@1": float(total[0] / n), "compile_rate": float(total[1] / n), "problems": float(len(records))}
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Several processes: each generates and executes its rows; the rows are gathered for the update.
+
+
+def gather_rows(tree):
+  """Each process's row blocks (a pytree of numpy arrays, leading axis = rows, the same shape everywhere) ->
+  every process's blocks concatenated in process order (every process calls). One process: unchanged."""
+  if jax.process_count() == 1:
+    return tree
+  from jax.experimental import multihost_utils
+
+  return jax.tree.map(np.asarray, multihost_utils.process_allgather(tree, tiled=True))
+
+
+def gather_rollout(local: rollout_lib.Rollout, seq_len: int) -> rollout_lib.Rollout:
+  """This process's rows of a rollout batch -> the global batch (every process calls)."""
+  if jax.process_count() == 1:
+    return local
+  prompts = np.zeros((local.num_rows, seq_len), np.int32)
+  lengths = np.asarray([len(p) for p in local.prompts], np.int32)
+  for i, p in enumerate(local.prompts):
+    prompts[i, : len(p)] = p
+  g = gather_rows(
+    dict(
+      prompts=prompts,
+      lengths=lengths,
+      record_indices=local.record_indices.astype(np.int32),
+      language_id=local.language_id,
+      task_id=local.task_id,
+      tokens=local.tokens,
+      mask=local.mask.astype(np.int32),
+      logp_old=local.logp_old,
+      depth=local.depth,
+    )
+  )
+  return rollout_lib.Rollout(
+    prompts=[[int(t) for t in row[:n]] for row, n in zip(g["prompts"], g["lengths"])],
+    record_indices=g["record_indices"].astype(np.int64),
+    language_id=g["language_id"].astype(np.int32),
+    task_id=g["task_id"].astype(np.int32),
+    tokens=g["tokens"].astype(np.int32),
+    mask=g["mask"].astype(bool),
+    logp_old=g["logp_old"].astype(np.float32),
+    depth=g["depth"].astype(np.int32),
+    group_size=local.group_size,
+  )
+
+
+def process_rows(num_rows: int) -> slice:
+  """This process's rows of a global rollout batch of `num_rows` (contiguous, whole rollout shards)."""
+  per = num_rows // jax.process_count()
+  return slice(jax.process_index() * per, (jax.process_index() + 1) * per)
+
+
+def shard_seed(seed: int, step: int, shard: int) -> int:
+  """The sampling seed of rollout shard `shard` of step `step` (shard 0: the one-shard runs' seed)."""
+  base = seed * 1_000_003 + step
+  if shard == 0:
+    return base
+  return int(np.random.SeedSequence([base, shard]).generate_state(1)[0] & 0x7FFFFFFF)
+
+
+def global_minibatch(mesh: sharding.MeshContext, batch: dict[str, np.ndarray]) -> dict[str, jax.Array]:
+  """A minibatch every process holds whole -> global arrays split over the batch axes (each process supplies
+  the rows of its devices)."""
+  out = {}
+  for k, v in batch.items():
+    v = np.asarray(v)
+    out[k] = jax.make_array_from_callback(v.shape, sharding.batch_sharding(mesh, v.ndim), lambda idx, v=v: v[idx])
+  return out
 
 
 def _model_config_from(init_workdir: str, config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   merged = ml_collections.ConfigDict(config.to_dict())
   merged.model = sft_trainer.load_config(init_workdir).model
   return merged
+
+
+def _pending_from(rollout_state: dict) -> list[rollout_lib.Rollout]:
+  """The saved generated-but-not-learnt rollout batches (global rows); older checkpoints saved one or None."""
+  pending = rollout_state.get("pending")
+  if pending is None:
+    return []
+  if isinstance(pending, dict):
+    pending = [pending]
+  return [rollout_lib.Rollout.from_json(p) for p in pending]
+
+
+@dataclasses.dataclass
+class _Queued:
+  """A rollout batch generated and handed to the executor: this process's rows, awaiting the update."""
+
+  step: int
+  local: rollout_lib.Rollout
+  texts: list[str]
+  submission: Any
+  submitted_at: float
+  generate_s: float
 
 
 def train_rl(
@@ -218,6 +347,8 @@ def train_rl(
   """
   from hrm_jax.tokenizer import load_tokenizer
 
+  log = distributed.log
+  main = distributed.is_main_process()
   os.makedirs(workdir, exist_ok=True)
   saved = os.path.join(workdir, sft_trainer.CONFIG_FILE)
   if os.path.exists(saved) and init_workdir is None:
@@ -240,11 +371,16 @@ def train_rl(
     raise ValueError(
       f"rl.prompts_per_batch * rl.rollout.group_size = {rows} must divide by rl.num_minibatches={rl.num_minibatches}"
     )
-  if jax.process_count() > 1:
+  processes = jax.process_count()
+  num_shards = int(rl.get("rollout_shards") or processes)
+  if num_shards % processes or rl.prompts_per_batch % num_shards:
     raise ValueError(
-      "hrm-jax train-rl runs in one process (its local devices form the mesh); multi-process "
-      "RL is not supported yet: launch it on a single host"
+      f"rl.rollout_shards={num_shards} must be a multiple of the {processes} processes and divide "
+      f"rl.prompts_per_batch={rl.prompts_per_batch}"
     )
+  ahead = int(rl.get("generate_ahead", 1 if rl.overlap_generation else 0))
+  if ahead < 0:
+    raise ValueError(f"rl.generate_ahead must be >= 0, got {ahead}")
   mesh = sharding.create_mesh(config.get("mesh"))
   shards = batch_shards(mesh)
   if (rows // rl.num_minibatches) % shards:
@@ -256,12 +392,12 @@ def train_rl(
 
   if init_workdir is not None:
     _, init_params, _ = checkpoint_lib.load_for_inference(init_workdir, init_step)
-    params = init_params["params"]
+    params = jax.device_get(init_params["params"])
   else:
     _, variables = hrm.init_params(cfg, jax.random.key(0), dot_general_cls=model.dot_general_cls)
-    params = variables["params"]
+    params = jax.device_get(variables["params"])
   tx = optimizers.make_optimizer(config.optimizer, rl.num_steps * rl.num_minibatches)
-  state = RLTrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params))
+  state = jax.device_get(RLTrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params)))
   # The same layout as supervised training: parameters and optimizer moments by their logical axes.
   param_axes = hrm.logical_axes(cfg, model.dot_general_cls)
   state_sharding = RLTrainState(
@@ -269,77 +405,115 @@ def train_rl(
     params=sharding.like_params_shardings(state.params, param_axes, mesh),
     opt_state=sharding.like_params_shardings(state.opt_state, param_axes, mesh),
   )
-  state = jax.device_put(state, state_sharding)
+  # Every process holds the same host values: each supplies its devices' parts of the global arrays.
+  state = jax.tree.map(
+    lambda x, s: jax.make_array_from_callback(np.shape(x), s, lambda idx, x=np.asarray(x): x[idx]),
+    state,
+    state_sharding,
+  )
   ckpt = checkpoint_lib.Checkpointer(workdir, keep=rl.keep_checkpoints)
   restored = ckpt.restore(state, extras=(ROLLOUT_ITEM,))
   history: list[dict] = []
   evals: list[dict] = []
-  pending = None
+  restored_pending: list[rollout_lib.Rollout] = []
   start = 0
   if restored is not None:
     state, rollout_state = restored.state, restored.extras[ROLLOUT_ITEM]
     start = int(rollout_state["next_step"])
-    pending = rollout_lib.Rollout.from_json(rollout_state["pending"]) if rollout_state.get("pending") else None
+    restored_pending = _pending_from(rollout_state)
     history, evals = list(rollout_state.get("history", [])), list(rollout_state.get("evals", []))
-    print(f"Resumed from {ckpt.directory} at RL step {start}", flush=True)
+    log(f"Resumed from {ckpt.directory} at RL step {start}")
   elif init_workdir is None:
     raise ValueError(f"{workdir} has no checkpoint to resume; pass --init WORKDIR_SFT")
-  with open(saved + ".tmp", "w") as f:
-    f.write(config.to_json_best_effort(indent=2))
-  os.replace(saved + ".tmp", saved)
+  if main:
+    with open(saved + ".tmp", "w") as f:
+      f.write(config.to_json_best_effort(indent=2))
+    os.replace(saved + ".tmp", saved)
 
   ref_params = jax.tree.map(jnp.copy, state.params) if rl.objective.kl_beta > 0 else None
   update_fn = make_update_fn(model, tx, config, ref_params, state_sharding, mesh)
-  rollouts = rollout_lib.RolloutSampler(model, {"params": state.params}, rc, stop_ids)
+  replicated = jax.sharding.NamedSharding(mesh.mesh, jax.sharding.PartitionSpec())
+  replicate = jax.jit(lambda p: p, out_shardings=replicated)
+  local_rows = rows // processes
+
+  def generation_params():
+    """The parameters rollouts are sampled with: the state's (one process), or a whole copy on this process's
+    first device (several processes: the global parameters gathered, every process calls)."""
+    if processes == 1:
+      return state.params
+    with mesh:
+      whole = replicate(state.params)
+    return jax.tree.map(lambda x: x.addressable_data(0), whole)
+
+  rollouts = rollout_lib.RolloutSampler(model, None, rc, stop_ids)
   writer = metrics_lib.create_writer(workdir)
   eval_problems = prompts.eval_problems(rl.eval_size)
-  print(
+  executor = executors.make_executor(exec_config, queue_size=local_rows * (ahead + 1))
+  log(
     f"hrm-jax train-rl: {rl.objective.name}, {rl.num_steps} steps x {rl.prompts_per_batch} prompts x "
-    f"G={rc.group_size}, {rl.num_minibatches} updates per rollout batch, mesh {mesh.describe()}, sandbox "
-    f"{execution.runner.isolation().mode}",
-    flush=True,
+    f"G={rc.group_size}, {rl.num_minibatches} updates per rollout batch, mesh {mesh.describe()}, "
+    f"{processes} process(es) x {num_shards // processes} rollout shard(s), {ahead} batch(es) generated ahead, "
+    f"executor {executor.name} (queue {executor.queue_size}), sandbox {execution.runner.isolation().mode}"
   )
-
-  def generate(step: int, params) -> tuple[rollout_lib.Rollout, float]:
-    t0 = time.perf_counter()
-    rollouts.set_params({"params": params})
-    recs, prompt_ids, indices = prompts.train_batch(step, rl.prompts_per_batch, rl.seed)
-    langs, tasks = rl_prompts.record_ids(recs)
-    out = rollouts.sample(prompt_ids, indices, langs, tasks, seed=rl.seed * 1_000_003 + step)
-    return out, time.perf_counter() - t0
+  my_shards = range(jax.process_index() * num_shards // processes, (jax.process_index() + 1) * num_shards // processes)
+  per_shard = rl.prompts_per_batch // num_shards
 
   def records_of(step: int, rollout: rollout_lib.Rollout) -> list[dict]:
     return [prompts.record(step, int(i)) for i in rollout.record_indices]
 
+  def enqueue(step: int, local: rollout_lib.Rollout | None, params) -> _Queued:
+    """Generates (unless given) this process's rows of step `step` and hands them to the executor."""
+    t0 = time.perf_counter()
+    if local is None:
+      rollouts.set_params({"params": params})
+      recs, prompt_ids, indices = prompts.train_batch(step, rl.prompts_per_batch, rl.seed)
+      langs, tasks = rl_prompts.record_ids(recs)
+      parts = []
+      for shard in my_shards:
+        part = slice(shard * per_shard, (shard + 1) * per_shard)
+        parts.append(
+          rollouts.sample(
+            prompt_ids[part], indices[part], langs[part], tasks[part], seed=shard_seed(rl.seed, step, shard)
+          )
+        )
+      local = rollout_lib.Rollout.concatenate(parts)
+    generate_s = time.perf_counter() - t0
+    submission, texts = submit_rollout(executor, local, records_of(step, local), tokenizer, stop_ids)
+    return _Queued(step, local, texts, submission, time.perf_counter(), generate_s)
+
   def run_eval(step: int) -> None:
-    result = evaluate_pass_at_1(model, state.params, eval_problems, tokenizer, exec_config, rc.max_new_tokens)
+    result = evaluate_pass_at_1(
+      model, generation_params(), eval_problems, tokenizer, exec_config, rc.max_new_tokens, executor
+    )
     evals.append({"step": step, **result})
     writer.write_scalars(step, {f"eval/{k}": v for k, v in result.items()})
-    print(
+    log(
       f"eval step {step}: pass@1 {result['pass@1']:.4f} | compile_rate {result['compile_rate']:.4f} "
-      f"| {int(result['problems'])} held-out problems",
-      flush=True,
+      f"| {int(result['problems'])} held-out problems"
     )
 
-  if start == 0 and rl.eval_every and not evals:
-    run_eval(0)
-  gen_s = 0.0
-  if pending is None and start < rl.num_steps:
-    pending, gen_s = generate(start, state.params)
-  executor = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+  queue: collections.deque[_Queued] = collections.deque()
   step = start
   try:
+    if start == 0 and rl.eval_every and not evals:
+      run_eval(0)
+    for i, pending in enumerate(restored_pending):  # generated before the interruption: executed again
+      queue.append(enqueue(start + i, pending.select(process_rows(pending.num_rows)), None))
+    next_step = start + len(queue)
     for step in range(start, rl.num_steps):
-      current = pending
-      t_exec = time.perf_counter()
-      scored_future = executor.submit(
-        score_rollout, current, records_of(step, current), tokenizer, reward_config, exec_config, stop_ids
-      )
-      pending = None
-      if rl.overlap_generation and step + 1 < rl.num_steps:
-        pending, next_gen_s = generate(step + 1, state.params)
-      scored = scored_future.result()
-      exec_s = time.perf_counter() - t_exec
+      t_step = time.perf_counter()
+      # Generate up to `ahead` batches beyond this one (from the current parameters) while it executes.
+      while next_step <= step + ahead and next_step < rl.num_steps:
+        queue.append(enqueue(next_step, None, generation_params()))
+        next_step += 1
+      queued = queue.popleft()
+      assert queued.step == step, (queued.step, step)
+      outcomes = queued.submission.result()
+      exec_wait_s = queued.submission.wait_s
+      exec_s = time.perf_counter() - queued.submitted_at
+      scored = rollout_scores(outcomes, queued.local, queued.texts, reward_config)
+      current = gather_rollout(queued.local, cfg.seq_len)
+      scored = gather_rows({k: scored[k] for k in ("rewards", "passed", "compiled")})
 
       t_update = time.perf_counter()
       g = current.group_size
@@ -353,7 +527,7 @@ def train_rl(
         batch["advantages"] = advantages[chunk].astype(np.float32)
         batch["q_target"] = q_target[chunk].astype(np.float32)
         with mesh:
-          state, metrics = update_fn(state, sharding.global_batch(mesh, batch))
+          state, metrics = update_fn(state, global_minibatch(mesh, batch))
         step_metrics.append(metrics)
       step_metrics = jax.device_get(step_metrics)
       if not all(m["finite"] for m in step_metrics):
@@ -362,10 +536,7 @@ def train_rl(
           "config.optimizer.learning_rate."
         )
       update_s = time.perf_counter() - t_update
-      if not rl.overlap_generation and step + 1 < rl.num_steps:
-        pending, next_gen_s = generate(step + 1, state.params)
-      elif step + 1 >= rl.num_steps:
-        next_gen_s = 0.0
+      step_s = time.perf_counter() - t_step
 
       report = {k: float(np.mean([m[k] for m in step_metrics])) for k in step_metrics[0] if k != "finite"}
       report["ratio_min"] = float(np.min([m["ratio_min"] for m in step_metrics]))
@@ -376,12 +547,14 @@ def train_rl(
         compile_rate=float(scored["compiled"].mean()),
         depth_mean=float(current.depth.mean()),
         response_tokens=float(current.mask.sum(1).mean()),
-        generate_s=gen_s,
+        generate_s=queued.generate_s,
         execute_s=exec_s,
+        execute_wait_s=exec_wait_s,
+        execute_wait_fraction=exec_wait_s / max(step_s, 1e-9),
         update_s=update_s,
+        step_s=step_s,
         stage_max_ops=float(prompts.stage(step).max_ops),
       )
-      gen_s = next_gen_s
       history.append({"step": step + 1, **report})
       writer.write_scalars(step + 1, {f"train/{k}": v for k, v in report.items()})
       if (step + 1) % rl.log_every == 0 or step + 1 == rl.num_steps:
@@ -398,38 +571,37 @@ def train_rl(
             "depth_mean",
             "generate_s",
             "execute_s",
+            "execute_wait_s",
             "update_s",
           )
         )
-        print(f"rl step {step + 1}/{rl.num_steps} | {shown}", flush=True)
+        log(f"rl step {step + 1}/{rl.num_steps} | {shown}")
       if rl.eval_every and ((step + 1) % rl.eval_every == 0 or step + 1 == rl.num_steps):
         run_eval(step + 1)
       stopping = stop_at_step is not None and step + 1 >= stop_at_step
       if (step + 1) % rl.checkpoint_every == 0 or step + 1 == rl.num_steps or stopping:
+        # The batches generated ahead, every process's rows (gathered: every process saves the same item).
+        pending = [gather_rollout(q.local, cfg.seq_len).to_json() for q in queue]
         ckpt.save(
           step + 1,
           state,
-          extras={
-            ROLLOUT_ITEM: {
-              "next_step": step + 1,
-              "pending": pending.to_json() if pending else None,
-              "history": history,
-              "evals": evals,
-            }
-          },
+          extras={ROLLOUT_ITEM: {"next_step": step + 1, "pending": pending, "history": history, "evals": evals}},
           force=True,
         )
       ckpt.check()  # a background save that failed (disk full) stops the run now
       if stopping:
         ckpt.close()
         writer.flush()
-        return {"stopped_at": step + 1, "history": history, "evals": evals}
+        return {"stopped_at": step + 1, "history": history, "evals": evals, "executor_stats": dict(executor.stats)}
     ckpt.close()
   except checkpoint_lib.CheckpointSaveError as e:  # one line for the user, not Orbax's tracebacks
     raise sft_trainer.TrainingError(str(e)) from None
+  except executors.ExecutionError as e:
+    raise sft_trainer.TrainingError(str(e)) from None
   finally:
-    executor.shutdown(wait=True)
+    executor.close()
   writer.flush()
-  with open(os.path.join(workdir, HISTORY_FILE), "w") as f:
-    json.dump({"history": history, "evals": evals}, f, indent=1)
-  return {"history": history, "evals": evals, "params": state.params}
+  if main:
+    with open(os.path.join(workdir, HISTORY_FILE), "w") as f:
+      json.dump({"history": history, "evals": evals}, f, indent=1)
+  return {"history": history, "evals": evals, "params": state.params, "executor_stats": dict(executor.stats)}
