@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
   "generate": ("hrm_jax.commands.generate", "generate code from a trained causal model"),
   "import-torch": ("hrm_jax.commands.import_torch", "convert a reference (PyTorch) HRM checkpoint"),
   "native": ("hrm_jax.commands.native", "run a checkpoint's native mode (one segment or the ACT loop)"),
+  "orchestrate": ("hrm_jax.agent.orchestrate", "many worker agents on Ray: split a task, run, retry, merge edits"),
   "params": ("hrm_jax.commands.params", "print the parameter count of a config"),
   "serve": ("hrm_jax.commands.serve", "an OpenAI-compatible API server over a trained causal model"),
   "setup-toolchains": (
