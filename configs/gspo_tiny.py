@@ -34,6 +34,10 @@ def get_config():
   rl.prompts_per_batch = 8
   rl.num_minibatches = 4  # optimizer updates per rollout batch (the paper's 4)
   rl.overlap_generation = True  # generate batch k+1 while batch k runs in the sandbox
+  rl.generate_ahead = 1  # rollout batches generated ahead of the update (0: none; overrides overlap_generation)
+  # generation units per step, each seeded by (seed, step, shard); processes take whole shards (0: one per
+  # process). Fix it (to a multiple of every process count used) for runs that must repeat across layouts.
+  rl.rollout_shards = 0
   # procedural difficulty per RL step, the data curriculum's grammar: e.g. "0:max_ops=1;8:max_ops=2";
   # "" = the data config's range. (With max_ops 2 the
   # generator has ~60 distinct 1-op tasks and the eval split takes most: the train split holds 11.)
@@ -74,5 +78,19 @@ def get_config():
       malformed_edit_similarity=-1.0,
     )
   )
-  rl.execution = ml_collections.ConfigDict(dict(wall_s=20.0, memory_bytes=1 << 30, workers=2))
+  # executor: local (sandbox pool) | ray (address: "" local Ray, "auto", "ray://host:10001") | swerex
+  # (address: http://host:8000 of a swerex-remote server); hrm_jax/rl/executors.py
+  rl.execution = ml_collections.ConfigDict(
+    dict(
+      wall_s=20.0,
+      memory_bytes=1 << 30,
+      workers=2,
+      executor="local",
+      address="",
+      swerex_deployment="remote",
+      queue_size=0,
+      max_attempts=3,
+      task_timeout_s=0.0,
+    )
+  )
   return config

@@ -4,19 +4,21 @@
 #
 #   launch/tpu.sh --name hrm-v5e --zone us-west4-a --type v5litepod-16 --config configs/hrm_100m.py \
 #       --workdir gs://BUCKET/hrm_100m [--project P] [--version v2-alpha-tpuv5-lite] [--spot] [--teardown] \
-#       [--dry-run] [-- --config.train.num_steps=1000 ...]
+#       [--dry-run] [--rl [--init SFT_WORKDIR]] [-- --config.train.num_steps=1000 ...]
 #
 # Every worker runs `hrm-jax train --distributed ...`: jax.distributed.initialize detects the pod, each host
 # reads its own data shard, Orbax writes one multi-process checkpoint into --workdir (use a gs:// bucket on a
 # pod), and only process 0 logs. Rerunning the same command resumes from the workdir (preemptible/spot TPUs).
+# --rl runs `hrm-jax train-rl --distributed` instead (GSPO; --init names the supervised workdir, every worker
+# generates and executes its share of the rollouts; e.g. -- --executor ray --executor-address auto).
 # --dry-run prints every command instead of running it.
 set -euo pipefail
 
 NAME="" ZONE="" TYPE="" CONFIG="" WORKDIR="" PROJECT="" VERSION="tpu-ubuntu2204-base"
-SPOT=0 TEARDOWN=0 DRY_RUN=0 REMOTE_DIR="hrm-jax"
+SPOT=0 TEARDOWN=0 DRY_RUN=0 REMOTE_DIR="hrm-jax" COMMAND="train" INIT=""
 EXTRA=()
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -30,6 +32,8 @@ while [[ $# -gt 0 ]]; do
     --spot) SPOT=1; shift ;;
     --teardown) TEARDOWN=1; shift ;;
     --dry-run) DRY_RUN=1; shift ;;
+    --rl) COMMAND="train-rl"; shift ;;
+    --init) INIT="$2"; shift 2 ;;
     -h|--help) usage 0 ;;
     --) shift; EXTRA=("$@"); break ;;
     *) echo "tpu.sh: unknown argument $1" >&2; usage 2 ;;
@@ -42,6 +46,11 @@ for var in NAME ZONE TYPE CONFIG WORKDIR; do
     exit 2
   fi
 done
+
+if [[ -n "$INIT" && "$COMMAND" != "train-rl" ]]; then
+  echo "tpu.sh: --init is for --rl (the supervised workdir GSPO starts from)" >&2
+  exit 2
+fi
 
 GCLOUD=(gcloud compute tpus tpu-vm)
 LOCATION=(--zone="$ZONE")
@@ -74,9 +83,10 @@ INSTALL="mkdir -p ~/$REMOTE_DIR && tar -xzf /tmp/hrm-jax.tar.gz -C ~/$REMOTE_DIR
 INSTALL+=" && python3 -m pip install -q -e . && python3 -m pip install -q 'jax[tpu]==0.10.2'"
 run "${GCLOUD[@]}" ssh "$NAME" "${LOCATION[@]}" --worker=all --command="$INSTALL"
 
-# 3. The same train command on every worker; process 0's log streams here (the others log nothing).
-TRAIN="cd ~/$REMOTE_DIR && hrm-jax train --distributed --config $(printf '%q' "$CONFIG")"
+# 3. The same train (or train-rl) command on every worker; process 0's log streams here (the others log nothing).
+TRAIN="cd ~/$REMOTE_DIR && hrm-jax $COMMAND --distributed --config $(printf '%q' "$CONFIG")"
 TRAIN+=" --workdir $(printf '%q' "$WORKDIR")"
+if [[ -n "$INIT" ]]; then TRAIN+=" --init $(printf '%q' "$INIT")"; fi
 for arg in "${EXTRA[@]}"; do TRAIN+=" $(printf '%q' "$arg")"; done
 run "${GCLOUD[@]}" ssh "$NAME" "${LOCATION[@]}" --worker=all --command="$TRAIN 2>&1 | tee -a ~/train.log"
 

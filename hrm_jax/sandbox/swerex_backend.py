@@ -25,7 +25,7 @@ import uuid
 from hrm_jax.sandbox import runner
 
 _LOG = logging.getLogger(__name__)
-DEPLOYMENTS = ("docker", "modal", "local")
+DEPLOYMENTS = ("docker", "modal", "local", "remote")  # remote: a `swerex-remote` server (host, port, auth_token)
 
 
 def _ulimit_wrapper(limits: runner.Limits) -> list[str]:
@@ -49,10 +49,11 @@ class SweRexBackend:
 
   def __init__(self, deployment: str = "docker", python: str = "python3", **config):
     try:
-      from swerex.deployment.config import DockerDeploymentConfig, LocalDeploymentConfig, ModalDeploymentConfig  # pylint: disable=import-outside-toplevel
+      from swerex.deployment.config import DockerDeploymentConfig, LocalDeploymentConfig, ModalDeploymentConfig, RemoteDeploymentConfig  # pylint: disable=import-outside-toplevel
     except ImportError as error:
       raise RuntimeError("the SWE-ReX backend needs `pip install 'hrm-jax[sandbox]'` (swe-rex==1.4.0)") from error
     configs = {"docker": DockerDeploymentConfig, "modal": ModalDeploymentConfig, "local": LocalDeploymentConfig}
+    configs["remote"] = RemoteDeploymentConfig
     if deployment not in configs:
       raise ValueError(f"unknown SWE-ReX deployment {deployment!r}; choose from {', '.join(DEPLOYMENTS)}")
     if deployment == "local":

@@ -50,6 +50,24 @@ def test_tpu_dry_run_prints_every_command():
   assert "tpu-vm delete hrm-pod" in lines[5]
 
 
+def test_tpu_rl_dry_run_runs_train_rl_on_every_worker():
+  base = ["bash", os.path.join(REPO, "launch", "tpu.sh"), "--name", "hrm-pod", "--zone", "z", "--type", "v4-16"]
+  base += ["--config", "configs/gspo_tiny.py", "--workdir", "/mnt/shared/gspo", "--dry-run"]
+  out = subprocess.run(
+    [*base, "--rl", "--init", "/mnt/shared/sft", "--", "--executor", "ray", "--executor-address", "auto"],
+    capture_output=True,
+    text=True,
+    timeout=60,
+    check=True,
+  ).stdout
+  run = [l for l in out.splitlines() if l.startswith("+ ") and "train-rl" in l]
+  assert len(run) == 1 and "--worker=all" in run[0], out
+  assert "hrm-jax\\ train-rl\\ --distributed\\ --config\\ configs/gspo_tiny.py" in run[0]
+  assert "--init\\ /mnt/shared/sft\\ --executor\\ ray\\ --executor-address\\ auto" in run[0]
+  refused = subprocess.run([*base, "--init", "/mnt/shared/sft"], capture_output=True, text=True, timeout=60)
+  assert refused.returncode == 2 and "--init is for --rl" in refused.stderr
+
+
 def test_tpu_requires_a_name():
   proc = subprocess.run(
     [
