@@ -23,9 +23,12 @@ Public tests choose the answer; the answer alone is then graded on every test (p
 a strategy is the share of problems whose answer passes. All three spend the same number of model calls at
 most, so they are compared at equal budget (`python -m hrm_jax.bench.search`).
 
-A problem is anything with `prompt`, `extract(reply)`, `check(codes)` (public tests, in the sandbox) and
-`repair_prompt(attempt)`; `CodeProblem` covers LiveCodeBench problems and the procedural tasks (whose records
-are LiveCodeBench records) with the harness's own grader (`hrm_jax.evals.livecodebench.grade_programs`).
+A problem is anything with `prompt`, `extract(reply, parent)` (the attempt a reply makes, given the attempt it
+repairs), `check(codes)` (public tests, in the sandbox) and `repair_prompt(attempt)`; `CodeProblem` covers
+LiveCodeBench problems and the procedural tasks (whose records are LiveCodeBench records) with the harness's own
+grader (`hrm_jax.evals.livecodebench.grade_programs`); `PolyglotProblem` an Aider Polyglot exercise under aider's
+protocol (edits applied to the files of the attempt repaired, the exercise's tests in the sandbox, the test output
+fed back as aider's second try does). `--strategy` on `hrm-jax eval livecodebench|polyglot` runs them.
 A generator is the evaluators' shape, `list[str] -> list[str]`; a prompt it reports as too long for its context
 (`context_overflow`) is not sent: a repair then falls back to the root prompt.
 """
@@ -35,6 +38,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import pathlib
 from collections.abc import Callable, Sequence
 
 from hrm_jax.evals import generators as gen_lib
@@ -112,7 +116,7 @@ class CodeProblem:
     self.public = problem.public_tests or problem.tests[:1]
     self._checked: dict[str, Check] = {}
 
-  def extract(self, reply: str) -> str:
+  def extract(self, reply: str, parent: Attempt | None = None) -> str:
     code = lcb.extract_code(reply)
     return code if code or self.style == "lcb" else reply.strip("\n")
 
@@ -143,6 +147,63 @@ class CodeProblem:
   def grade(self, code: str) -> lcb.Grade:
     """The answer on every test (public, then private)."""
     return lcb.grade_programs([(self.problem, code)], 1, backend=self.backend)[0]
+
+
+class PolyglotProblem:
+  """An Aider Polyglot exercise under aider's protocol (hrm_jax/evals/polyglot.py). An attempt's code is the
+  editable files after the reply's edits (JSON), applied to the files of the attempt it repairs; the check runs
+  the exercise's tests in the sandbox (score 1 or 0: pass = exit status 0, as aider scores); a repair prompt is
+  aider's second try: the files as they are, the earlier reply, the cleaned test output."""
+
+  def __init__(self, exercise, edit_format: str = "diff"):
+    import json  # pylint: disable=import-outside-toplevel
+
+    from hrm_jax.evals import polyglot  # pylint: disable=import-outside-toplevel
+
+    self.polyglot, self.json, self.exercise, self.edit_format = polyglot, json, exercise, edit_format
+    self.files = {f: (exercise.pristine / f).read_text() for f in exercise.editable()}
+    self.message = polyglot.instructions(exercise)
+    self.prompt = polyglot.build_prompt(edit_format, self.files, [], self.message)
+    self._checked: dict[str, Check] = {}
+    self.outputs: dict[str, str] = {}
+
+  def _files(self, attempt: Attempt | None) -> dict[str, str]:
+    return dict(self.files) if attempt is None else self.json.loads(attempt.code)
+
+  def extract(self, reply: str, parent: Attempt | None = None) -> str:
+    files = self._files(parent)
+    applied = self.polyglot.edit_formats.apply_edits(self.edit_format, reply, files)
+    files.update({p: t for p, t in applied.files.items() if p in files})
+    return self.json.dumps(files, sort_keys=True)
+
+  def check(self, codes: Sequence[str]) -> list[Check]:
+    import shutil  # pylint: disable=import-outside-toplevel
+    import tempfile  # pylint: disable=import-outside-toplevel
+
+    for code in codes:
+      if code in self._checked:
+        continue
+      scratch = tempfile.mkdtemp(prefix="hrm_jax_search_poly_")
+      try:
+        workdir = pathlib.Path(
+          shutil.copytree(self.exercise.pristine, f"{scratch}/{self.exercise.name}", symlinks=True)
+        )
+        self.polyglot._write_files(workdir, self.json.loads(code), self.exercise)  # pylint: disable=protected-access
+        test = self.polyglot.run_tests(self.exercise, workdir)
+      finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+      self.outputs[code] = test.output
+      feedback = "" if test.passed else self.polyglot.test_failure_text(test.output, self.exercise)
+      self._checked[code] = Check(float(test.passed), test.passed, feedback, test.outcome)
+    return [dataclasses.replace(self._checked[c]) for c in codes]
+
+  def repair_prompt(self, attempt: Attempt) -> str:
+    return self.polyglot.build_prompt(
+      self.edit_format, self._files(attempt), [(self.message, attempt.reply)], attempt.check.feedback
+    )
+
+  def grade(self, code: str) -> Check:
+    return self.check([code])[0]
 
 
 # ----------------------------------------------------------------------------------------------- strategies
@@ -176,8 +237,8 @@ class _Calls:
     return list(zip(sent, replies))
 
 
-def _attempts(problem, pairs, parent=None) -> list[Attempt]:
-  codes = [problem.extract(r) for _, r in pairs]
+def _attempts(problem, pairs, parent=None, parent_attempt=None) -> list[Attempt]:
+  codes = [problem.extract(r, parent_attempt) for _, r in pairs]
   checks = problem.check(codes)
   return [Attempt(r, c, k, p, parent) for (p, r), c, k in zip(pairs, codes, checks)]
 
@@ -200,7 +261,8 @@ def search_repair(problem, generator, config: SearchConfig) -> SearchResult:
     pairs = calls.ask([problem.repair_prompt(attempts[latest])], fallback=problem.prompt)
     if not pairs:
       break
-    attempts += _attempts(problem, pairs, parent=latest)
+    fell_back = pairs[0][0] == problem.prompt
+    attempts += _attempts(problem, pairs, None if fell_back else latest, None if fell_back else attempts[latest])
   return SearchResult(_best(attempts), attempts, calls.used, calls.overflowed)
 
 
@@ -235,7 +297,9 @@ def search_mcts(problem, generator, config: SearchConfig) -> SearchResult:
     pairs = calls.ask([prompt], fallback=problem.prompt)
     if not pairs:
       break
-    (new,) = _attempts(problem, pairs, parent=leaf)
+    if pairs[0][0] == problem.prompt:  # from the root prompt (the root itself, or a repair prompt too long)
+      leaf, path = None, [None]
+    (new,) = _attempts(problem, pairs, leaf, None if leaf is None else attempts[leaf])
     new.q = _model_value(generator, [problem.repair_prompt(new)])[0] if not new.check.passed else 1.0
     new.value = new.check.score if new.q is None else (1 - config.q_weight) * new.check.score + config.q_weight * new.q
     attempts.append(new)
@@ -343,3 +407,84 @@ class ModelSearchGenerator:
       batch = self.gen.make_batch([self._encode(prompt)], [self.ids[0]], [self.ids[1]])
       out.append(float(self._q(self.gen.params, batch)[0]))
     return out
+
+
+# ----------------------------------------------------------------------------------------------- evaluators
+
+
+def lcb_codegeneration(problems, generator, config: SearchConfig, n: int = 1, workers: int = 1, backend="local"):
+  """LiveCodeBench code generation with a strategy: n independent searches per problem, each answer graded on
+  every test; records in the harness's shape (outputs: every reply of the search; extracted: the answers)."""
+  records = []
+  for problem in problems:
+    task = CodeProblem(problem, "lcb", workers=workers, backend=backend)
+    outputs, answers, grades = [], [], []
+    for _ in range(n):
+      result = search(task, generator, config)
+      outputs += [a.reply for a in result.attempts]
+      if result.answer is None:
+        reason = "context_overflow" if result.overflowed else "no_code"
+        answers.append("")
+        grades.append(
+          lcb.Grade(
+            False, reason, {"error": "no attempt: the prompt was not sent" if result.overflowed else "no reply"}
+          )
+        )
+      else:
+        answers.append(result.answer.code)
+        grades.append(task.grade(result.answer.code))
+    records.append(lcb._sample_record(problem, outputs, answers, grades))  # pylint: disable=protected-access
+  return records
+
+
+def polyglot_exercise(
+  exercise, generator, out_dir, config: SearchConfig, edit_format: str = "diff", model: str = ""
+) -> dict:
+  """One exercise with a strategy; writes the answer's files and `.results.json` (aider's fields: tests_outcomes
+  holds the answer's outcome, num_replies the model calls) as `polyglot.run_exercise` does."""
+  import json  # pylint: disable=import-outside-toplevel
+  import shutil  # pylint: disable=import-outside-toplevel
+  import time  # pylint: disable=import-outside-toplevel
+
+  from hrm_jax.evals import polyglot  # pylint: disable=import-outside-toplevel
+
+  workdir = out_dir / exercise.language / exercise.name
+  if workdir.exists():
+    shutil.rmtree(workdir)
+  shutil.copytree(exercise.pristine, workdir, symlinks=True)
+  start = time.monotonic()
+  task = PolyglotProblem(exercise, edit_format)
+  result = search(task, generator, config)
+  results = {
+    "testdir": f"{exercise.language}/{exercise.name}",
+    "testcase": exercise.name,
+    "language": exercise.language,
+    "model": model,
+    "edit_format": edit_format,
+    "strategy": config.strategy,
+    "budget": config.budget,
+    "tests_outcomes": [],
+    "outcomes": [],
+    "num_replies": result.calls,
+    "num_malformed_responses": 0,
+  }
+  log = [f"# {exercise.language}/{exercise.name}: strategy {config.strategy}, budget {config.budget}\n"]
+  for i, a in enumerate(result.attempts):
+    log += [
+      f"\n## attempt {i} (from {a.parent if a.parent is not None else 'the task'}): score {a.check.score}\n",
+      a.prompt,
+      "\n## reply\n",
+      a.reply,
+    ]
+  if result.answer is None:
+    results["context_overflow"] = "the prompt does not fit the model's context"
+    results["outcomes"].append("context_overflow")
+  else:
+    polyglot._write_files(workdir, json.loads(result.answer.code), exercise)  # pylint: disable=protected-access
+    results["tests_outcomes"].append(result.answer.check.passed)
+    results["outcomes"].append(result.answer.check.category)
+    log += ["\n## answer's test output\n", f"```\n{task.outputs.get(result.answer.code, '')}\n```\n"]
+  results["duration"] = time.monotonic() - start
+  (workdir / polyglot.HISTORY_FILE).write_text("".join(log))
+  (workdir / polyglot.RESULTS_FILE).write_text(json.dumps(results, indent=1))
+  return results

@@ -7,7 +7,8 @@
       [--start-date YYYY-MM-DD] [--end-date YYYY-MM-DD] [--platform P] [--codegen-results FILE]
       [--execution-problems FILE] [--cot] [--backend local|swerex-docker|swerex-modal|swerex-local]
   hrm-jax eval swe --instances FILE|bundled --agent ours|endpoint|oracle|empty --out DIR  (hrm_jax/agent/swe.py)
-Polyglot and LiveCodeBench also take `--endpoint URL --model NAME` instead: any OpenAI-compatible server (`hrm-jax serve`, vLLM, ...).
+Polyglot and LiveCodeBench also take `--endpoint URL --model NAME` instead: any OpenAI-compatible server (`hrm-jax serve`, vLLM, ...),
+and `--strategy sample|repair|mcts --budget K`: search at inference (hrm_jax/agent/search.py, docs/agents.md).
 Each writes results.json (or per-exercise results), report.json, report.md and a PNG chart into --out.
 """
 
@@ -44,6 +45,13 @@ def _add_generator_arguments(parser: argparse.ArgumentParser) -> None:
   parser.add_argument("--temperature", type=float, default=0.0, help="--model / --endpoint")
   parser.add_argument("--out", required=True, type=pathlib.Path, help="results directory")
   parser.add_argument("--workers", type=int, default=1, help="sandboxed runs at once")
+  parser.add_argument(
+    "--strategy",
+    choices=("sample", "repair", "mcts"),
+    help="search at inference (hrm_jax/agent/search.py; livecodebench: codegeneration): each answer from "
+    "--budget model calls, chosen by the public tests",
+  )
+  parser.add_argument("--budget", type=int, default=4, help="--strategy: model calls per answer")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -107,12 +115,30 @@ def _generator(args) -> tuple[gen_lib.Generator | None, str]:
     )
   if args.oracle:
     return None, "oracle"
+  if getattr(args, "strategy", None) and args.model:  # fresh seeds per call and the Q head's value
+    from hrm_jax.agent import search  # pylint: disable=import-outside-toplevel
+
+    return (
+      search.ModelSearchGenerator(args.model, max_new_tokens=args.max_new_tokens, temperature=args.temperature),
+      f"model: {args.model} ({args.strategy}, budget {args.budget})",
+    )
   if args.generator:
     return gen_lib.command_generator(args.generator), f"command: {args.generator}"
   return (
     gen_lib.model_generator(args.model, max_new_tokens=args.max_new_tokens, temperature=args.temperature),
     f"model: {args.model}",
   )
+
+
+def _strategy(args):
+  if not getattr(args, "strategy", None):
+    return None
+  from hrm_jax.agent import search  # pylint: disable=import-outside-toplevel
+
+  try:
+    return search.SearchConfig(args.strategy, args.budget)
+  except ValueError as error:
+    raise SystemExit(str(error)) from None
 
 
 def _print_isolation() -> dict:
@@ -167,6 +193,7 @@ def _run_polyglot(args) -> int:
     oracle=args.oracle,
     model=name,
     progress=lambda line: print(line, file=sys.stderr),
+    strategy=_strategy(args),
   )
   extra = {
     "model": name,
@@ -203,6 +230,9 @@ def _run_livecodebench(args) -> int:
   if not problems:
     print(f"no problems in {args.problems} within the date/platform filters", file=sys.stderr)
     return 2
+  if args.strategy and args.scenario != "codegeneration":
+    print(f"--strategy applies to --scenario codegeneration, not {args.scenario}", file=sys.stderr)
+    return 2
   isolation = _print_isolation()
   generator, name = _generator(args)
   codegen = livecodebench.load_records(args.codegen_results) if args.codegen_results else None
@@ -232,6 +262,7 @@ def _run_livecodebench(args) -> int:
       execution_items=items,
       cot=args.cot,
       backend=backend,
+      strategy=_strategy(args),
     )
   finally:
     if not isinstance(backend, str):
@@ -245,6 +276,8 @@ def _run_livecodebench(args) -> int:
   extra = {
     "model": name,
     "n": args.n,
+    "strategy": args.strategy,
+    "budget": args.budget if args.strategy else None,
     "wall_s": round(time.monotonic() - start, 2),
     "workers": args.workers,
     "start_date": args.start_date,

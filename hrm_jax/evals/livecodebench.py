@@ -796,8 +796,10 @@ def evaluate(
   execution_items: Sequence[ExecutionProblem] | None = None,
   cot: bool = False,
   backend: pool.Backend | str = "local",
+  strategy=None,
 ) -> tuple[dict, list[SampleRecord]]:
-  """Runs one scenario end to end; returns (summary, per-problem records)."""
+  """Runs one scenario end to end; returns (summary, per-problem records). strategy: a
+  `hrm_jax.agent.search.SearchConfig` (codegeneration only): each answer comes from that search."""
   if scenario not in SCENARIOS:
     raise ValueError(f"unknown scenario {scenario!r}; choose from {', '.join(SCENARIOS)}")
   if scenario == "codeexecution":
@@ -812,7 +814,11 @@ def evaluate(
       generator = gen_lib.table_generator(oracle_replies(scenario, usable, [testoutput_prompt(p) for p in usable]))
     else:
       generator = gen_lib.table_generator(oracle_replies(scenario, problems, [codegen_prompt(p) for p in problems]))
-  if scenario == "codegeneration":
+  if scenario == "codegeneration" and strategy is not None:
+    from hrm_jax.agent import search  # pylint: disable=import-outside-toplevel
+
+    records = search.lcb_codegeneration(problems, generator, strategy, n, workers, backend)
+  elif scenario == "codegeneration":
     records = run_codegeneration(problems, generator, n, workers, backend)
   elif scenario == "testoutputprediction":
     records = run_testoutputprediction(problems, generator, n, workers, backend)

@@ -417,8 +417,10 @@ def evaluate(
   oracle: bool = False,
   model: str = "",
   progress: Callable[[str], None] | None = None,
+  strategy=None,
 ) -> tuple[dict, list[dict]]:
-  """Runs (or resumes) every exercise; returns (summary, per-exercise results)."""
+  """Runs (or resumes) every exercise; returns (summary, per-exercise results). strategy: a
+  `hrm_jax.agent.search.SearchConfig`: each exercise's answer comes from that search (one try in the summary)."""
   out_dir = pathlib.Path(out_dir)
   out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -426,14 +428,20 @@ def evaluate(
     previous = _load_results(out_dir / exercise.language / exercise.name)
     if previous is not None:
       return previous
-    result = run_exercise(
-      exercise, generator, out_dir, edit_format=edit_format, tries=tries, model=model, oracle=oracle
-    )
+    if strategy is not None and not oracle:
+      from hrm_jax.agent import search  # pylint: disable=import-outside-toplevel
+
+      result = search.polyglot_exercise(exercise, generator, out_dir, strategy, edit_format, model)
+    else:
+      result = run_exercise(
+        exercise, generator, out_dir, edit_format=edit_format, tries=tries, model=model, oracle=oracle
+      )
     if progress:
       progress(f"{exercise.language}/{exercise.name}: {result.get('outcomes') or 'exception'}")
     return result
 
   results = pool.map_bounded(one, exercises, workers)
+  tries = 1 if strategy is not None and not oracle else tries
   return summarize(results, total=len(exercises), tries=tries), results
 
 

@@ -102,3 +102,67 @@ def test_strategy_names_and_overflow_fallback():
   problem.prompt = "f(x) = 2x"  # fits; a repair prompt (with the attempt) does not: a fresh sample instead
   result = search.search(problem, short, search.SearchConfig("repair", budget=2))
   assert result.calls == 2 and result.overflowed == 1 and sent == ["f(x) = 2x"] * 2
+
+
+def test_polyglot_repair_through_the_evaluator(tmp_path):
+  from hrm_jax.data_pipelines import polyglot as polyglot_data
+  from hrm_jax.evals import polyglot
+
+  (exercise,) = polyglot.find_exercises(polyglot_data.BUNDLED_ROOT, ["python"], ["word-tally"])
+  solution = (exercise.pristine / ".meta" / "example.py").read_text()
+
+  def policy(prompts):  # aider's second try: the fix comes only once the test output is in the prompt
+    return [f"word_tally.py\n```\n{solution}```\n" if "The tests failed" in p else "No change needed." for p in prompts]
+
+  config = search.SearchConfig("repair", budget=3)
+  summary, (result,) = polyglot.evaluate([exercise], policy, tmp_path, edit_format="whole", strategy=config)
+  assert result["tests_outcomes"] == [True] and result["num_replies"] == 2
+  assert summary["overall"]["pass_rate_1"] == 100.0
+  assert (tmp_path / "python" / "word-tally" / "word_tally.py").read_text() == solution
+
+
+def test_eval_livecodebench_cli_strategy(tmp_path, capsys):
+  from hrm_jax import cli
+  from hrm_jax.data_pipelines import input_pipeline
+
+  problems = tmp_path / "p.jsonl"
+  problems.write_text("".join(line + "\n" for line in open(input_pipeline.BUNDLED_LCB_SAMPLE).read().splitlines()[:1]))
+  code = cli.main(
+    [
+      "eval",
+      "livecodebench",
+      "--problems",
+      str(problems),
+      "--scenario",
+      "codegeneration",
+      "--oracle",
+      "--strategy",
+      "mcts",
+      "--budget",
+      "3",
+      "--out",
+      str(tmp_path / "out"),
+    ]
+  )
+  assert code == 0
+  report = json.loads((tmp_path / "out" / "report.json").read_text())
+  assert report["overall"]["pass@1"] == 1.0 and report["strategy"] == "mcts" and report["budget"] == 3
+  assert (
+    cli.main(
+      [
+        "eval",
+        "livecodebench",
+        "--problems",
+        str(problems),
+        "--scenario",
+        "selfrepair",
+        "--oracle",
+        "--strategy",
+        "mcts",
+        "--out",
+        str(tmp_path / "o2"),
+      ]
+    )
+    == 2
+  )
+  assert "--strategy applies to --scenario codegeneration" in capsys.readouterr().err
