@@ -54,6 +54,24 @@ SIZES = {
     "seeds": [0],
     "eval": {"max_ops": 3, "per_cell": 1, "lcb": 0, "budgets": [1, 2], "max_new_tokens": 24, "workers": 2},
   },
+  # What a shared, loaded 2-core machine finishes in about an hour (run on 2026-12-02 at load average ~20; on a
+  # quiet machine a few minutes): hidden 64, 2+2 layers, 2x2 cycles, 64-token rows (no LiveCodeBench problem fits).
+  "mini": {
+    "fixed": {
+      **_DATA,
+      "data.num_train": 3000,
+      "data.seq_len": 64,
+      "model.seq_len": 64,
+      "model.hidden_size": 64,
+      "model.num_heads": 4,
+      "train.batch_size": 16,
+      "train.num_steps": 160,
+      "train.log_every": 20,
+      "train.checkpoint_every": 40,
+    },
+    "seeds": [0, 1],
+    "eval": {"max_ops": 4, "per_cell": 1, "lcb": 0, "budgets": [1, 2, 4], "max_new_tokens": 32, "workers": 2},
+  },
   # ~10-15 min on 2 quiet cores: tiny_cpu's model (hidden 128, 2+2 layers, 2x2 cycles), a short budget.
   "small": {
     "fixed": {

@@ -228,17 +228,18 @@ class Generators:
     self.chunk = chunk
     self._gens = {}
 
-  def run(self, model, params, tasks, budget: int, mode: str, max_new_tokens: int):
-    """Greedy replies and ACT depths of `tasks` at `budget` segments (`act`: the Q head may halt earlier)."""
+  def run(self, model, params, tasks, budget: int, mode: str, max_new_tokens: int, temperature=0.0, seed=0):
+    """Replies (greedy at temperature 0) and ACT depths of `tasks` at `budget` segments (`act`: the Q head may
+    halt earlier)."""
     from hrm_jax.data_pipelines import input_pipeline, rl_prompts
     from hrm_jax.inference import sampler
 
-    key = (model.cfg, budget, mode, max_new_tokens)
+    key = (model.cfg, budget, mode, max_new_tokens, temperature)
     gen = self._gens.get(key)
     if gen is None:
       sampling = sampler.SamplingConfig(
         max_new_tokens=max_new_tokens,
-        temperature=0.0,
+        temperature=temperature,
         stop_ids=(self.tokenizer.eos_id,),
         max_segments=budget,
         dynamic_halting=mode == "act",
@@ -250,7 +251,7 @@ class Generators:
     replies, depths = [], []
     for s in range(0, len(tasks), self.chunk):
       e = s + self.chunk
-      tokens, lengths, depth, _ = gen.generate_arrays(prompts[s:e], langs[s:e], task_ids[s:e])
+      tokens, lengths, depth, _ = gen.generate_arrays(prompts[s:e], langs[s:e], task_ids[s:e], seed=seed + s)
       tokens, lengths, depth = (np.asarray(a) for a in (tokens, lengths, depth))
       for row, n in zip(tokens, lengths):
         ids = [int(t) for t in row[:n]]
@@ -455,6 +456,14 @@ def _machine_load() -> str:
   return f"load average {load1:.1f} / {load5:.1f} (1 / 5 min) on {os.cpu_count()} CPUs at the end"
 
 
+def checkpoint_params(workdir: str):
+  """(model, the "params" collection, config) of a workdir's newest checkpoint."""
+  from hrm_jax.train import checkpoint
+
+  model, params, config = checkpoint.load_for_inference(workdir)
+  return model, params["params"], config
+
+
 def train_run(config, workdir: str) -> tuple[object, dict, dict, float]:
   """Trains (or resumes, or reuses a finished workdir); returns (model, params, final train metrics, seconds)."""
   from hrm_jax.train import checkpoint, trainer
@@ -469,7 +478,7 @@ def train_run(config, workdir: str) -> tuple[object, dict, dict, float]:
     if "stopped_at" in summary:
       raise SystemExit(f"arch_compare: training in {workdir} stopped at step {summary['stopped_at']}")
   seconds = time.perf_counter() - t0
-  model, params, _ = checkpoint.load_for_inference(workdir)
+  model, params, _ = checkpoint_params(workdir)
   final = {}
   path = os.path.join(workdir, trainer.METRICS_FILE)
   if os.path.exists(path):
@@ -479,7 +488,7 @@ def train_run(config, workdir: str) -> tuple[object, dict, dict, float]:
   if os.path.exists(os.path.join(workdir, trainer.EVAL_FILE)):
     with open(os.path.join(workdir, trainer.EVAL_FILE)) as f:
       final.update({f"eval/{k}": v for k, v in json.load(f).items()})
-  return model, params["params"], final, seconds
+  return model, params, final, seconds
 
 
 def main(argv=None) -> int:
