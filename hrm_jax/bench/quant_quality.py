@@ -2,6 +2,7 @@
 
     python -m hrm_jax.bench.quant_quality                 # ~10 min on a 2-core CPU
     python -m hrm_jax.bench.quant_quality --steps 100     # quicker, noisier
+    python -m hrm_jax.bench.quant_quality --rows fp32,levers   # the int4 levers, one by one (below)
 
 Task (synthetic, fixed seed): reverse a prompt of `--digits` digits; the model reads `d_1 .. d_n <sep>` and must
 write `d_n .. d_1 <eos>` (labels on the answer only). Every run uses the same seed, data order, steps and
@@ -12,6 +13,16 @@ optimizer; the model is a causal HRM (tiny_cpu's shape, smaller). Rows:
   int8/int4 weight-only PTQ  the fp32 parameters rounded to integers per channel (hrm_jax.quant.freeze, all
                 matrices including embedding and LM head), float activations: what the int8 TFLite/StableHLO
                 exports of an fp32 model compute
+The int4 levers (`--rows levers`), each a named option, added one at a time; QAT runs that start from the fp32
+run's parameters use the trainer's jitted step (`train.step.train_step`) with a fresh optimizer and their own
+learning-rate schedule (`--finetune-lr`, warm-up 10 steps, cosine to 10%):
+  fp32 continued         the control: the fp32 run trained `--finetune-steps` more steps the same way, unquantized
+  int4 QAT from fp32     QAT started from the trained fp32 parameters instead of from scratch (`--finetune-steps`)
+  int4g<G>               + per-group scales: one scale per `--group-size` entries of each projection's input axis
+                         (recipe "int4g16": AQT sub-channel tiling of the contraction axis, `quant.recipe`)
+  w4a8g<G>               + int8 activations (int4 weights)
+  longer                 + `--long-finetune-steps` of fine-tuning instead of `--finetune-steps`
+and the same recipes as PTQ (the fp32 parameters through the recipe's AQT model, no training).
 Eval metrics are the trainer's (full ACT rollouts, reference metrics): LM loss per sequence, token accuracy,
 exact match.
 """
@@ -107,11 +118,52 @@ def datasets(config, digits: int):
   return Datasets(train=train, eval=evaluate)
 
 
+ROW_GROUPS = ("fp32", "qat", "ptq", "levers")
+
+
+def finetune(config, model, params, ds, steps: int, learning_rate: float):
+  """QAT of `model` for `steps` steps from `params` (e.g. a trained fp32 run's): the trainer's jitted step and
+  optimizer with a fresh state and schedule (warm-up 10 steps, cosine to 10%); returns (params, eval metrics)."""
+  import jax
+
+  from hrm_jax.train import optimizers, trainer
+  from hrm_jax.train import step as step_lib
+
+  config = ml_collections.ConfigDict(config.to_dict())
+  config.optimizer.learning_rate = learning_rate
+  config.optimizer.warmup_steps = min(10, steps)
+  config.train.num_steps = steps
+  tx = optimizers.make_optimizer(config.optimizer, steps)
+  batches = ds.train()
+  params = jax.tree.map(lambda x: jax.numpy.array(x, copy=True), params)  # the step donates its state
+  state = step_lib.create_train_state(model, params, tx, next(ds.train()))
+  _, step_rng = jax.random.split(jax.random.key(config.train.seed))  # as the trainer splits its seed
+  train_fn = jax.jit(
+    lambda s, b: step_lib.train_step(model, tx, config.train.loss_type, config.train.batch_size, step_rng, s, b),
+    donate_argnums=(0,),
+  )
+  for _ in range(steps):
+    state, metrics = train_fn(state, next(batches))
+  if not np.isfinite(float(metrics["loss"])):
+    raise RuntimeError("QAT fine-tuning diverged (non-finite loss): lower --finetune-lr")
+  return state.params, trainer.evaluate(model, state.params, ds.eval(), config)
+
+
 def main(argv=None) -> None:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--steps", type=int, default=400)
   parser.add_argument("--digits", type=int, default=6)
+  parser.add_argument(
+    "--rows", default="fp32,qat,ptq", help=f"comma-separated groups of rows out of {ROW_GROUPS} (fp32 always runs)"
+  )
+  parser.add_argument("--group-size", type=int, default=16, help="int4 lever: entries per scale (hidden 64)")
+  parser.add_argument("--finetune-steps", type=int, default=100, help="int4 levers: QAT steps from fp32")
+  parser.add_argument("--long-finetune-steps", type=int, default=400, help="int4 levers: the longer fine-tuning")
+  parser.add_argument("--finetune-lr", type=float, default=1e-3, help="int4 levers: peak learning rate")
   args = parser.parse_args(argv)
+  groups = {g.strip() for g in args.rows.split(",") if g.strip()}
+  if not groups <= set(ROW_GROUPS):
+    parser.error(f"--rows {args.rows!r}: expected groups out of {ROW_GROUPS}")
 
   from hrm_jax import quant
   from hrm_jax.models import hrm
@@ -119,7 +171,7 @@ def main(argv=None) -> None:
 
   rows = []
   trained = {}
-  for mode in ("none", "int8", "int4"):
+  for mode in ("none", "int8", "int4") if "qat" in groups else ("none",):
     config = make_config(args.steps, args.digits, mode)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as workdir:
@@ -131,7 +183,7 @@ def main(argv=None) -> None:
   config, params = trained["none"]
   ds = datasets(config, args.digits)
   float_model = hrm.HRMCore(hrm.HRMConfig.from_config(config.model))
-  for bits in ("int8", "int4"):
+  for bits in ("int8", "int4") if "ptq" in groups else ():
     t0 = time.perf_counter()
     aqt_model = hrm.HRMCore(float_model.cfg, dot_general_cls=quant.dot_general_cls(bits))
     rows.append(
@@ -146,16 +198,43 @@ def main(argv=None) -> None:
       )
     )
 
+  if "levers" in groups:
+    g = args.group_size
+    ladder = (
+      (f"int4 QAT from fp32, {args.finetune_steps} st", "int4", args.finetune_steps),
+      (f"int4g{g} QAT from fp32", f"int4g{g}", args.finetune_steps),
+      (f"w4a8g{g} QAT from fp32", f"w4a8g{g}", args.finetune_steps),
+      (f"w4a8g{g} QAT fp32, {args.long_finetune_steps} st", f"w4a8g{g}", args.long_finetune_steps),
+    )
+    for name in ("int4", f"int4g{g}", "w4a8", f"w4a8g{g}"):
+      t0 = time.perf_counter()
+      model = hrm.HRMCore(float_model.cfg, dot_general_cls=quant.dot_general_cls(name))
+      rows.append(
+        (f"{name} PTQ (AQT w+a)", trainer.evaluate(model, params, ds.eval(), config), time.perf_counter() - t0)
+      )
+    t0 = time.perf_counter()
+    ev = trainer.evaluate(float_model, quant.fake_quantize(params, f"int4g{g}"), ds.eval(), config)
+    rows.append((f"int4g{g} PTQ weight-only", ev, time.perf_counter() - t0))
+    t0 = time.perf_counter()  # the control: fp32 trained the same extra steps, nothing quantized
+    _, ev = finetune(config, float_model, params, ds, args.finetune_steps, args.finetune_lr)
+    rows.append((f"fp32 continued, {args.finetune_steps} st", ev, time.perf_counter() - t0))
+    for name, recipe_name, steps in ladder:
+      t0 = time.perf_counter()
+      model = hrm.HRMCore(float_model.cfg, dot_general_cls=quant.dot_general_cls(recipe_name))
+      _, ev = finetune(config, model, params, ds, steps, args.finetune_lr)
+      rows.append((name, ev, time.perf_counter() - t0))
+      print(f"{name}: eval LM loss {ev['lm_loss']:.4f}", flush=True)
+
   base = rows[0][1]["lm_loss"]
   print(f"\nreverse-{args.digits} task, {args.steps} steps, batch 32, seed 0 (eval: 256 held-out sequences)")
   print(
-    f"| {'run':<22} | {'eval LM loss':>12} | {'rel. to fp32':>12} | {'token acc':>9} | {'exact match':>11} | {'time s':>7} |"
+    f"| {'run':<30} | {'eval LM loss':>12} | {'rel. to fp32':>12} | {'token acc':>9} | {'exact match':>11} | {'time s':>7} |"
   )
-  print("|" + "-" * 24 + "|" + "-" * 14 + "|" + "-" * 14 + "|" + "-" * 11 + "|" + "-" * 13 + "|" + "-" * 9 + "|")
+  print("|" + "-" * 32 + "|" + "-" * 14 + "|" + "-" * 14 + "|" + "-" * 11 + "|" + "-" * 13 + "|" + "-" * 9 + "|")
   for name, ev, seconds in rows:
     rel = (ev["lm_loss"] - base) / base
     print(
-      f"| {name:<22} | {ev['lm_loss']:>12.4f} | {rel:>+11.1%} | {ev['accuracy']:>9.4f} | "
+      f"| {name:<30} | {ev['lm_loss']:>12.4f} | {rel:>+11.1%} | {ev['accuracy']:>9.4f} | "
       f"{ev['exact_accuracy']:>11.4f} | {seconds:>7.1f} |"
     )
 

@@ -22,7 +22,9 @@ Three flows:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -41,22 +43,85 @@ BITS = {"int8": 8, "int4": 4}
 SCOPES = ("blocks", "all")
 BLOCK_MODULES = ("H_level", "L_level", "stack")
 INT_KEY, SCALE_KEY = "int_values", "scale"
+BWD_BITS = 8  # the gradients' matmuls (4-bit gradients stalled training: int4 QAT +322% eval loss, quant_quality)
+
+_RECIPE = re.compile(r"^(?:int(?P<bits>4|8)|w(?P<w>4|8)a(?P<a>4|8))(?:g(?P<group>[1-9][0-9]*))?$")
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+  """What quantization-aware training quantizes in each block projection x @ kernel.
+
+  weight_bits: the kernel's bits; act_bits: the activations' (x) bits; group_size: 0 = one scale per output
+  channel (per row of x), else one scale per `group_size` consecutive entries of the contraction axis (AQT's
+  sub-channel tiling, `tiled_dot_general`: the product is summed over tiles, each tile with its own scales for x
+  and the kernel).
+
+  Names: "int8" (w8a8), "int4" (w4a4), "w<bits>a<bits>" (e.g. "w4a8": int4 weights, int8 activations), each
+  optionally followed by "g<size>" (e.g. "int4g16", "w4a8g16").
+  """
+
+  weight_bits: int
+  act_bits: int
+  group_size: int = 0
+
+  @property
+  def name(self) -> str:
+    base = f"int{self.weight_bits}" if self.weight_bits == self.act_bits else f"w{self.weight_bits}a{self.act_bits}"
+    return base + (f"g{self.group_size}" if self.group_size else "")
+
+
+def recipe(name: str) -> Recipe:
+  """Parses a quantization name ("int8", "int4", "w4a8", "int4g16", "w4a8g16", ...); a clear error otherwise."""
+  m = _RECIPE.match(name) if isinstance(name, str) else None
+  if m is None:
+    raise ValueError(
+      f"quantization {name!r}: expected int8, int4 or w<4|8>a<4|8>, optionally + g<group size> (e.g. w4a8g16) "
+      "(config.model.quant / --quantize)"
+    )
+  if m["bits"]:
+    w = a = int(m["bits"])
+  else:
+    w, a = int(m["w"]), int(m["a"])
+  return Recipe(w, a, int(m["group"] or 0))
 
 
 def _bits(name: str) -> int:
-  if name not in BITS:
-    raise ValueError(f"quantization {name!r}: expected one of {tuple(BITS)} (config.model.quant / --quantize)")
-  return BITS[name]
+  return recipe(name).weight_bits
 
 
 def aqt_config(name: str):
-  """AQT DotGeneral config: `name` bits for weights and activations in the forward pass; the gradients' matmuls
-  in the backward pass at 8 bits (4-bit gradients stalled training: bench/quant_quality measured int4 QAT at
-  +322% eval loss with bwd_bits=4). Deterministic rounding, so runs are reproducible."""
-  from aqt.jax.v2 import config as aqt_config_lib
+  """AQT DotGeneral config for a recipe (`recipe`): weights at weight_bits and activations at act_bits in the
+  forward pass, the gradients' matmuls at 8 bits (reusing the forward pass's quantized operands, AQT's
+  use_fwd_quant), abs-max calibration, deterministic rounding (runs are reproducible)."""
+  from aqt.jax.v2 import aqt_dot_general
 
-  bits = _bits(name)
-  return aqt_config_lib.fully_quantized(fwd_bits=bits, bwd_bits=8, use_stochastic_rounding=False)
+  r = recipe(name)
+  return aqt_dot_general.dot_general_make(
+    lhs_bits=r.act_bits, rhs_bits=r.weight_bits, bwd_bits=BWD_BITS, use_fwd_quant=True
+  )
+
+
+def contraction_tiling(group_size: int):
+  """AQT `tiling_fn` that splits the contraction axis of x @ kernel into tiles of `group_size` (sub-channel
+  scales for both operands). The axis must divide by the group size."""
+  from aqt.jax.v2 import tiled_dot_general as tiled
+
+  def tiling_fn(lhs, rhs, dimension_numbers):
+    (lhs_contract, rhs_contract), _ = dimension_numbers
+    size = lhs.shape[lhs_contract[0]]
+    if size % group_size:
+      raise ValueError(f"quantization group size {group_size} does not divide a projection's input size {size}")
+    return tiled.Cfg(
+      lhs=tiled.TensorTiling(
+        contraction_axes=[tiled.AxisTiling(axis=lhs_contract[0], tile_size=group_size)], remaining_axes=[]
+      ),
+      rhs=tiled.TensorTiling(
+        contraction_axes=[tiled.AxisTiling(axis=rhs_contract[0], tile_size=group_size)], remaining_axes=[]
+      ),
+    )
+
+  return tiling_fn
 
 
 def dot_general_cls(name: str) -> Callable[..., Any] | None:
@@ -65,9 +130,11 @@ def dot_general_cls(name: str) -> Callable[..., Any] | None:
     return None
   from aqt.jax.v2.flax import aqt_flax
 
+  r = recipe(name)
   # prng_name=None: rounding is deterministic, so the layer needs no "params" rng at apply time and the
   # model's segment/ACT functions run unchanged (variables stay {"params"} only).
-  return functools.partial(aqt_flax.AqtDotGeneral, aqt_config(name), prng_name=None)
+  tiling = {"tiling_fn": contraction_tiling(r.group_size)} if r.group_size else {}
+  return functools.partial(aqt_flax.AqtDotGeneral, aqt_config(name), prng_name=None, **tiling)
 
 
 def _quant_axis(path: tuple[str, ...], leaf, scope: str) -> int | None:
@@ -101,6 +168,22 @@ def quantize_array(w: Array | np.ndarray, bits: int, axis: int) -> tuple[np.ndar
   return q.astype(np.int8), scale
 
 
+def fake_quantize_array(w: Array | np.ndarray, bits: int, axis: int, group_size: int = 0) -> np.ndarray:
+  """`w` rounded as `quantize_array` does and scaled back to float; `group_size` > 0: one scale per group of that
+  many consecutive entries along `axis` (sub-channel), as AQT's contraction tiling scales them."""
+  w = np.asarray(w, np.float32)
+  if not group_size:
+    q, scale = quantize_array(w, bits, axis)
+    return q.astype(np.float32) * scale
+  moved = np.moveaxis(w, axis, -1)
+  n = moved.shape[-1]
+  if n % group_size:
+    raise ValueError(f"quantization group size {group_size} does not divide an axis of size {n}")
+  grouped = moved.reshape(moved.shape[:-1] + (n // group_size, group_size))
+  q, scale = quantize_array(grouped, bits, axis=-1)
+  return np.moveaxis((q.astype(np.float32) * scale).reshape(moved.shape), -1, axis)
+
+
 def is_frozen_leaf(x) -> bool:
   return isinstance(x, dict) and set(x) == {INT_KEY, SCALE_KEY}
 
@@ -112,15 +195,20 @@ def freeze(params, name: str, scope: str = "all"):
   stored in int8 containers (values in [-7, 7]). scope: "blocks" (exactly what the AQT model quantizes, so a
   frozen QAT model computes what it computed in training) or "all" (also the LM head and the embedding).
   """
-  bits = _bits(name)
+  r = recipe(name)
   if scope not in SCOPES:
     raise ValueError(f"freeze scope {scope!r}: expected one of {SCOPES}")
+  if r.group_size:
+    raise ValueError(
+      f"quantization {name!r}: per-group scales are a training (AQT) and fake-quantization option; served integer "
+      "weights hold one scale per output column (layers.int_matmul)"
+    )
 
   def convert(path, leaf):
     axis = _quant_axis(_path_names(path), leaf, scope)
     if axis is None:
       return np.asarray(leaf)
-    q, s = quantize_array(leaf, bits, axis)
+    q, s = quantize_array(leaf, r.weight_bits, axis)
     return {INT_KEY: q, SCALE_KEY: s}
 
   return jax.tree_util.tree_map_with_path(convert, params)
@@ -141,8 +229,20 @@ def dequantize(frozen, dtype=jnp.float32):
 
 
 def fake_quantize(params, name: str, scope: str = "all"):
-  """Weight-only post-training quantization: the float parameters a frozen model would compute with."""
-  return dequantize(freeze(params, name, scope))
+  """Weight-only post-training quantization: the float parameters a frozen model would compute with (per-group
+  recipes such as "int4g16": one scale per group of the contraction axis, per group of a row for the embedding)."""
+  r = recipe(name)
+  if scope not in SCOPES:
+    raise ValueError(f"freeze scope {scope!r}: expected one of {SCOPES}")
+
+  def convert(path, leaf):
+    axis = _quant_axis(_path_names(path), leaf, scope)
+    if axis is None:
+      return np.asarray(leaf)
+    # the group runs along the contraction axis (a kernel's rows); an embedding row is split into groups
+    return fake_quantize_array(leaf, r.weight_bits, axis, r.group_size)
+
+  return jax.tree_util.tree_map_with_path(convert, params)
 
 
 def nbytes(tree) -> int:

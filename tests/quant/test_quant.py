@@ -107,3 +107,79 @@ def test_int_matmul_reads_integers_and_matches_the_float_product():
 def test_unknown_quantization_is_named():
   with pytest.raises(ValueError, match="int3"):
     quant.dot_general_cls("int3")
+
+
+@pytest.mark.parametrize(
+  "name,expected",
+  [
+    ("int8", quant.Recipe(8, 8, 0)),
+    ("int4", quant.Recipe(4, 4, 0)),
+    ("w4a8", quant.Recipe(4, 8, 0)),
+    ("int4g16", quant.Recipe(4, 4, 16)),
+    ("w4a8g32", quant.Recipe(4, 8, 32)),
+  ],
+)
+def test_recipe_names(name, expected):
+  assert quant.recipe(name) == expected and expected.name == name
+
+
+@pytest.mark.parametrize("name", ["int3", "w4", "w4a8g0", "int4g", "INT4", "w2a8"])
+def test_bad_recipe_names_are_refused_with_the_grammar(name):
+  with pytest.raises(ValueError, match=r"w<4\|8>a<4\|8>"):
+    quant.recipe(name)
+
+
+def _aqt_product(name, x, w):
+  """x [m, k] @ w [k, n] through the recipe's AqtDotGeneral (as the model's Linear calls it)."""
+  dg = quant.dot_general_cls(name)()
+  return np.asarray(dg.apply({}, jax.numpy.asarray(x), jax.numpy.asarray(w), (((1,), (0,)), ((), ())), None))
+
+
+def test_recipes_quantize_activations_and_weights_per_group_as_the_reference():
+  """w<b>a<b>g<G>: x rounded to a-bit integers per row and per group of G inputs, w to b-bit integers per group of G
+  inputs and per column; the product summed over groups. The reference rounds each operand with
+  quant.fake_quantize_array (AQT's IntSymmetric numerics) and multiplies the floats."""
+  rng = np.random.default_rng(0)
+  x = rng.standard_normal((6, 64)).astype(np.float32)
+  x[:, :16] *= 8.0  # one group of inputs much larger than the rest: per-group scales pay off
+  w = rng.standard_normal((64, 24)).astype(np.float32)
+  exact = x @ w
+  errors = {}
+  for name in ("int4", "w4a8", "int4g16", "w4a8g16"):
+    r = quant.recipe(name)
+    got = _aqt_product(name, x, w)
+    ref = quant.fake_quantize_array(x, r.act_bits, 1, r.group_size) @ quant.fake_quantize_array(
+      w, r.weight_bits, 0, r.group_size
+    )
+    close = np.isclose(got, ref, rtol=1e-4, atol=1e-3)
+    assert close.mean() > 0.97, name  # a rounding edge may fall the other way (reciprocal vs division)
+    errors[name] = float(np.abs(got - exact).mean())
+  assert errors["w4a8"] < errors["int4"] and errors["int4g16"] < errors["int4"]
+  assert errors["w4a8g16"] < min(errors["w4a8"], errors["int4g16"])
+
+
+def test_int4_recipe_is_aqt_fully_quantized_and_groups_carry_gradients():
+  from aqt.jax.v2 import config as aqt_config_lib
+  from aqt.jax.v2.flax import aqt_flax
+
+  rng = np.random.default_rng(1)
+  x = rng.standard_normal((4, 32)).astype(np.float32)
+  w = rng.standard_normal((32, 8)).astype(np.float32)
+  cfg = aqt_config_lib.fully_quantized(fwd_bits=4, bwd_bits=8, use_stochastic_rounding=False)
+  x, w = jax.numpy.asarray(x), jax.numpy.asarray(w)
+  reference = aqt_flax.AqtDotGeneral(cfg, prng_name=None).apply({}, x, w, (((1,), (0,)), ((), ())), None)
+  np.testing.assert_array_equal(_aqt_product("int4", x, w), np.asarray(reference))
+  dg = quant.dot_general_cls("w4a8g16")()
+  grad = jax.grad(lambda w_: jax.numpy.sum(dg.apply({}, x, w_, (((1,), (0,)), ((), ())), None) ** 2))(w)
+  assert np.all(np.isfinite(grad)) and np.abs(np.asarray(grad)).min() > 0  # straight-through to every weight
+
+
+def test_group_size_must_divide_and_groups_are_not_frozen():
+  with pytest.raises(ValueError, match="group size 24 does not divide"):
+    _aqt_product("int4g24", np.ones((2, 64), np.float32), np.ones((64, 4), np.float32))
+  with pytest.raises(ValueError, match="one scale per output column"):
+    quant.freeze({"L_level": {"kernel": np.ones((64, 4), np.float32)}}, "int4g16")
+  w = np.random.default_rng(2).standard_normal((64, 4)).astype(np.float32)
+  assert quant.recipe("w4a8").weight_bits == 4  # w4a8 freezes as int4 weights (activations: the layers' act_bits)
+  frozen = quant.freeze({"L_level": {"kernel": w}}, "w4a8")["L_level"]["kernel"]
+  assert np.abs(frozen[quant.INT_KEY]).max() == 7
