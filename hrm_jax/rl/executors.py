@@ -232,6 +232,15 @@ class RayExecutor(_Executor):
       self._wake.notify()
 
   def _dispatch(self) -> None:
+    try:
+      self._collect()
+    except Exception as error:  # noqa: BLE001 - Ray itself failed (the cluster went away): fail every waiter
+      with self._wake:
+        lost, self._tasks = list(self._tasks.values()), {}
+      for submission, *_ in lost:
+        submission._fail(ExecutionError(f"ray executor: {type(error).__name__}: {error}"))
+
+  def _collect(self) -> None:
     ray = self._ray
     while True:
       with self._wake:

@@ -448,7 +448,10 @@ def train_rl(
   rollouts = rollout_lib.RolloutSampler(model, None, rc, stop_ids)
   writer = metrics_lib.create_writer(workdir)
   eval_problems = prompts.eval_problems(rl.eval_size)
-  executor = executors.make_executor(exec_config, queue_size=local_rows * (ahead + 1))
+  try:
+    executor = executors.make_executor(exec_config, queue_size=local_rows * (ahead + 1))
+  except (RuntimeError, ConnectionError) as e:  # Ray or SWE-ReX missing or unreachable
+    raise ValueError(f"rl.execution.executor={exec_config.executor}: {e}") from None
   log(
     f"hrm-jax train-rl: {rl.objective.name}, {rl.num_steps} steps x {rl.prompts_per_batch} prompts x "
     f"G={rc.group_size}, {rl.num_minibatches} updates per rollout batch, mesh {mesh.describe()}, "
