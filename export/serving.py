@@ -147,9 +147,7 @@ def decode(served: Served, stored, token, position, depth, *caches, skip_halted:
 
 def _apps_layers(cfg: hrm.HRMConfig) -> int:
   """(application, layer) pairs of one segment."""
-  if cfg.arch == "transformer":
-    return cfg.H_layers + cfg.L_layers
-  return cfg.num_L_applications * cfg.L_layers + cfg.num_H_applications * cfg.H_layers
+  return sum(cfg.application_layers)
 
 
 def native_forward(

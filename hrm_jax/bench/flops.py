@@ -1,7 +1,8 @@
 """Analytic model FLOPs per token (matmuls and attention; the usual 2 FLOPs per multiply-add).
 
 An HRM segment applies L H_cycles*L_cycles times and H H_cycles times; training adds the ACT target pass (one
-more forward segment, no backward) and a backward through the last `grad_steps` applications (2x their forward).
+more forward segment, no backward; none with `no_ACT_continue`) and a backward through the graded applications
+(`cfg.graded_applications`, 2x their forward).
 """
 
 from __future__ import annotations
@@ -20,11 +21,7 @@ def block_forward_flops(cfg: hrm.HRMConfig, context: int) -> float:
 
 
 def segment_forward_flops(cfg: hrm.HRMConfig, context: int) -> float:
-  layers_per_app = {hrm.L_KIND: cfg.L_layers, hrm.H_KIND: cfg.H_layers}
-  if cfg.arch == "transformer":
-    blocks = cfg.H_layers + cfg.L_layers
-  else:
-    blocks = sum(layers_per_app[k] for k in cfg.schedule)
+  blocks = sum(cfg.application_layers)  # blocks per application (HRM, TRM: one network, transformer)
   head = 2 * cfg.hidden_size * cfg.vocab_size
   return blocks * block_forward_flops(cfg, context) + head
 
@@ -33,12 +30,7 @@ def train_flops_per_token(cfg: hrm.HRMConfig) -> float:
   """One training call (segment forward + target-Q forward + backward of the graded applications)."""
   context = cfg.total_len if cfg.attention == "bidirectional" else cfg.total_len / 2
   forward = segment_forward_flops(cfg, context)
-  target = forward if cfg.halt_max_steps > 1 else 0.0
-  if cfg.arch == "transformer":
-    graded_blocks = cfg.H_layers + cfg.L_layers
-  else:
-    layers_per_app = {hrm.L_KIND: cfg.L_layers, hrm.H_KIND: cfg.H_layers}
-    graded = cfg.schedule[-min(cfg.grad_steps, len(cfg.schedule)) :]
-    graded_blocks = sum(layers_per_app[k] for k in graded)
+  target = forward if cfg.halt_max_steps > 1 and not cfg.no_ACT_continue else 0.0  # no_ACT_continue: no pass
+  graded_blocks = sum(cfg.application_layers[-cfg.graded_applications :])
   backward = 2 * (graded_blocks * block_forward_flops(cfg, context) + 2 * cfg.hidden_size * cfg.vocab_size)
   return forward + target + backward

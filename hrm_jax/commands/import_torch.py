@@ -1,4 +1,4 @@
-"""`hrm-jax import-torch`: convert a reference HRM checkpoint (.pt / .safetensors / .npz) into a workdir."""
+"""`hrm-jax import-torch`: convert a reference HRM or TRM checkpoint (.pt / .safetensors / .npz) into a workdir."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ NOT_IN_CHECKPOINT = (
   "L_cycles",
   "halt_max_steps",
   "halt_exploration_prob",
+  "no_ACT_continue",
+  "puzzle_emb_len",
   "pos_encodings",
   "rope_theta",
   "rms_norm_eps",

@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from hrm_jax.models import hrm, layers
-from hrm_jax.models.hrm import L_KIND, HRMConfig, HRMCore
+from hrm_jax.models.hrm import HRMConfig, HRMCore
 
 Array = jax.Array
 
@@ -75,12 +75,7 @@ def init_caches(cfg: HRMConfig, batch_size: int, segments: int, max_len: int | N
   def module(num_layers):
     return tuple(layers.init_cache(batch_size, cfg.num_heads, cfg.head_dim, max_len, dtype) for _ in range(num_layers))
 
-  def application(kind):
-    if cfg.arch == "transformer":
-      return module(cfg.H_layers + cfg.L_layers)
-    return module(cfg.L_layers if kind == L_KIND else cfg.H_layers)
-
-  return tuple(tuple(application(kind) for kind in cfg.schedule) for _ in range(segments))
+  return tuple(tuple(module(n) for n in cfg.application_layers) for _ in range(segments))
 
 
 def cache_length(cfg: HRMConfig, bucket: int, max_new_tokens: int) -> int:

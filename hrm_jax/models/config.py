@@ -1,8 +1,9 @@
-"""The HRM's hyper-parameters (`config.model`), in a module that imports no JAX (configs load it cheaply).
+"""The model's hyper-parameters (`config.model`), in a module that imports no JAX (configs load it cheaply).
 
-Names follow the reference's `HierarchicalReasoningModel_ACTV1Config` (sapientinc/HRM); the fields after
-`halt_exploration_prob` are this project's (code mode, quantization, memory options). `configs/common.py`
-builds config files' `model` sections from these defaults.
+Names follow the reference's `HierarchicalReasoningModel_ACTV1Config` (sapientinc/HRM) and, for `arch="trm"`,
+`TinyRecursiveReasoningModel_ACTV1Config` (SamsungSAILMontreal/TinyRecursiveModels: `puzzle_emb_len`,
+`no_ACT_continue`); the other fields after `halt_exploration_prob` are this project's (code mode, quantization,
+memory options). `configs/common.py` builds config files' `model` sections from these defaults.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ REMAT_POLICIES = ("none", "full", "dots", "dots_no_batch", "block_outputs")
 
 L_KIND, H_KIND = 0, 1
 ATTENTION_MODES = ("bidirectional", "causal", "prefix_lm")
+ARCHS = ("hrm", "trm", "transformer")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,7 +38,8 @@ class HRMConfig:
   pos_encodings: str = "rope"  # rope | learned
   rope_theta: float = 10000.0
   rms_norm_eps: float = 1e-5
-  puzzle_emb_ndim: int = 0  # >0: ceil(ndim/hidden) puzzle prefix tokens (reference)
+  puzzle_emb_ndim: int = 0  # >0: ceil(ndim/hidden) puzzle prefix tokens (reference), or puzzle_emb_len of them
+  puzzle_emb_len: int = 0  # >0 (with puzzle_emb_ndim > 0): that many puzzle prefix tokens (TRM's; its default 16)
   num_puzzle_identifiers: int = 1
   task_conditioning: bool = False  # two prefix tokens: language and task type
   num_languages: int = 6
@@ -45,9 +48,16 @@ class HRMConfig:
   q_position: str = "first"  # first (reference: the puzzle token) | last_prompt (causal ACT, module doc)
   halt_max_steps: int = 16
   halt_exploration_prob: float = 0.1
-  grad_steps: int = 2  # module applications with gradient; 2 = the reference's 1-step gradient (last L, last H)
+  # True: halt when q_halt > 0 and no continue target (TRM's default); False: q_halt > q_continue, with the
+  # bootstrapped continue target (the reference HRM).
+  no_ACT_continue: bool = False
+  # Module applications with gradient (the last k of the schedule); 0 = the architecture's own rule
+  # (`graded_applications`: HRM 2, its one-step gradient; TRM the whole last H cycle; transformer 1).
+  grad_steps: int = 0
   forward_dtype: str = "float32"
-  arch: str = "hrm"  # hrm | transformer (pre-norm baseline of matched size: H_layers + L_layers blocks)
+  # hrm | trm (Tiny Recursive Model: one L_level network updates z_L and z_H; H_layers unused) | transformer
+  # (pre-norm baseline of matched size: H_layers + L_layers blocks)
+  arch: str = "hrm"
   quant: str = "none"  # none | int8 | int4 (AQT, hrm_jax/quant)
   remat_policy: str = "none"  # jax.checkpoint per module application: REMAT_POLICIES
   scan_layers: bool = False  # blocks of a module under nn.scan (parameters stacked: layers.scan_layer_params)
@@ -76,12 +86,16 @@ class HRMConfig:
       bad("q_position", "expected 'first' or 'last_prompt'")
     if self.q_position == "first" and self.attention != "bidirectional" and self.prefix_len == 0:
       bad("q_position", "'first' needs a prefix token (or bidirectional attention); use 'last_prompt'")
-    if self.arch not in ("hrm", "transformer"):
-      bad("arch", "expected 'hrm' or 'transformer'")
+    if self.arch not in ARCHS:
+      bad("arch", f"expected one of {ARCHS}")
     if self.halt_max_steps < 1:
       bad("halt_max_steps", "must be >= 1")
-    if self.grad_steps < 1:
-      bad("grad_steps", "must be >= 1")
+    if self.grad_steps < 0:
+      bad("grad_steps", "must be >= 0 (0: the architecture's rule)")
+    if self.puzzle_emb_len < 0:
+      bad("puzzle_emb_len", "must be >= 0 (0: ceil(puzzle_emb_ndim / hidden_size))")
+    if self.puzzle_emb_len > 0 and self.puzzle_emb_len * self.hidden_size < self.puzzle_emb_ndim:
+      bad("puzzle_emb_len", f"{self.puzzle_emb_len} tokens of {self.hidden_size} cannot hold puzzle_emb_ndim")
     if self.forward_dtype not in ("float32", "bfloat16", "float16"):
       bad("forward_dtype", "expected float32, bfloat16 or float16")
     if self.remat_policy not in REMAT_POLICIES:
@@ -91,12 +105,17 @@ class HRMConfig:
     if self.quant not in ("none", "int8", "int4"):
       bad("quant", "expected none, int8 or int4")
     for field in ("H_cycles", "L_cycles", "H_layers", "L_layers", "vocab_size", "seq_len"):
+      if field == "H_layers" and self.arch == "trm":
+        continue  # unused by TRM (its configs set 0)
       if getattr(self, field) < 1:
         bad(field, "must be >= 1")
 
   @property
   def puzzle_len(self) -> int:
-    return -(-self.puzzle_emb_ndim // self.hidden_size) if self.puzzle_emb_ndim > 0 else 0
+    """Puzzle prefix tokens: none without puzzle embeddings; else puzzle_emb_len, or ceil(ndim / hidden)."""
+    if self.puzzle_emb_ndim <= 0:
+      return 0
+    return self.puzzle_emb_len if self.puzzle_emb_len > 0 else -(-self.puzzle_emb_ndim // self.hidden_size)
 
   @property
   def prefix_len(self) -> int:
@@ -127,6 +146,25 @@ class HRMConfig:
     if self.arch == "transformer":
       return (L_KIND,)
     return ((L_KIND,) * self.L_cycles + (H_KIND,)) * self.H_cycles
+
+  @property
+  def application_layers(self) -> tuple[int, ...]:
+    """Blocks run by each application of `schedule` (its KV caches hold one buffer pair per block)."""
+    if self.arch == "transformer":
+      return (self.H_layers + self.L_layers,)
+    if self.arch == "trm":  # one network (L_level) for both updates
+      return (self.L_layers,) * len(self.schedule)
+    return tuple(self.L_layers if k == L_KIND else self.H_layers for k in self.schedule)
+
+  @property
+  def graded_applications(self) -> int:
+    """The last k applications of a segment that carry gradients (`grad_steps`, or the architecture's rule):
+    HRM 2 (the last L and the last H: the reference's one-step gradient), TRM L_cycles + 1 (the last H cycle
+    with full backpropagation, its earlier H_cycles - 1 cycles without gradient), transformer 1."""
+    n = len(self.schedule)
+    if self.grad_steps > 0:
+      return min(self.grad_steps, n)
+    return min({"hrm": 2, "trm": self.L_cycles + 1}.get(self.arch, 1), n)
 
   @property
   def num_L_applications(self) -> int:

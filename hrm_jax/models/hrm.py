@@ -18,6 +18,12 @@ specified in `shared/reference/hrm-spec.md`), written functionally:
   * `act_evaluate()` runs whole ACT rollouts (`act_loop` under one `lax.while_loop`): the reference's fixed
     number of segments or dynamic halting, with the segment budget a runtime argument.
 
+The Tiny Recursive Model (`arch="trm"`; Jolicoeur-Martineau 2025, arXiv 2510.04871, SamsungSAILMontreal/
+TinyRecursiveModels `models/recursive_reasoning/trm.py`) is the same core with one network: `L_level` makes both
+the z_L and the z_H updates of the same static schedule, the whole last H cycle carries gradients
+(`HRMConfig.graded_applications`), and with `no_ACT_continue` the Q head halts by q_halt > 0 with no target-Q
+pass (`halts`). docs/model.md says how it maps.
+
 Modes (config `attention`):
   * `bidirectional`: the reference's native mode (fixed-length transduction, no mask).
   * `causal` / `prefix_lm`: code generation. Every block application attends causally (prefix_lm: the prompt
@@ -102,6 +108,8 @@ class HRMCore(nn.Module):
     if c.arch == "hrm":
       self.H_level = layers.ReasoningModule(c.H_layers, **common)
       self.L_level = layers.ReasoningModule(c.L_layers, **common)
+    elif c.arch == "trm":  # one network for both updates (TRM's `L_level`; H_layers is unused, as there)
+      self.L_level = layers.ReasoningModule(c.L_layers, **common)
     else:
       self.stack = layers.ReasoningModule(c.H_layers + c.L_layers, post_norm=False, final_norm=True, **common)
 
@@ -169,7 +177,9 @@ class HRMCore(nn.Module):
     return self.L_level(z, injection, ctx["cos"], ctx["sin"], ctx["mask"], caches, cache_index)
 
   def apply_H(self, z, injection, ctx, caches=None, cache_index=None):
-    return self.H_level(z, injection, ctx["cos"], ctx["sin"], ctx["mask"], caches, cache_index)
+    """The z_H update: H_level (HRM), or the one shared L_level network (TRM)."""
+    level = self.L_level if self.cfg.arch == "trm" else self.H_level
+    return level(z, injection, ctx["cos"], ctx["sin"], ctx["mask"], caches, cache_index)
 
   def apply_stack(self, z, ctx, caches=None, cache_index=None):
     return self.stack(z, None, ctx["cos"], ctx["sin"], ctx["mask"], caches, cache_index)
@@ -188,7 +198,7 @@ class HRMCore(nn.Module):
     x = self.embed(batch)
     ctx = attention_context(self.cfg, batch, 0, x.shape[1])
     z_H, z_L = self.initial_state(x.shape[0], x.shape[1])
-    if self.cfg.arch == "hrm":
+    if self.cfg.arch in ("hrm", "trm"):
       z_L, _ = self.apply_L(z_L, z_H + x, ctx)
       z_H, _ = self.apply_H(z_H, z_L, ctx)
     else:
@@ -309,7 +319,7 @@ def segment(
   The ONE implementation of the recurrence: training (`forward_segment`, `act_step`), evaluation
   (`act_evaluate`), prefill and decode (hrm_jax/inference/sampler.py), RL replay (`forward_at_depth`) and both
   exports call it. The schedule is static, so it is unrolled: application i is L (z_L <- L(z_L, z_H + x)) or
-  H (z_H <- H(z_H, z_L)) known at trace time, and with `caches` it reads and writes its own cache buffers in
+  H (z_H <- H(z_H, z_L); TRM: the same network as L) known at trace time, and with `caches` it reads and writes its own cache buffers in
   place (no switch over kinds, no slicing of a stacked cache).
 
   Args:
@@ -320,9 +330,10 @@ def segment(
     caches: None (no cache: attention over the n positions), or one entry per application of the schedule,
       each a tuple over the module's layers of (k, v) [batch, heads, max_len, head_dim]; the new positions'
       keys/values are written at `cache_index` (int, or int32 [batch]) and attention reads the cache.
-    grad_steps: applications that carry gradients (default: the config's); the earlier ones see stop-gradient
-      parameters, inputs and carry, so no residuals are kept for them (the reference's one-step gradient is 2:
-      the last L and the last H). The carry always enters through stop_gradient.
+    grad_steps: applications that carry gradients (default: the config's `graded_applications`); the earlier
+      ones see stop-gradient parameters, inputs and carry, so no residuals are kept for them (the reference's
+      one-step gradient is 2: the last L and the last H; TRM's is its last H cycle, L_cycles + 1). The carry
+      always enters through stop_gradient.
     probes: optional [num_applications, batch, n, d] added to each application's output. Zero probes change
       nothing; their gradients show which applications the loss can reach (tests).
   Returns:
@@ -330,7 +341,7 @@ def segment(
   """
   cfg = model.cfg
   n_apps = len(cfg.schedule)
-  k = min(cfg.grad_steps if grad_steps is None else grad_steps, n_apps)
+  k = cfg.graded_applications if grad_steps is None else min(grad_steps, n_apps)
   sg = jax.lax.stop_gradient
   remat = (
     (lambda f: f)
@@ -421,7 +432,7 @@ def act_loop(
   """The ACT loop, written once: segments from H_init/L_init until every row halts.
 
   A row halts after `depth[b]` segments when `depth` is given (decoding and RL replay: the depth was chosen
-  earlier); otherwise at the first segment whose q_halt > q_continue (with `dynamic_halting`, and not before
+  earlier); otherwise at the first segment whose Q head halts (`halts`; with `dynamic_halting`, and not before
   `min_depth[b]` segments: depth exploration), and always at `budget`. Each row keeps the `readout` of its
   halting segment. Two ways to run, the same rule:
     * `lax.while_loop` (default): `budget` may be traced (raise it at test time without recompiling);
@@ -462,7 +473,7 @@ def act_loop(
     if depth is not None:
       halt_now = halt_now | (steps >= depth)
     elif dynamic_halting:
-      q_halts = out["q_halt"] > out["q_continue"]
+      q_halts = halts(model.cfg, out["q_halt"], out["q_continue"])
       if min_depth is not None:
         q_halts = q_halts & (steps >= min_depth)
       halt_now = halt_now | q_halts
@@ -539,6 +550,14 @@ def initial_carry(model: HRMCore, batch: Batch) -> ACTCarry:
   )
 
 
+def halts(cfg: HRMConfig, q_halt: Array, q_continue: Array) -> Array:
+  """The Q head's halting decision (bool, the logits' shape): q_halt > 0 with `no_ACT_continue` (TRM: the halt
+  logit alone, a sigmoid above 1/2), else q_halt > q_continue (the reference HRM)."""
+  if cfg.no_ACT_continue:
+    return q_halt > 0
+  return q_halt > q_continue
+
+
 def _where_rows(mask: Array, a: Array, b: Array) -> Array:
   return jnp.where(mask.reshape(mask.shape + (1,) * (a.ndim - 1)), a, b)
 
@@ -583,10 +602,12 @@ def act_step(
   """One ACT call: one segment for every slot (one optimizer step in training).
 
   Halted slots are reset to H_init/L_init and take the new batch's example; the others keep theirs. In
-  training (and when halt_max_steps > 1) a slot halts when q_halt > q_continue, subject to a random minimum
-  number of segments (per sample: probability `halt_exploration_prob`, minimum uniform in
-  [2, halt_max_steps]); the continue target is bootstrapped from one more no-gradient segment from the
-  updated carry. Every slot halts at `halt_max_steps`. `rng`: one key, or one key per row ([batch]).
+  training (and when halt_max_steps > 1) a slot halts when the Q head says so (`halts`: q_halt > q_continue,
+  or q_halt > 0 with `no_ACT_continue`), subject to a random minimum number of segments (per sample:
+  probability `halt_exploration_prob`, minimum uniform in [2, halt_max_steps]); the continue target is
+  bootstrapped from one more no-gradient segment from the updated carry (none with `no_ACT_continue`: the
+  target is None, so the loss has no continue term, as TRM). Every slot halts at `halt_max_steps`. `rng`: one
+  key, or one key per row ([batch]).
   """
   cfg = model.cfg
   max_steps = cfg.halt_max_steps if halt_max_steps is None else halt_max_steps
@@ -607,17 +628,18 @@ def act_step(
   if train and max_steps > 1:
     if packed:  # a row (the ACT unit) halts when every sequence packed in it would
       read = data["q_read"] > 0
-      halted = halted | jnp.all(jnp.where(read, q_halt > q_cont, True), axis=1)
+      halted = halted | jnp.all(jnp.where(read, halts(cfg, q_halt, q_cont), True), axis=1)
     else:
-      halted = halted | (q_halt > q_cont)
+      halted = halted | halts(cfg, q_halt, q_cont)
     explore_u, min_draw = _exploration_draws(rng, steps.shape, max_steps)
     explore = explore_u < cfg.halt_exploration_prob
     min_steps = explore * min_draw
     halted = halted & (steps >= min_steps)
-    _, _, (next_halt, next_cont) = forward_segment(model, jax.lax.stop_gradient(params), z_H, z_L, data)
-    last = is_last[:, None] if packed else is_last
-    target = jax.nn.sigmoid(jnp.where(last, next_halt, jnp.maximum(next_halt, next_cont)))
-    target = jax.lax.stop_gradient(target)
+    if not cfg.no_ACT_continue:
+      _, _, (next_halt, next_cont) = forward_segment(model, jax.lax.stop_gradient(params), z_H, z_L, data)
+      last = is_last[:, None] if packed else is_last
+      target = jax.nn.sigmoid(jnp.where(last, next_halt, jnp.maximum(next_halt, next_cont)))
+      target = jax.lax.stop_gradient(target)
   new_carry = ACTCarry(z_H=z_H, z_L=z_L, steps=steps, halted=halted, data=data)
   return new_carry, ACTOutputs(logits, q_halt, q_cont, target)
 

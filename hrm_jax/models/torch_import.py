@@ -1,8 +1,11 @@
-"""Converting a reference (sapientinc/HRM, PyTorch) state_dict into our parameters.
+"""Converting a reference PyTorch state_dict into our parameters: the HRM (sapientinc/HRM) or, with
+`arch="trm"`, the Tiny Recursive Model (SamsungSAILMontreal/TinyRecursiveModels, `models/recursive_reasoning/
+trm.py`: the same key names and layouts, with one `L_level` network and no `H_level`).
 
 Key names and layouts from hrm-spec.md section 1.9 / 5.4: keys live under `model.inner.` (compiled checkpoints
 add `_orig_mod.` in front); linear weights are [out, in] and become Flax kernels [in, out]; the fused QKV keeps
 its [Q heads | K heads | V heads] layout and gate_up its [gate | up] layout, so a transpose is all they need.
+TRM's `puzzle_emb_len` (16 prefix tokens by default) is a config field; the state_dict does not record it.
 Readers: `.pt` (PyTorch, `weights_only=True`: no code runs), `.safetensors` and `.npz` (`allow_pickle=False`).
 """
 
@@ -73,7 +76,9 @@ def convert_state_dict(state_dict: Mapping[str, np.ndarray], cfg: hrm.HRMConfig)
     node_t, node_o = template, out
     for p in path[:-1]:
       if p not in node_t:
-        raise KeyError(f"{key}: the config has no {'/'.join(path)} (check the config's layer counts)")
+        raise KeyError(
+          f"{key}: the config (arch={cfg.arch!r}) has no {'/'.join(path)} (check config.model.arch and the layer counts)"
+        )
       node_t, node_o = node_t[p], node_o[p]
     leaf = path[-1]
     if leaf not in node_t:
@@ -105,13 +110,15 @@ def convert_state_dict(state_dict: Mapping[str, np.ndarray], cfg: hrm.HRMConfig)
     elif key.startswith(("H_level.layers.", "L_level.layers.")) and key.endswith(".weight"):
       level, _, index, *rest = key[: -len(".weight")].split(".")
       part = ".".join(rest)
+      if part.startswith("mlp_t."):
+        raise KeyError(f"{raw_key}: TRM's mlp_t variant (an MLP over positions instead of attention) is not supported")
       if part not in LAYER_PARTS:
         raise KeyError(f"{raw_key}: unknown layer weight {part!r}")
       put((level, f"layers_{index}") + LAYER_PARTS[part] + ("kernel",), value.T, raw_key)
     elif key.startswith("puzzle_emb.local_"):
       continue  # training scratch buffers of the sparse embedding, not weights
     else:
-      raise KeyError(f"{raw_key}: not a key of the reference HRM (hrm-spec.md 1.9)")
+      raise KeyError(f"{raw_key}: not a key of the reference HRM (hrm-spec.md 1.9) or TRM")
     used.add(key)
 
   missing = [

@@ -83,6 +83,41 @@ def _from_microbatches(x: jax.Array) -> jax.Array:
   return x.swapaxes(0, 1).reshape((x.shape[0] * x.shape[1],) + x.shape[2:])
 
 
+def act_call_loss(model: hrm.HRMCore, loss_type: str, params, carry: hrm.ACTCarry, batch, rng, *, train: bool = True):
+  """One ACT call and its loss: what the reference's `ACTLossHead` computes per call (the train step's loss).
+
+  params: the "params" collection; rng: one key or one key per row (exploration, `hrm.act_step`).
+  Returns (loss summed over the batch, (new carry, metrics sums, `hrm.ACTOutputs`)); the train step divides the
+  loss by the global batch (the reference's pretrain.py scales it the same way before `backward`).
+  """
+  carry, out = hrm.act_step(model, {"params": params}, carry, batch, rng, train=train)
+  if hrm.is_packed(carry.data):  # several sequences per row: per-sequence loss and Q targets
+    loss, metrics = losses.packed_act_loss(
+      out.logits,
+      carry.data["labels"],
+      carry.data["segment_ids"],
+      carry.data["q_read"],
+      out.q_halt_logits,
+      out.q_continue_logits,
+      out.target_q_continue,
+      carry.halted,
+      carry.steps,
+      loss_type,
+    )
+  else:
+    loss, metrics = losses.act_loss(
+      out.logits,
+      carry.data["labels"],
+      out.q_halt_logits,
+      out.q_continue_logits,
+      out.target_q_continue,
+      carry.halted,
+      carry.steps,
+      loss_type,
+    )
+  return loss, (carry, metrics, out)
+
+
 def train_step(
   model: hrm.HRMCore,
   tx: optax.GradientTransformation,
@@ -104,31 +139,7 @@ def train_step(
   row_keys = jax.random.split(step_rng, rows)
 
   def loss_fn(params, carry, data, keys):
-    carry, out = hrm.act_step(model, {"params": params}, carry, data, keys, train=True)
-    if hrm.is_packed(carry.data):  # several sequences per row: per-sequence loss and Q targets
-      loss, metrics = losses.packed_act_loss(
-        out.logits,
-        carry.data["labels"],
-        carry.data["segment_ids"],
-        carry.data["q_read"],
-        out.q_halt_logits,
-        out.q_continue_logits,
-        out.target_q_continue,
-        carry.halted,
-        carry.steps,
-        loss_type,
-      )
-    else:
-      loss, metrics = losses.act_loss(
-        out.logits,
-        carry.data["labels"],
-        out.q_halt_logits,
-        out.q_continue_logits,
-        out.target_q_continue,
-        carry.halted,
-        carry.steps,
-        loss_type,
-      )
+    loss, (carry, metrics, _) = act_call_loss(model, loss_type, params, carry, data, keys)
     return loss / global_batch, (carry, metrics)  # packed: per row (the ACT unit), summed over its sequences
 
   grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
