@@ -104,7 +104,7 @@ def test_ray_scores_like_the_local_pool_and_survives_lost_tasks(ray_local, sampl
       time.sleep(600)
     return execution.execute(record, reply, config)
 
-  config = execution.ExecutionConfig(wall_s=2.0, workers=2, task_timeout_s=10.0)
+  config = execution.ExecutionConfig(wall_s=2.0, workers=2, task_timeout_s=6.0)
   with executors.RayExecutor(config, task_fn=lossy) as ray_ex:
     outcomes = ray_ex.map(items)
     stats = dict(ray_ex.stats)
