@@ -115,6 +115,7 @@ class CodeProblem:
       self.prompt = problem.question_content + starter
     self.public = problem.public_tests or problem.tests[:1]
     self._checked: dict[str, Check] = {}
+    self._graded: dict[str, lcb.Grade] = {}
 
   def extract(self, reply: str, parent: Attempt | None = None) -> str:
     code = lcb.extract_code(reply)
@@ -145,8 +146,10 @@ class CodeProblem:
     return f"{self.prompt}\nThis attempt has a bug. Fix it.\n{attempt.code}\n{attempt.check.feedback}"
 
   def grade(self, code: str) -> lcb.Grade:
-    """The answer on every test (public, then private)."""
-    return lcb.grade_programs([(self.problem, code)], 1, backend=self.backend)[0]
+    """The answer on every test (public, then private); a program graded before is not run again."""
+    if code not in self._graded:
+      self._graded[code] = lcb.grade_programs([(self.problem, code)], 1, backend=self.backend)[0]
+    return self._graded[code]
 
 
 class PolyglotProblem:
