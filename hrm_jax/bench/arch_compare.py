@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import collections
 import dataclasses
+import difflib
 import importlib.util
 import json
 import os
@@ -333,6 +334,14 @@ def summarize(runs: dict[str, dict], costs: dict[str, dict], meta: dict) -> dict
       vals = [t["results"][setting]["pass"] for t in run["tasks"] if pick(t) and setting in t["results"]]
       return float(np.mean(vals)) if vals else None
 
+    def similarity(run, setting, pick):  # a graded proxy where pass@1 is 0: the reply against the reference
+      vals = [
+        difflib.SequenceMatcher(None, t["results"][setting]["reply"].strip(), t["solution"].strip()).ratio()
+        for t in run["tasks"]
+        if pick(t) and setting in t["results"] and t["solution"]
+      ]
+      return float(np.mean(vals)) if vals else None
+
     def depth(run, setting, pick):
       vals = [t["results"][setting]["depth"] for t in run["tasks"] if pick(t) and setting in t["results"]]
       return float(np.mean(vals)) if vals else None
@@ -357,6 +366,9 @@ def summarize(runs: dict[str, dict], costs: dict[str, dict], meta: dict) -> dict
       },
       "by_setting": {
         s: _mean_std([rate(r, s, lambda t: t["tier"] != LCB_TIER) for r in arm_runs]) for s in setting_names
+      },
+      "similarity_by_tier": {
+        tier: _mean_std([similarity(r, home, lambda t, x=tier: t["tier"] == x) for r in arm_runs]) for tier in tiers
       },
       "depth_by_tier": {
         tier: _mean_std([depth(r, biggest, lambda t, x=tier: t["tier"] == x) for r in arm_runs]) for tier in tiers
@@ -420,6 +432,15 @@ def table(summary: dict) -> str:
   lines += ["| arm | " + " | ".join(settings_) + " |", "|---" * (len(settings_) + 1) + "|"]
   for arm in names:
     lines.append(f"| {arm} | " + " | ".join(_fmt(arms[arm]["by_setting"].get(s)) for s in settings_) + " |")
+  lines += [
+    "",
+    "Reply vs reference solution, character similarity (difflib ratio; a graded proxy where pass@1 is 0, not a "
+    "score: a reply can pass without matching the reference):",
+    "",
+  ]
+  lines += ["| arm | " + " | ".join(tiers) + " |", "|---" * (len(tiers) + 1) + "|"]
+  for arm in names:
+    lines.append(f"| {arm} | " + " | ".join(_fmt(arms[arm].get("similarity_by_tier", {}).get(t)) for t in tiers) + " |")
   lines += ["", f"Mean ACT depth the Q head picks per difficulty (`{first.get('depth_setting', '')}`):", ""]
   lines += ["| arm | " + " | ".join(tiers) + " |", "|---" * (len(tiers) + 1) + "|"]
   for arm in names:

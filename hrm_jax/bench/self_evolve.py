@@ -17,7 +17,8 @@ evaluated attempts), made concrete for code generation (issue 15, section 3) as 
             Held-out check: a new record whose task is a held-out task (same language, task type and statement,
             or the same id) raises LeakError: the run stops rather than train on an eval task. The round-r model
             is trained from scratch with the same steps and seed on the base data plus every verified record
-            so far, then scored like round 0: the rounds differ only in the data they add.
+            so far, then scored like round 0: the rounds differ only in the data they add (a round that added
+            nothing keeps the previous model, which the same data and seed would reproduce).
 
 Writes OUT/summary.json (per round: pass@1 overall and per difficulty, records added, pool pass rate) and
 OUT/table.md (default OUT: hrm_jax/bench/results/arch_compare/self_evolve/).
@@ -182,15 +183,18 @@ def main(argv=None) -> int:
   seen_code: set = set()
   added: list[dict] = []
   rounds = []
+  trained_on = None  # the number of self-verified records the current model was trained with
   for r in range(args.rounds + 1):
     t0 = time.perf_counter()
     records = base + added
     check_not_heldout(added, heldout)  # again, on exactly what this round trains on
     data = RecordsDataset(records, tokenizer, config.model.seq_len, config.train.batch_size, config.train.seed)
-    workdir = os.path.join(args.workdir, f"round{r}")
-    trainer.train_and_evaluate(config, workdir, datasets=trainer.Datasets(train=data))
+    if trained_on != len(added):  # a round that added nothing keeps its model: same data and seed, same model
+      workdir = os.path.join(args.workdir, f"round{r}")
+      trainer.train_and_evaluate(config, workdir, datasets=trainer.Datasets(train=data))
+      model, params, _ = arch_compare.checkpoint_params(workdir)
+      trained_on = len(added)
     train_s = time.perf_counter() - t0
-    model, params, _ = arch_compare.checkpoint_params(workdir)
     replies, depths = generators.run(model, params, heldout, home, "act", args.max_new_tokens)
     outcomes = scorer.score(heldout, replies)
     passed = np.asarray([o[0] for o in outcomes], np.float32)
