@@ -16,7 +16,9 @@ duration of one sub-task is its mean busy time measured at N = 1 (`calibrated`).
 Where it goes (means per sub-task, seconds): `queue` = start in the worker - submission (Ray scheduling plus
 waiting for a slot), `return` = arrival at the driver - end in the worker (result serialisation and transfer),
 `work+` = busy time - calibrated (work inflated by contention on the shared cores: sandbox start-up, and for
-episodes the model server's queueing, `model+` = policy seconds - policy seconds at N = 1).
+episodes the model server's queueing, `model+` = policy seconds - policy seconds at N = 1). `coordination` is the
+overhead with the work as it took under load (ideal = the sub-tasks' summed busy time / min(N, slots)): what the
+orchestration itself (scheduling, transfer, the driver's loop) costs, apart from contention for the cores.
 """
 
 from __future__ import annotations
@@ -122,7 +124,11 @@ def run_kind(kind: str, workers: list[int], rounds: int, duration: float, worker
       calibrated = statistics.fmean(r.busy_s for r in report.attempts)
       policy_base = statistics.fmean(r.stats.get("policy_s", 0.0) for r in report.attempts)
     ideal, over = orchestrate.overhead(report.wall_s, n * rounds * calibrated, n, slots)
+    # The same with the work as it took under load: what coordination alone (scheduling, transfer) costs.
+    busy = sum(r.busy_s for r in report.attempts)
+    _, coordination = orchestrate.overhead(report.wall_s, busy, n, slots)
     row = {
+      "coordination": coordination,
       "kind": kind,
       "workers": n,
       "slots": slots,
@@ -135,7 +141,8 @@ def run_kind(kind: str, workers: list[int], rounds: int, duration: float, worker
     }
     rows.append(row)
     say(
-      f"{kind:8s} N={n:3d} slots={slots:3d} wall {report.wall_s:7.2f}s ideal {ideal:7.2f}s overhead {over:6.1%} | queue {row['queue_s']:.3f}s "
+      f"{kind:8s} N={n:3d} slots={slots:3d} wall {report.wall_s:7.2f}s ideal {ideal:7.2f}s overhead {over:6.1%} "
+      f"coordination {coordination:6.1%} | queue {row['queue_s']:.3f}s "
       f"return {row['return_s']:.3f}s work+ {row['work_plus_s']:.3f}s model+ {row['model_plus_s']:.3f}s | ok {row['ok']}/{n * rounds}"
     )
   return rows
@@ -143,13 +150,13 @@ def run_kind(kind: str, workers: list[int], rounds: int, duration: float, worker
 
 def table(rows: list[dict]) -> str:
   lines = [
-    "| work | N | slots | sub-tasks | known duration s | wall s | ideal s | overhead | queue s | return s | work+ s | model+ s | ok |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| work | N | slots | sub-tasks | known duration s | wall s | ideal s | overhead | coordination | queue s | return s | work+ s | model+ s | ok |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ]
   for r in rows:
     lines.append(
       f"| {r['kind']} | {r['workers']} | {r['slots']} | {r['subtasks']} | {r['calibrated_s']:.3f} | {r['wall_s']:.2f} | {r['ideal_s']:.2f} | "
-      f"{r['overhead']:.1%} | {r['queue_s']:.3f} | {r['return_s']:.3f} | {r['work_plus_s']:.3f} | {r['model_plus_s']:.3f} | {r['ok']}/{r['subtasks']} |"
+      f"{r['overhead']:.1%} | {r['coordination']:.1%} | {r['queue_s']:.3f} | {r['return_s']:.3f} | {r['work_plus_s']:.3f} | {r['model_plus_s']:.3f} | {r['ok']}/{r['subtasks']} |"
     )
   return "\n".join(lines)
 
