@@ -22,7 +22,9 @@ The pieces:
     the session's own limits first.
   * Logs: every attempt (finished, failed, killed, timed out) is written as `attempts/<id>.<attempt>.json`
     (written to a temporary file and renamed: a reader never sees half a file), then `episodes.jsonl` (the final
-    attempt of each sub-task, in sub-task order) and `summary.json`, both by atomic rename.
+    attempt of each sub-task, in sub-task order) and `summary.json`, both by atomic rename. While an attempt runs,
+    its session calls are journaled line by line (`journal/<id>.<attempt>.jsonl`, fsynced), so a killed worker's
+    steps survive it.
   * Merge (`merge_edits`): each worker's edits are the files it changed relative to the task's files. A file
     changed by one worker is taken as is; a file changed by several is merged three-way (`git merge-file`, text
     only, run on the host: no model output is executed); overlapping changes are conflicts, handed to a final
@@ -318,14 +320,52 @@ class _TimedPolicy:
       self.calls += 1
 
 
+class _JournaledSession:
+  """Appends every session call and its result to a JSONL journal as it happens (one line each, flushed and
+  fsynced), so the steps of an attempt whose process is killed are still on disk; a reader drops at most an
+  incomplete last line."""
+
+  def __init__(self, session, path: pathlib.Path):
+    self.session, self.name = session, session.name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    self._file = open(path, "a", encoding="utf-8")  # pylint: disable=consider-using-with
+
+  def _log(self, **entry) -> None:
+    self._file.write(json.dumps(dict(entry, t=round(time.time(), 3)), ensure_ascii=False) + "\n")
+    self._file.flush()
+    os.fsync(self._file.fileno())
+
+  def run(self, command: str, timeout_s: float = 60.0):
+    self._log(call="run", command=command)
+    obs = self.session.run(command, timeout_s)
+    self._log(result="run", output=obs.output[-4000:], exit_code=obs.exit_code)
+    return obs
+
+  def read_file(self, path: str) -> str:
+    return self.session.read_file(path)
+
+  def write_file(self, path: str, content: str) -> None:
+    self._log(call="write_file", path=path, content=content)
+    self.session.write_file(path, content)
+
+  def close(self) -> None:
+    try:
+      self.session.close()
+    finally:
+      self._file.close()
+
+
 @dataclasses.dataclass(frozen=True)
 class AgentWorker:
-  """Runs the agent loop on a sub-task in its own session; its edits are the files it changed."""
+  """Runs the agent loop on a sub-task in its own session; its edits are the files it changed. journal_dir: where
+  each attempt's session calls are journaled as they happen (`<id>.<attempt>.jsonl`; on a cluster, a shared
+  filesystem path)."""
 
   policy: PolicySpec
   session: str = "sandbox"
   budgets: loop.Budgets = loop.Budgets()
   session_config: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+  journal_dir: str | None = None
 
   def __call__(self, subtask: SubTask, attempt: int) -> WorkerResult:
     from hrm_jax.agent import sessions  # pylint: disable=import-outside-toplevel
@@ -333,6 +373,8 @@ class AgentWorker:
     kwargs = dict(self.session_config)
     kwargs["files"] = dict(subtask.files)
     session = sessions.open_session(self.session, **kwargs)
+    if self.journal_dir:
+      session = _JournaledSession(session, pathlib.Path(self.journal_dir) / f"{subtask.id}.{attempt}.jsonl")
     try:
       policy = _TimedPolicy(self.policy.build(subtask.id))
       episode = loop.run_episode(
@@ -762,7 +804,12 @@ def run(args) -> int:
       return 2
     say(f"{len(subtasks)} sub-tasks ({args.split}); {args.actors} actors x {args.per_actor} slots")
     connect(args.address)
-    worker = AgentWorker(spec, args.session, loop.Budgets(max_steps=args.max_steps, wall_s=args.timeout_s))
+    worker = AgentWorker(
+      spec,
+      args.session,
+      loop.Budgets(max_steps=args.max_steps, wall_s=args.timeout_s),
+      journal_dir=str(args.out.resolve() / "journal"),
+    )
     with Orchestrator(
       worker,
       actors=args.actors,

@@ -134,6 +134,8 @@ def test_cli_scripted_agents_in_sandboxes_merge(ray_local, tmp_path, capsys):
   assert summary["ok"] == 2 and summary["conflicts"] == [] and summary["changed_files"] == ["calc.py"]
   episodes = [json.loads(line) for line in (out / "episodes.jsonl").read_text().splitlines()]
   assert [e["id"] for e in episodes] == ["t000.1", "t001.1"] and all(e["steps"] for e in episodes)
+  journal = [json.loads(line) for line in (out / "journal" / "t001.1.jsonl").read_text().splitlines()]
+  assert {"call": "write_file", "path": "calc.py", "content": fixed_mul}.items() <= journal[0].items()
   assert (
     cli.main(["orchestrate", "--task", str(tmp_path / "missing.json"), "--agent", "oracle", "--out", str(out)]) == 2
   )
