@@ -262,10 +262,26 @@ def split_task(task: Task, how: str, plan: Callable[[str], str] | None = None, m
 # ----------------------------------------------------------------------------------------------- workers
 
 
-def workspace_files(session, base: Mapping[str, str]) -> dict[str, str]:
-  """The session's text files now (paths relative to its root, without .git and the session state)."""
-  obs = session.run(f"find . -type f -not -path './.git/*' -not -path './{STATE_DIR}/*' -print0 | head -c 1000000", 60)
+def workspace_files(session) -> dict[str, str]:
+  """The session's text files now (paths relative to its root, without .git and the session state). A sandbox
+  session's workspace is read on the host (files only, links skipped: nothing runs); other sessions list it
+  with `find` inside the session."""
+  root = getattr(session, "workspace", None)
   files = {}
+  if isinstance(root, pathlib.Path):
+    for directory, dirs, names in os.walk(root, followlinks=False):
+      rel_dir = pathlib.Path(directory).relative_to(root)
+      dirs[:] = [d for d in dirs if not (rel_dir == pathlib.Path(".") and d in (".git", STATE_DIR))]
+      for name in names:
+        path = pathlib.Path(directory) / name
+        if path.is_symlink() or not path.is_file():
+          continue
+        try:
+          files[(rel_dir / name).as_posix()] = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeError):
+          continue
+    return files
+  obs = session.run(f"find . -type f -not -path './.git/*' -not -path './{STATE_DIR}/*' -print0 | head -c 1000000", 60)
   for raw in obs.output.split("\0"):
     path = raw.strip().removeprefix("./")
     if not path or "\n" in path or path.startswith("["):
@@ -327,6 +343,7 @@ class _JournaledSession:
 
   def __init__(self, session, path: pathlib.Path):
     self.session, self.name = session, session.name
+    self.workspace = getattr(session, "workspace", None)
     path.parent.mkdir(parents=True, exist_ok=True)
     self._file = open(path, "a", encoding="utf-8")  # pylint: disable=consider-using-with
 
@@ -387,7 +404,7 @@ class AgentWorker:
         episode_id=f"{subtask.id}.{attempt}",
         test_command=subtask.test_command,
       )
-      edits = diff_files(subtask.files, workspace_files(session, subtask.files))
+      edits = diff_files(subtask.files, workspace_files(session))
     finally:
       session.close()
     return WorkerResult(
