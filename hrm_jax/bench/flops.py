@@ -23,7 +23,9 @@ def block_forward_flops(cfg: hrm.HRMConfig, context: int) -> float:
 def segment_forward_flops(cfg: hrm.HRMConfig, context: int) -> float:
   blocks = sum(cfg.application_layers)  # blocks per application (HRM, TRM: one network, transformer)
   head = 2 * cfg.hidden_size * cfg.vocab_size
-  return blocks * block_forward_flops(cfg, context) + head
+  # reverse_learning: one LM-head pass over z_L per H update (docs/model.md)
+  feedback = cfg.num_H_applications * head if cfg.reverse_learning else 0
+  return blocks * block_forward_flops(cfg, context) + head + feedback
 
 
 def train_flops_per_token(cfg: hrm.HRMConfig) -> float:
@@ -32,5 +34,7 @@ def train_flops_per_token(cfg: hrm.HRMConfig) -> float:
   forward = segment_forward_flops(cfg, context)
   target = forward if cfg.halt_max_steps > 1 and not cfg.no_ACT_continue else 0.0  # no_ACT_continue: no pass
   graded_blocks = sum(cfg.application_layers[-cfg.graded_applications :])
-  backward = 2 * (graded_blocks * block_forward_flops(cfg, context) + 2 * cfg.hidden_size * cfg.vocab_size)
+  head = 2 * cfg.hidden_size * cfg.vocab_size
+  graded_h = sum(k == hrm.H_KIND for k in cfg.schedule[-cfg.graded_applications :]) if cfg.reverse_learning else 0
+  backward = 2 * (graded_blocks * block_forward_flops(cfg, context) + head * (1 + graded_h))
   return forward + target + backward

@@ -55,6 +55,11 @@ class HRMConfig:
   # (`graded_applications`: HRM 2, its one-step gradient; TRM the whole last H cycle; transformer 1).
   grad_steps: int = 0
   forward_dtype: str = "float32"
+  # Reverse-order learning (the plan's "Neuro-Inspired Reverse-Order Learning", its `enable_reverse_learning`):
+  # every H update also takes the low level's error signal, L's own next-token prediction through the shared LM
+  # head (confidence-weighted embedding of its top token and its normalised entropy), projected by a zero-init
+  # matrix `reverse_proj`. Off = the faithful HRM/TRM. docs/model.md defines it.
+  reverse_learning: bool = False
   # hrm | trm (Tiny Recursive Model: one L_level network updates z_L and z_H; H_layers unused) | transformer
   # (pre-norm baseline of matched size: H_layers + L_layers blocks)
   arch: str = "hrm"
@@ -88,6 +93,8 @@ class HRMConfig:
       bad("q_position", "'first' needs a prefix token (or bidirectional attention); use 'last_prompt'")
     if self.arch not in ARCHS:
       bad("arch", f"expected one of {ARCHS}")
+    if self.reverse_learning and self.arch == "transformer":
+      bad("reverse_learning", "needs two states (arch 'hrm' or 'trm'), not the transformer baseline")
     if self.halt_max_steps < 1:
       bad("halt_max_steps", "must be >= 1")
     if self.grad_steps < 0:

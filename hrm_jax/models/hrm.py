@@ -112,6 +112,9 @@ class HRMCore(nn.Module):
       self.L_level = layers.ReasoningModule(c.L_layers, **common)
     else:
       self.stack = layers.ReasoningModule(c.H_layers + c.L_layers, post_norm=False, final_norm=True, **common)
+    if c.reverse_learning:  # zero-initialised: switching the flag on changes nothing until it is trained
+      # (declared last, so every other parameter initialises exactly as with the flag off)
+      self.reverse_proj = self.param("reverse_proj", named(nn.initializers.zeros, (None, "embed")), (d + 1, d))
 
   def embed(self, batch: Batch) -> Array:
     """Input embedding (spec 1.4). Returns [batch, prefix_len + seq_len, d] in the forward dtype.
@@ -181,6 +184,29 @@ class HRMCore(nn.Module):
     level = self.L_level if self.cfg.arch == "trm" else self.H_level
     return level(z, injection, ctx["cos"], ctx["sin"], ctx["mask"], caches, cache_index)
 
+  def reverse_feedback(self, z_L: Array) -> Array:
+    """Reverse-order learning's error signal from the low level, [batch, n, d] -> [batch, n, d] (positionwise).
+
+    L's own next-token prediction through the shared LM head, p = softmax(lm_head(z_L)): the embedding of its
+    top token weighted by that token's probability (scaled by sqrt(d) as the input embedding is) and the
+    normalised entropy H(p) / log(vocab) (its expected error: no labels, so the same signal exists when
+    decoding), concatenated and projected by `reverse_proj` [d + 1, d]."""
+    c = self.cfg
+    logits = self.lm_head(z_L).astype(jnp.float32)
+    logp = jax.nn.log_softmax(logits, axis=-1)
+    top = jnp.argmax(logits, axis=-1)
+    p_top = jnp.exp(jnp.take_along_axis(logp, top[..., None], axis=-1))
+    entropy = -jnp.sum(jnp.exp(logp) * logp, axis=-1, keepdims=True) / math.log(c.vocab_size)
+    guess = self.embed_tokens(top).astype(jnp.float32) * (p_top * math.sqrt(c.hidden_size))
+    features = jnp.concatenate([guess, entropy], axis=-1)
+    return (features @ self.reverse_proj.astype(jnp.float32)).astype(c.dtype)
+
+  def h_injection(self, z_L: Array) -> Array:
+    """What the H update adds to z_H: z_L, plus `reverse_feedback(z_L)` with `reverse_learning`."""
+    if self.cfg.reverse_learning:
+      return z_L + self.reverse_feedback(z_L)
+    return z_L
+
   def apply_stack(self, z, ctx, caches=None, cache_index=None):
     return self.stack(z, None, ctx["cos"], ctx["sin"], ctx["mask"], caches, cache_index)
 
@@ -200,7 +226,7 @@ class HRMCore(nn.Module):
     z_H, z_L = self.initial_state(x.shape[0], x.shape[1])
     if self.cfg.arch in ("hrm", "trm"):
       z_L, _ = self.apply_L(z_L, z_H + x, ctx)
-      z_H, _ = self.apply_H(z_H, z_L, ctx)
+      z_H, _ = self.apply_H(z_H, self.h_injection(z_L), ctx)
     else:
       z_H, _ = self.apply_stack(x, ctx)
     return self.lm_logits(z_H), self.q_logits(z_H[:, 0])
@@ -365,7 +391,8 @@ def segment(
       z_L, cache = apply(p, z_L, z_H + xi, cache)
     else:
       apply = remat(lambda p_, z, inj, c: model.apply(p_, z, inj, ctx, c, cache_index, method=HRMCore.apply_H))
-      z_H, cache = apply(p, z_H, z_L, cache)
+      injection = model.apply(p, z_L, method=HRMCore.h_injection) if cfg.reverse_learning else z_L
+      z_H, cache = apply(p, z_H, injection, cache)
     if probes is not None:
       if kind == H_KIND or cfg.arch == "transformer":
         z_H = z_H + probes[i]
