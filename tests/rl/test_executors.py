@@ -14,7 +14,7 @@ import pytest
 from hrm_jax.data_pipelines import procedural
 from hrm_jax.rl import execution, executors, rewards
 
-CONFIG = execution.ExecutionConfig(wall_s=2.0, workers=2)
+CONFIG = execution.ExecutionConfig(wall_s=5.0, workers=2)  # a loaded 2-core CI machine: generous for the quick ones
 
 
 @pytest.fixture(scope="module")
@@ -104,16 +104,18 @@ def test_ray_scores_like_the_local_pool_and_survives_lost_tasks(ray_local, sampl
       time.sleep(600)
     return execution.execute(record, reply, config)
 
-  config = execution.ExecutionConfig(wall_s=2.0, workers=2, task_timeout_s=6.0)
+  config = execution.ExecutionConfig(wall_s=5.0, workers=2, task_timeout_s=10.0)
+  quick = items[:4]  # the looping program's timeout is covered above
   with executors.RayExecutor(config, task_fn=lossy) as ray_ex:
-    outcomes = ray_ex.map(items)
+    outcomes = ray_ex.map(quick)
     stats = dict(ray_ex.stats)
   assert os.path.exists(crash_marker) and os.path.exists(hang_marker)
-  assert outcomes == local  # each result at its own row after the retries
-  assert stats["completed"] == len(items) and stats["retried"] >= 2 and stats["timed_out"] >= 1
+  assert outcomes == local[:4]  # each result at its own row after the retries
+  assert stats["completed"] == len(quick) and stats["retried"] >= 2 and stats["timed_out"] >= 1
   reward_config = rewards.RewardConfig(weights={"all_tests_passed": 1.0, "test_pass_fraction": 0.5})
   scored = [
-    rewards.compute_rewards(reward_config, [rewards.RewardInput(outcome=o) for o in x])[0] for x in (outcomes, local)
+    rewards.compute_rewards(reward_config, [rewards.RewardInput(outcome=o) for o in x])[0]
+    for x in (outcomes, local[:4])
   ]
   assert list(scored[0]) == list(scored[1])
 
@@ -128,7 +130,7 @@ def test_swerex_deployment_scores_like_the_local_pool(samples):
   """SWE-ReX's LocalDeployment (commands run on this host: no sandbox; known programs only)."""
   pytest.importorskip("swerex")
   _, items, local = samples
-  config = execution.ExecutionConfig(wall_s=2.0, workers=2, executor="swerex", swerex_deployment="local")
+  config = execution.ExecutionConfig(wall_s=5.0, workers=2, executor="swerex", swerex_deployment="local")
   with executors.make_executor(config) as rex:
     assert rex.name == "swerex-local"
     assert rex.map(items) == local
@@ -156,7 +158,7 @@ def test_swerex_remote_runtime_scores_like_the_local_pool(samples, monkeypatch):
         assert time.time() < deadline and server.poll() is None, "swerex-remote did not start"
         time.sleep(0.2)
     monkeypatch.setenv(executors.SWEREX_TOKEN_ENV, "t0k")
-    config = execution.ExecutionConfig(wall_s=2.0, workers=2, executor="swerex", address=f"http://127.0.0.1:{port}")
+    config = execution.ExecutionConfig(wall_s=5.0, workers=2, executor="swerex", address=f"http://127.0.0.1:{port}")
     with executors.make_executor(config) as rex:
       assert rex.name == "swerex-remote"
       assert rex.map(items) == local
