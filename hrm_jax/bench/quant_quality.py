@@ -22,7 +22,9 @@ learning-rate schedule (`--finetune-lr`, warm-up 10 steps, cosine to 10%):
                          (recipe "int4g16": AQT sub-channel tiling of the contraction axis, `quant.recipe`)
   w4a8g<G>               + int8 activations (int4 weights)
   longer                 + `--long-finetune-steps` of fine-tuning instead of `--finetune-steps`
-and the same recipes as PTQ (the fp32 parameters through the recipe's AQT model, no training).
+and the same recipes as PTQ (the fp32 parameters through the recipe's AQT model, no training). `--rows single`: each
+recipe alone trained from scratch like the fp32 run (same init, schedule and steps, through the same step), and
+the fp32 run continued `--long-finetune-steps` (the longer fine-tuning's control).
 Eval metrics are the trainer's (full ACT rollouts, reference metrics): LM loss per sequence, token accuracy,
 exact match.
 """
@@ -118,12 +120,12 @@ def datasets(config, digits: int):
   return Datasets(train=train, eval=evaluate)
 
 
-ROW_GROUPS = ("fp32", "qat", "ptq", "levers")
+ROW_GROUPS = ("fp32", "qat", "ptq", "levers", "single")
 
 
-def finetune(config, model, params, ds, steps: int, learning_rate: float):
+def finetune(config, model, params, ds, steps: int, learning_rate: float, warmup_steps: int = 10):
   """QAT of `model` for `steps` steps from `params` (e.g. a trained fp32 run's): the trainer's jitted step and
-  optimizer with a fresh state and schedule (warm-up 10 steps, cosine to 10%); returns (params, eval metrics)."""
+  optimizer with a fresh state and schedule (warm-up, cosine to 10%); returns (params, eval metrics)."""
   import jax
 
   from hrm_jax.train import optimizers, trainer
@@ -131,7 +133,7 @@ def finetune(config, model, params, ds, steps: int, learning_rate: float):
 
   config = ml_collections.ConfigDict(config.to_dict())
   config.optimizer.learning_rate = learning_rate
-  config.optimizer.warmup_steps = min(10, steps)
+  config.optimizer.warmup_steps = min(warmup_steps, steps)
   config.train.num_steps = steps
   tx = optimizers.make_optimizer(config.optimizer, steps)
   batches = ds.train()
@@ -224,6 +226,24 @@ def main(argv=None) -> None:
       _, ev = finetune(config, model, params, ds, steps, args.finetune_lr)
       rows.append((name, ev, time.perf_counter() - t0))
       print(f"{name}: eval LM loss {ev['lm_loss']:.4f}", flush=True)
+
+  if "single" in groups:  # each lever alone, from scratch: the fp32 run's init, schedule and steps, as the trainer
+    import jax
+
+    t0 = time.perf_counter()  # the longer fine-tuning's control
+    _, ev = finetune(config, float_model, params, ds, args.long_finetune_steps, args.finetune_lr)
+    rows.append((f"fp32 continued, {args.long_finetune_steps} st", ev, time.perf_counter() - t0))
+    print(f"{rows[-1][0]}: eval LM loss {ev['lm_loss']:.4f}", flush=True)
+    init_rng, _ = jax.random.split(jax.random.key(config.train.seed))
+    g = args.group_size
+    for name in ("int4", f"int4g{g}", "w4a8"):
+      t0 = time.perf_counter()
+      dg = quant.dot_general_cls(name)
+      model, variables = hrm.init_params(float_model.cfg, init_rng, dot_general_cls=dg)
+      opt = config.optimizer
+      _, ev = finetune(config, model, variables["params"], ds, args.steps, opt.learning_rate, opt.warmup_steps)
+      rows.append((f"{name} QAT from scratch, {args.steps} st", ev, time.perf_counter() - t0))
+      print(f"{rows[-1][0]}: eval LM loss {ev['lm_loss']:.4f}", flush=True)
 
   base = rows[0][1]["lm_loss"]
   print(f"\nreverse-{args.digits} task, {args.steps} steps, batch 32, seed 0 (eval: 256 held-out sequences)")
