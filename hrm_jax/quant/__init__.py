@@ -10,6 +10,9 @@ Three flows:
   * QAT: `config.model.quant=int8|int4` makes every projection of the H/L blocks (fused QKV, output, SwiGLU
     gate/up and down) an `aqt_flax.AqtDotGeneral`: weights and activations are fake-quantized in the forward
     pass with per-channel abs-max scales, gradients flow straight through (AQT's default).
+  * Recipes (`recipe`): "int8", "int4", "w4a8" (int4 weights, int8 activations), each optionally + "g<size>":
+    per-group (sub-channel) scales through AQT's contraction-axis tiling, e.g. "w4a8g16" (the int4 recipe that
+    holds, fine-tuned from an fp32 checkpoint: docs/export.md). `dot_general_cls(name)` takes any recipe.
   * Freeze: `freeze` stores each matrix as integers with one fp32 scale per output channel, using AQT's own
     numerics for symmetric ints with zero preserved (aqt/jax/v2/numerics/int_numerics.py, `IntSymmetric`:
     scale = max|w| / (2^(bits-1) - 0.5), values rounded half-to-even and clipped to +-(2^(bits-1) - 1)), so the
