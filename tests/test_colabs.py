@@ -48,7 +48,7 @@ def test_notebook_runs_top_to_bottom(path, tmp_path, monkeypatch):
   nb = nbformat.read(path, as_version=4)
   # a temp copy is executed (the saved outputs in colabs/ stay as they are); cwd = tmp_path
   client = nbclient.NotebookClient(
-    nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
   )
   client.execute()
   nbformat.write(nb, str(tmp_path / os.path.basename(path)))
