@@ -215,7 +215,7 @@ def test_trm_kv_cache_decoding_matches_the_full_forward():
   cfg = tiny_causal_config(
     arch="trm",
     H_layers=0,
-    H_cycles=2,
+    H_cycles=1,
     L_cycles=1,
     seq_len=12,
     halt_max_steps=2,
