@@ -49,7 +49,12 @@ class SweRexBackend:
 
   def __init__(self, deployment: str = "docker", python: str = "python3", **config):
     try:
-      from swerex.deployment.config import DockerDeploymentConfig, LocalDeploymentConfig, ModalDeploymentConfig, RemoteDeploymentConfig  # pylint: disable=import-outside-toplevel
+      from swerex.deployment.config import (  # pylint: disable=import-outside-toplevel
+        DockerDeploymentConfig,
+        LocalDeploymentConfig,
+        ModalDeploymentConfig,
+        RemoteDeploymentConfig,
+      )
     except ImportError as error:
       raise RuntimeError("the SWE-ReX backend needs `pip install 'hrm-jax[sandbox]'` (swe-rex==1.4.0)") from error
     configs = {"docker": DockerDeploymentConfig, "modal": ModalDeploymentConfig, "local": LocalDeploymentConfig}
