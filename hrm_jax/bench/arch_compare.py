@@ -402,7 +402,7 @@ def table(summary: dict) -> str:
   langs = list(first.get("by_language", {}))
   lines = [
     f"Size `{meta['size']}`; seeds {meta['seeds']}; {meta['tasks']} held-out tasks ({meta['tasks_by_tier']}); "
-    f"training on {meta['train_ops']} operations; {meta['load']}.",
+    f"training on {meta['train_ops']} operations; {meta['load']} when the tables were written.",
     "",
     "| arm | params | train GFLOPs/token | steps | train PFLOPs | train s | generate s | execute s | pass@1 (all) |",
     "|---|---|---|---|---|---|---|---|---|",
@@ -474,7 +474,7 @@ def _machine_load() -> str:
     load1, load5, _ = os.getloadavg()
   except OSError:
     return "load unknown"
-  return f"load average {load1:.1f} / {load5:.1f} (1 / 5 min) on {os.cpu_count()} CPUs at the end"
+  return f"load average {load1:.1f} / {load5:.1f} (1 / 5 min) on {os.cpu_count()} CPUs"
 
 
 def checkpoint_params(workdir: str):
@@ -569,6 +569,7 @@ def main(argv=None) -> int:
       result = evaluate_run(model, params, tasks, ev, generators, scorer)
       result.update(arm=arm, seed=seed, final_train=final, costs=costs[arm])
       result["timing"]["train_s"] = train_s
+      result["load"] = _machine_load()
       _write_json(path, result)
       home = f"act{costs[arm]['halt_max_steps']}"
       passed = [t["results"][home]["pass"] for t in result["tasks"] if home in t["results"]]
@@ -587,7 +588,7 @@ def main(argv=None) -> int:
     "tasks_by_tier": by_tier,
     "train_ops": f"{reference_config.data.min_ops}-{reference_config.data.max_ops}",
     "load": _machine_load(),
-    "sandbox_runs": scorer.runs,
+    "run_loads": {k: v["load"] for k, v in sorted(runs.items()) if "load" in v},
     "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
   }
   summary = summarize(runs, all_costs, meta)
