@@ -17,7 +17,9 @@ SMOKE_ENV = {
   "HRM_JAX_COLAB_SMOKE": "1",
   "HRM_JAX_REPO": ROOT,
   "HRM_JAX_COLAB_STEPS": "3",
-  "HRM_JAX_COLAB_OVERRIDES": "--config.data.num_train=200 --config.data.num_eval=8 --config.train.log_every=1",
+  # tiny_cpu shrunk (quickstart and the RL notebook's supervised start): compile time dominates at this size
+  "HRM_JAX_COLAB_OVERRIDES": "--config.data.num_train=200 --config.data.num_eval=8 --config.train.log_every=1 "
+  "--config.model.hidden_size=32 --config.model.H_layers=1 --config.model.L_layers=1",
   "JAX_PLATFORMS": "cpu",
 }
 
