@@ -24,6 +24,7 @@ dropped and counted in `stats["duplicates"]`, never scored twice. A sample that 
 
 from __future__ import annotations
 
+import abc
 import concurrent.futures
 import os
 import threading
@@ -93,7 +94,7 @@ class Submission:
     return list(self.outcomes)
 
 
-class _Executor:
+class _Executor(abc.ABC):
   """Shared by the executors: the queue bound (back-pressure), retries, statistics."""
 
   name = "base"
@@ -143,11 +144,12 @@ class _Executor:
     self._count("retried")
     self._start(submission, index, item)
 
+  @abc.abstractmethod
   def _start(self, submission: Submission, index: int, item: Item) -> None:
-    raise NotImplementedError
+    """Starts one run of row `index` (each executor's own way); it ends in `_finished` or `_failed`."""
 
-  def close(self) -> None:
-    pass
+  def close(self) -> None:  # noqa: B027 (optional hook: executors holding resources override it)
+    """Releases the executor's resources (threads, Ray handles); nothing by default."""
 
   def __enter__(self):
     return self

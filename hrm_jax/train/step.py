@@ -91,30 +91,14 @@ def act_call_loss(model: hrm.HRMCore, loss_type: str, params, carry: hrm.ACTCarr
   loss by the global batch (the reference's pretrain.py scales it the same way before `backward`).
   """
   carry, out = hrm.act_step(model, {"params": params}, carry, batch, rng, train=train)
+  q_terms = (out.q_halt_logits, out.q_continue_logits, out.target_q_continue, carry.halted, carry.steps, loss_type)
+  labels = carry.data["labels"]
   if hrm.is_packed(carry.data):  # several sequences per row: per-sequence loss and Q targets
     loss, metrics = losses.packed_act_loss(
-      out.logits,
-      carry.data["labels"],
-      carry.data["segment_ids"],
-      carry.data["q_read"],
-      out.q_halt_logits,
-      out.q_continue_logits,
-      out.target_q_continue,
-      carry.halted,
-      carry.steps,
-      loss_type,
+      out.logits, labels, carry.data["segment_ids"], carry.data["q_read"], *q_terms
     )
   else:
-    loss, metrics = losses.act_loss(
-      out.logits,
-      carry.data["labels"],
-      out.q_halt_logits,
-      out.q_continue_logits,
-      out.target_q_continue,
-      carry.halted,
-      carry.steps,
-      loss_type,
-    )
+    loss, metrics = losses.act_loss(out.logits, labels, *q_terms)
   return loss, (carry, metrics, out)
 
 
