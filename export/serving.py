@@ -12,8 +12,10 @@ The exported functions are the sampler's, around the one HRM core (`hrm.segment`
 (k, v) pair per (segment, module application, layer), each [b, heads, total_len, head_dim]. `position` is the
 token's index in the sequence (prompt token i is at i; the prefix tokens come before, as in training).
 
-A served int8/int4 model stores every matrix as integers (`quant.freeze`, scope "all") and computes with them as
-integers (`layers.int_matmul`): the parameters passed to an exported function are the integers and scales.
+A served quantized model (any recipe of hrm_jax.quant: int8, int4, w4a8g16, ...) stores every matrix as integers
+(`quant.freeze`, scope "all"; per-group recipes with one scale per group of the input axis and output column) and
+computes with them as integers (`layers.int_matmul`): the parameters passed to an exported function are the
+integers and scales.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ class Served:
   """A model ready to export.
 
   stored: the parameter tree written to the artifact ("params" collection; integer leaves are
-  {"int_values": int8, "scale": fp32}, read as integers by the model's layers); quantize: "none" | "int8" | "int4".
+  {"int_values": int8, "scale": fp32}, read as integers by the model's layers); quantize: "none" or a recipe name.
   """
 
   model: hrm.HRMCore
@@ -53,9 +55,11 @@ class Served:
 def serve(model: hrm.HRMCore, params, quantize: str = "none") -> Served:
   """The served form of a trained model.
 
-  quantize "none": the model as trained (a QAT model keeps its AQT fake-quantization). "int8"/"int4": every
-  matrix is stored as integers (`quant.freeze`, scope "all") and multiplied as integers, activations quantized
-  per row at the model's activation bits (a QAT model: as in training; a float model: 8-bit, dynamic).
+  quantize "none": the model as trained (a QAT model keeps its AQT fake-quantization). A recipe ("int8", "int4",
+  "w4a8g16", ...): every matrix is stored as integers at the recipe's weight bits (`quant.freeze`, scope "all";
+  "g<G>": one scale per G inputs and output column) and multiplied as integers, activations quantized per row (and
+  per group of G inputs) at the model's activation bits (a QAT model: its recipe's, as in training, so serve it
+  with its own config.model.quant; a float model: 8-bit, dynamic).
   Layers scanned in training are unrolled (KV caches need them: `layers.unscan_layer_params`).
   """
   params = params["params"] if "params" in params else params

@@ -14,14 +14,16 @@ optimizer; the model is a causal HRM (tiny_cpu's shape, smaller). Rows:
                 matrices including embedding and LM head), float activations: what the int8 TFLite/StableHLO
                 exports of an fp32 model compute
 The int4 levers (`--rows levers`), each a named option, added one at a time; QAT runs that start from the fp32
-run's parameters use the trainer's jitted step (`train.step.train_step`) with a fresh optimizer and their own
-learning-rate schedule (`--finetune-lr`, warm-up 10 steps, cosine to 10%):
+run's parameters are trainer runs with `config.train.init_from` = the fp32 run's workdir (a fresh optimizer and
+their own learning-rate schedule: `--finetune-lr`, warm-up 10 steps, cosine to 10%), as `hrm-jax train` runs them:
   fp32 continued         the control: the fp32 run trained `--finetune-steps` more steps the same way, unquantized
   int4 QAT from fp32     QAT started from the trained fp32 parameters instead of from scratch (`--finetune-steps`)
   int4g<G>               + per-group scales: one scale per `--group-size` entries of each projection's input axis
                          (recipe "int4g16": AQT sub-channel tiling of the contraction axis, `quant.recipe`)
   w4a8g<G>               + int8 activations (int4 weights)
   longer                 + `--long-finetune-steps` of fine-tuning instead of `--finetune-steps`
+  served as integers     that run frozen (`quant.freeze`) and multiplied as integers (`layers.int_matmul`): the
+                         block projections only (what QAT trained), then every matrix (what the export stores)
 and the same recipes as PTQ (the fp32 parameters through the recipe's AQT model, no training). `--rows single`: each
 recipe alone trained from scratch like the fp32 run (same init, schedule and steps, through the same step), and
 the fp32 run continued `--long-finetune-steps` (the longer fine-tuning's control).
@@ -32,6 +34,8 @@ exact match.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import itertools
 import os
 import sys
 import tempfile
@@ -123,32 +127,25 @@ def datasets(config, digits: int):
 ROW_GROUPS = ("fp32", "qat", "ptq", "levers", "single")
 
 
-def finetune(config, model, params, ds, steps: int, learning_rate: float, warmup_steps: int = 10):
-  """QAT of `model` for `steps` steps from `params` (e.g. a trained fp32 run's): the trainer's jitted step and
-  optimizer with a fresh state and schedule (warm-up, cosine to 10%); returns (params, eval metrics)."""
-  import jax
-
-  from hrm_jax.train import optimizers, trainer
-  from hrm_jax.train import step as step_lib
+def finetune(config, ds, recipe: str, steps: int, learning_rate: float, workdir: str, init_from: str = "", warmup=10):
+  """A trainer run of `steps` steps at `config.model.quant=recipe` from the parameters of the run in `init_from`
+  (`config.train.init_from`: e.g. the trained fp32 run's workdir; "" = the config's own initialisation) with a
+  fresh optimizer and schedule (warm-up, cosine to 10%); returns (params, eval metrics)."""
+  from hrm_jax.train import trainer
 
   config = ml_collections.ConfigDict(config.to_dict())
+  config.model.quant = recipe
   config.optimizer.learning_rate = learning_rate
-  config.optimizer.warmup_steps = min(warmup_steps, steps)
+  config.optimizer.warmup_steps = min(warmup, steps)
   config.train.num_steps = steps
-  tx = optimizers.make_optimizer(config.optimizer, steps)
-  batches = ds.train()
-  params = jax.tree.map(lambda x: jax.numpy.array(x, copy=True), params)  # the step donates its state
-  state = step_lib.create_train_state(model, params, tx, next(ds.train()))
-  _, step_rng = jax.random.split(jax.random.key(config.train.seed))  # as the trainer splits its seed
-  train_fn = jax.jit(
-    lambda s, b: step_lib.train_step(model, tx, config.train.loss_type, config.train.batch_size, step_rng, s, b),
-    donate_argnums=(0,),
-  )
-  for _ in range(steps):
-    state, metrics = train_fn(state, next(batches))
-  if not np.isfinite(float(metrics["loss"])):
-    raise RuntimeError("QAT fine-tuning diverged (non-finite loss): lower --finetune-lr")
-  return state.params, trainer.evaluate(model, state.params, ds.eval(), config)
+  config.train.log_every = max(steps // 4, 1)
+  config.train.checkpoint_every = steps
+  config.train.init_from = init_from
+  try:
+    summary = trainer.train_and_evaluate(config, workdir, ds)
+  except trainer.TrainingError as e:
+    raise RuntimeError(f"QAT fine-tuning diverged ({e}): lower --finetune-lr") from None
+  return summary["params"], summary["eval"]
 
 
 def main(argv=None) -> None:
@@ -166,7 +163,15 @@ def main(argv=None) -> None:
   groups = {g.strip() for g in args.rows.split(",") if g.strip()}
   if not groups <= set(ROW_GROUPS):
     parser.error(f"--rows {args.rows!r}: expected groups out of {ROW_GROUPS}")
+  root = tempfile.TemporaryDirectory()  # the runs' workdirs; the fp32 one is the fine-tunings' init_from
+  try:
+    rows = _rows(args, groups, root.name)
+  finally:
+    root.cleanup()
+  _print_table(args, rows)
 
+
+def _rows(args, groups: set[str], root: str) -> list[tuple[str, dict, float]]:
   from hrm_jax import quant
   from hrm_jax.models import hrm
   from hrm_jax.train import trainer
@@ -176,14 +181,19 @@ def main(argv=None) -> None:
   for mode in ("none", "int8", "int4") if "qat" in groups else ("none",):
     config = make_config(args.steps, args.digits, mode)
     t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory() as workdir:
-      summary = trainer.train_and_evaluate(config, workdir, datasets(config, args.digits))
+    summary = trainer.train_and_evaluate(config, os.path.join(root, mode), datasets(config, args.digits))
     trained[mode] = (config, summary["params"])
     name = "fp32" if mode == "none" else f"{mode} QAT"
     rows.append((name, summary["eval"], time.perf_counter() - t0))
 
   config, params = trained["none"]
   ds = datasets(config, args.digits)
+  fp32_workdir = os.path.join(root, "none")
+  runs = itertools.count()  # one fresh workdir per fine-tuning
+
+  def tune(recipe, steps, lr, init_from=fp32_workdir, warmup=10):
+    return finetune(config, ds, recipe, steps, lr, os.path.join(root, f"run{next(runs)}"), init_from, warmup)
+
   float_model = hrm.HRMCore(hrm.HRMConfig.from_config(config.model))
   for bits in ("int8", "int4") if "ptq" in groups else ():
     t0 = time.perf_counter()
@@ -218,33 +228,38 @@ def main(argv=None) -> None:
     ev = trainer.evaluate(float_model, quant.fake_quantize(params, f"int4g{g}"), ds.eval(), config)
     rows.append((f"int4g{g} PTQ weight-only", ev, time.perf_counter() - t0))
     t0 = time.perf_counter()  # the control: fp32 trained the same extra steps, nothing quantized
-    _, ev = finetune(config, float_model, params, ds, args.finetune_steps, args.finetune_lr)
+    _, ev = tune("none", args.finetune_steps, args.finetune_lr)
     rows.append((f"fp32 continued, {args.finetune_steps} st", ev, time.perf_counter() - t0))
     for name, recipe_name, steps in ladder:
       t0 = time.perf_counter()
-      model = hrm.HRMCore(float_model.cfg, dot_general_cls=quant.dot_general_cls(recipe_name))
-      _, ev = finetune(config, model, params, ds, steps, args.finetune_lr)
+      tuned, ev = tune(recipe_name, steps, args.finetune_lr)
       rows.append((name, ev, time.perf_counter() - t0))
       print(f"{name}: eval LM loss {ev['lm_loss']:.4f}", flush=True)
+    # The last run served: integer weights multiplied as integers (quant.freeze + layers.int_matmul), the blocks
+    # only (what QAT trained: equals the QAT model) and every matrix (what `hrm-jax export --quantize` stores:
+    # also the embedding and the LM head, which QAT left float).
+    served = hrm.HRMCore(dataclasses.replace(float_model.cfg, quant=recipe_name))
+    for scope in ("blocks", "all"):
+      t0 = time.perf_counter()
+      ev = trainer.evaluate(served, quant.freeze(tuned, recipe_name, scope), ds.eval(), config)
+      rows.append((f"  served as integers ({scope})", ev, time.perf_counter() - t0))
 
   if "single" in groups:  # each lever alone, from scratch: the fp32 run's init, schedule and steps, as the trainer
-    import jax
-
     t0 = time.perf_counter()  # the longer fine-tuning's control
-    _, ev = finetune(config, float_model, params, ds, args.long_finetune_steps, args.finetune_lr)
+    _, ev = tune("none", args.long_finetune_steps, args.finetune_lr)
     rows.append((f"fp32 continued, {args.long_finetune_steps} st", ev, time.perf_counter() - t0))
     print(f"{rows[-1][0]}: eval LM loss {ev['lm_loss']:.4f}", flush=True)
-    init_rng, _ = jax.random.split(jax.random.key(config.train.seed))
     g = args.group_size
+    opt = config.optimizer
     for name in ("int4", f"int4g{g}", "w4a8"):
       t0 = time.perf_counter()
-      dg = quant.dot_general_cls(name)
-      model, variables = hrm.init_params(float_model.cfg, init_rng, dot_general_cls=dg)
-      opt = config.optimizer
-      _, ev = finetune(config, model, variables["params"], ds, args.steps, opt.learning_rate, opt.warmup_steps)
+      _, ev = tune(name, args.steps, opt.learning_rate, init_from="", warmup=opt.warmup_steps)
       rows.append((f"{name} QAT from scratch, {args.steps} st", ev, time.perf_counter() - t0))
       print(f"{rows[-1][0]}: eval LM loss {ev['lm_loss']:.4f}", flush=True)
+  return rows
 
+
+def _print_table(args, rows) -> None:
   base = rows[0][1]["lm_loss"]
   print(f"\nreverse-{args.digits} task, {args.steps} steps, batch 32, seed 0 (eval: 256 held-out sequences)")
   print(

@@ -8,14 +8,28 @@ import os
 import sys
 
 
+def quantization(value: str) -> str:
+  """`--quantize`: none or a recipe of hrm_jax.quant (int8, int4, w4a8g16, ...); argparse names the flag."""
+  if value == "none":
+    return value
+  from hrm_jax import quant  # the recipe grammar (imports no JAX)
+
+  try:
+    quant.recipe(value)
+  except ValueError:
+    raise argparse.ArgumentTypeError(f"{value!r}: expected none, {quant.GRAMMAR}") from None
+  return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
   parser.add_argument("--workdir", required=True, help="training workdir (config.json + checkpoints/)")
   parser.add_argument("--format", required=True, choices=("stablehlo", "tflite"))
   parser.add_argument(
     "--quantize",
     default="none",
-    choices=("none", "int8", "int4"),
-    help="store weights as integers (tflite: none or int8)",
+    type=quantization,
+    help="store weights as integers: a quantization recipe, e.g. int8, int4 or w4a8g16 (a QAT model: its own "
+    "config.model.quant); tflite: none or int8",
   )
   parser.add_argument("--out", required=True, help="output directory")
   parser.add_argument("--segments", type=int, default=None, help="ACT segment budget (default halt_max_steps)")
@@ -68,8 +82,12 @@ def run(args) -> int:
     )
     names = sorted(manifest["functions"])
   else:
-    if args.quantize == "int4":
-      print("hrm-jax export: --format tflite supports --quantize none or int8", file=sys.stderr)
+    if args.quantize not in ("none", "int8"):
+      print(
+        f"hrm-jax export: --quantize {args.quantize}: --format tflite supports --quantize none or int8 (TFLite's "
+        "dynamic-range int8 kernels); export this recipe with --format stablehlo",
+        file=sys.stderr,
+      )
       return 2
     from hrm_jax.export import tflite
 

@@ -63,7 +63,9 @@ class HRMConfig:
   # hrm | trm (Tiny Recursive Model: one L_level network updates z_L and z_H; H_layers unused) | transformer
   # (pre-norm baseline of matched size: H_layers + L_layers blocks)
   arch: str = "hrm"
-  quant: str = "none"  # none | int8 | int4 (AQT, hrm_jax/quant)
+  # none | a quantization recipe (AQT QAT, hrm_jax/quant `recipe`): int8, int4, w<4|8>a<4|8>, each optionally
+  # + g<group size> (per-group scales), e.g. w4a8g16 (the int4 recipe that holds: docs/export.md)
+  quant: str = "none"
   remat_policy: str = "none"  # jax.checkpoint per module application: REMAT_POLICIES
   scan_layers: bool = False  # blocks of a module under nn.scan (parameters stacked: layers.scan_layer_params)
   # Whole-sequence attention: "einsum" (fp32 scores, the reference path), or jax.nn.dot_product_attention with
@@ -109,8 +111,18 @@ class HRMConfig:
       bad("remat_policy", f"expected one of {REMAT_POLICIES}")
     if self.attention_impl not in ("einsum", "xla", "cudnn", "auto"):
       bad("attention_impl", "expected einsum, xla, cudnn or auto")
-    if self.quant not in ("none", "int8", "int4"):
-      bad("quant", "expected none, int8 or int4")
+    if self.quant != "none":
+      from hrm_jax import quant  # the recipe grammar (imports no JAX)
+
+      try:
+        group = quant.recipe(self.quant).group_size
+      except ValueError:
+        bad("quant", f"expected none, {quant.GRAMMAR}")
+      # every quantized projection's input is hidden_size wide or the SwiGLU width (layers.swiglu_width:
+      # round_up(round(expansion * d * 2/3), 256)); AQT tiles the contraction axis by the group size
+      inter = -(-round(self.expansion * self.hidden_size * 2 / 3) // 256) * 256
+      if group and (self.hidden_size % group or inter % group):
+        bad("quant", f"group size {group} must divide hidden_size={self.hidden_size} and the MLP width {inter}")
     for field in ("H_cycles", "L_cycles", "H_layers", "L_layers", "vocab_size", "seq_len"):
       if field == "H_layers" and self.arch == "trm":
         continue  # unused by TRM (its configs set 0)
@@ -140,8 +152,13 @@ class HRMConfig:
 
   @property
   def act_bits(self) -> int:
-    """Bits of the activations multiplied by frozen integer weights (int4 QAT trains at 4, the rest use 8)."""
-    return 4 if self.quant == "int4" else 8
+    """Bits of the activations multiplied by frozen integer weights: the QAT recipe's (int4: 4, w4a8: 8), 8 for
+    a float model (dynamic int8 activations when its weights are frozen for serving)."""
+    if self.quant == "none":
+      return 8
+    from hrm_jax import quant
+
+    return quant.recipe(self.quant).act_bits
 
   @property
   def head_dim(self) -> int:

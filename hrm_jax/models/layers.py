@@ -89,10 +89,14 @@ def int_matmul(x: Array, int_values: Array, scale: Array, act_bits: int = 8) -> 
   x is quantized to `act_bits` symmetric integers with its own scale, multiplied by the integer weights with int32
   accumulation, and rescaled by both scales. The numerics are AQT's for symmetric ints (IntSymmetric: scale =
   max|x| / (2^(bits-1) - 0.5), round half to even, clip to +-(2^(bits-1) - 1); hrm_jax/quant), so a frozen
-  QAT model computes what it computed in training. scale: fp32 [1, out] (one per output column).
+  QAT model computes what it computed in training. scale: fp32 [1, out] (one per output column), or
+  [in / G, out] for per-group weights (recipes "...g<G>"): then x is quantized per row and per group of G inputs
+  too, each group's integer product (int32) rescaled by its two scales and the groups summed in fp32, as AQT's
+  sub-channel tiling computes it (tiled_dot_general: the tiles as a batch axis, summed after rescaling).
   """
   k = x.shape[-1]
-  rows = x.reshape(-1, k).astype(jnp.float32)
+  groups = scale.shape[0]
+  rows = x.reshape(-1, groups, k // groups).astype(jnp.float32)  # [m, groups, group size]
   m = rows.shape[0]
   bound = 2.0 ** (act_bits - 1) - 0.5
   absmax = jnp.max(jnp.abs(rows), axis=-1, keepdims=True)
@@ -103,9 +107,15 @@ def int_matmul(x: Array, int_values: Array, scale: Array, act_bits: int = 8) -> 
   if m == 1:
     # XLA:CPU's int8 matrix-vector product is ~20x slower than its 2-row matrix product (measured on the 2-core
     # CPU: 0.9 vs 17 GB/s of weights); a zero second row takes the fast path.
-    x_int = jnp.pad(x_int, ((0, 1), (0, 0)))
-  acc = jax.lax.dot_general(x_int, int_values, (((1,), (0,)), ((), ())), preferred_element_type=jnp.int32)[:m]
-  out = acc.astype(jnp.float32) * x_scale * scale.astype(jnp.float32)
+    x_int = jnp.pad(x_int, ((0, 1), (0, 0), (0, 0)))
+  w_scale = scale.astype(jnp.float32)
+  if groups == 1:
+    acc = jax.lax.dot_general(x_int[:, 0], int_values, (((1,), (0,)), ((), ())), preferred_element_type=jnp.int32)
+    out = acc[:m].astype(jnp.float32) * x_scale[:, 0] * w_scale
+  else:  # groups as the batch axis: [groups, m, out] int32 products, rescaled per (row, group) and (group, column)
+    w_int = int_values.reshape(groups, k // groups, -1)
+    acc = jax.lax.dot_general(x_int, w_int, (((2,), (1,)), ((1,), (0,))), preferred_element_type=jnp.int32)
+    out = jnp.sum(acc[:, :m].astype(jnp.float32) * jnp.moveaxis(x_scale, 1, 0) * w_scale[:, None, :], axis=0)
   return out.reshape(x.shape[:-1] + (int_values.shape[-1],))
 
 
@@ -139,7 +149,7 @@ class Linear(nn.Module):
 
 class Embed(nn.Module):
   """Token embedding table [vocab, d] (`nn.Embed`'s parameter); a frozen int8 table is gathered as integer rows
-  and scaled per row (hrm_jax/quant stores one scale per row)."""
+  and scaled per row (hrm_jax/quant stores one scale per row, or [vocab, d / G] per group of G entries)."""
 
   num_embeddings: int
   features: int
@@ -150,7 +160,9 @@ class Embed(nn.Module):
     table = self.param("embedding", self.embedding_init, (self.num_embeddings, self.features), jnp.float32)
     if is_int_weight(table):
       rows = jnp.take(table["int_values"], ids, axis=0).astype(jnp.float32)
-      return rows * jnp.take(table["scale"], ids, axis=0)
+      scale = jnp.take(table["scale"], ids, axis=0)  # [..., 1] or [..., groups]
+      grouped = rows.reshape(rows.shape[:-1] + (scale.shape[-1], -1))
+      return (grouped * scale[..., None]).reshape(rows.shape)
     return jnp.take(table, ids, axis=0)
 
 

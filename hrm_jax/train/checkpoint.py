@@ -147,7 +147,7 @@ def _key_name(key) -> str:
   return str(key)
 
 
-def _shapes(tree: Any) -> dict[tuple[str, ...], tuple[int, ...]]:
+def leaf_shapes(tree: Any) -> dict[tuple[str, ...], tuple[int, ...]]:
   """{leaf path as names: shape}; dict keys, dataclass fields and sequence indices all become names."""
   return {
     tuple(_key_name(k) for k in path): tuple(getattr(leaf, "shape", ()))
@@ -161,10 +161,10 @@ def layout_mismatch(saved_dir: str, template: Any) -> str | None:
   from etils import epath
 
   try:
-    saved = _shapes(ocp.StandardCheckpointHandler().metadata(epath.Path(saved_dir)))
+    saved = leaf_shapes(ocp.StandardCheckpointHandler().metadata(epath.Path(saved_dir)))
   except Exception:  # noqa: BLE001 - unreadable metadata: the restore itself will report the step
     return None
-  for path, shape in _shapes(template).items():
+  for path, shape in leaf_shapes(template).items():
     if path in saved and saved[path] != shape:
       return f"{'/'.join(path)} has shape {saved[path]} in the checkpoint but {shape} in this configuration"
     if path not in saved and path[:1] == ("params",):

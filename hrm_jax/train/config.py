@@ -33,6 +33,10 @@ class TrainConfig:
   sample_max_new_tokens: int = 64
   generation_eval_size: int = 32  # held-out prompts greedily generated for "generation exact"
   microbatches: int = 1  # gradient accumulation: the batch in this many parts, one update
+  # A workdir (or its checkpoints/ or checkpoints/<step> directory) whose parameters start this run: step 0, a
+  # fresh optimizer and schedule, e.g. QAT (config.model.quant) from a trained fp32 run. Ignored when the run's own
+  # workdir has a checkpoint: resuming wins. "" = a random initialisation.
+  init_from: str = ""
 
   @classmethod
   def from_config(cls, config: Mapping[str, Any]) -> TrainConfig:

@@ -227,6 +227,43 @@ def evaluate(
   return {k: (v if k in ("count", "sequences") else v / count) for k, v in totals.items()}
 
 
+def _init_from_location(path: str) -> tuple[str, int | None]:
+  """(workdir, step or None) named by `config.train.init_from`: a workdir, its checkpoints/ directory, or one
+  step's directory checkpoints/<step>."""
+  path = os.path.normpath(path)
+  parent, name = os.path.split(path)
+  if name.isdigit() and os.path.basename(parent) == "checkpoints":
+    return os.path.dirname(parent), int(name)
+  if name == "checkpoints" and not os.path.exists(os.path.join(path, CONFIG_FILE)):
+    return parent, None
+  return path, None
+
+
+def init_params_from(path: str, abstract_params) -> Any:
+  """The parameters of the checkpoint `config.train.init_from` names, read by the one checkpointer's
+  inference reader (`checkpoint.load_for_inference`, the source run's own config) and checked against this run's
+  parameters (`abstract_params`: the same names and shapes; dtypes are cast). ValueError naming the field when
+  the path holds no readable checkpoint or the parameters do not fit."""
+  where = f"config.train.init_from={path!r}"
+  workdir, step = _init_from_location(path)
+  try:
+    _, source, _ = checkpoint_lib.load_for_inference(workdir, step)
+  except FileNotFoundError as e:
+    raise ValueError(f"{where}: {e}") from None
+  got = checkpoint_lib.leaf_shapes(source["params"])
+  want = checkpoint_lib.leaf_shapes(abstract_params)
+  for name in sorted(set(got) | set(want)):
+    if name not in got:
+      raise ValueError(f"{where}: parameter {'/'.join(name)} of this configuration is not in that checkpoint")
+    if name not in want:
+      raise ValueError(f"{where}: that checkpoint's parameter {'/'.join(name)} is not in this configuration")
+    if got[name] != want[name]:
+      raise ValueError(
+        f"{where}: parameter {'/'.join(name)} has shape {got[name]} there but {want[name]} in this configuration"
+      )
+  return jax.tree.map(lambda x, a: np.asarray(x, a.dtype), source["params"], abstract_params)
+
+
 def _save_config(workdir: str, config: ml_collections.ConfigDict) -> None:
   path = os.path.join(workdir, CONFIG_FILE)
   tmp = path + ".tmp"
@@ -313,9 +350,17 @@ def _train_and_evaluate(
   restored = ckpt.restore(state, train_iter)
   if restored is not None:
     state, start = restored.state, restored.step
-    log(f"Resumed from {ckpt.directory} at step {start}")
+    ignored = f" (config.train.init_from={tc.init_from!r} ignored: resuming wins)" if tc.init_from else ""
+    log(f"Resumed from {ckpt.directory} at step {start}{ignored}")
   else:
     start = 0
+    if tc.init_from:  # the given run's parameters, this run's fresh optimizer state and schedule (step 0)
+      params = init_params_from(tc.init_from, abstract_state.params)
+      with mesh:
+        state = jax.jit(lambda p, b: step_lib.create_train_state(model, p, tx, b), out_shardings=state_sharding)(
+          jax.device_put(params, state_sharding.params), first
+        )
+      log(f"Initialised the parameters from {tc.init_from} (config.train.init_from); fresh optimizer, step 0")
   if distributed.is_main_process():
     _save_config(workdir, config)
     _truncate_metrics(workdir, start)

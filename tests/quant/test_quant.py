@@ -1,5 +1,6 @@
 """AQT quantization: QAT through the trainer at int8/int4, integer freezing, the frozen model == the QAT model."""
 
+import functools
 import re
 
 import configs_for_tests as cft
@@ -9,7 +10,7 @@ import pytest
 from conftest import random_batch, tiny_causal_config
 
 from hrm_jax import quant
-from hrm_jax.models import hrm
+from hrm_jax.models import hrm, layers
 from hrm_jax.train import trainer
 
 
@@ -67,10 +68,12 @@ def test_qat_quantizes_and_frozen_weights_must_not_be_requantized(bits):
   assert np.max(np.abs(np.asarray(logits_requant) - np.asarray(logits_qat))) > 5e-3
 
 
-@pytest.mark.parametrize("bits", ["int8", "int4"])
+@pytest.mark.parametrize("bits", ["int8", "int4", "w4a8g16", "int4g16"])
 def test_integer_weights_multiplied_as_integers_match_the_qat_model(bits):
   """A frozen tree NOT dequantized: every block projection runs `layers.int_matmul` on the stored int8 values
-  (activations quantized per row at the model's bits, AQT's numerics), as the served/exported models do."""
+  (activations quantized per row at the model's bits, AQT's numerics), as the served/exported models do; per-group
+  recipes ("...g16") store one scale per (group of 16 inputs, output column) and quantize the activations per
+  (row, group), as AQT's sub-channel tiling does in training."""
   cfg = tiny_causal_config(quant=bits)
   qat, v = hrm.init_params(cfg, jax.random.key(1), dot_general_cls=quant.dot_general_cls(bits))
   frozen = {"params": quant.freeze(v["params"], bits, scope="blocks")}
@@ -86,8 +89,6 @@ def test_integer_weights_multiplied_as_integers_match_the_qat_model(bits):
 
 
 def test_int_matmul_reads_integers_and_matches_the_float_product():
-  from hrm_jax.models import layers
-
   rng = np.random.default_rng(0)
   w = rng.standard_normal((64, 48)).astype(np.float32)
   q, scale = quant.quantize_array(w, 8, axis=0)
@@ -174,12 +175,66 @@ def test_int4_recipe_is_aqt_fully_quantized_and_groups_carry_gradients():
   assert np.all(np.isfinite(grad)) and np.abs(np.asarray(grad)).min() > 0  # straight-through to every weight
 
 
-def test_group_size_must_divide_and_groups_are_not_frozen():
+def test_group_size_must_divide():
   with pytest.raises(ValueError, match="group size 24 does not divide"):
     _aqt_product("int4g24", np.ones((2, 64), np.float32), np.ones((64, 4), np.float32))
-  with pytest.raises(ValueError, match="one scale per output column"):
-    quant.freeze({"L_level": {"kernel": np.ones((64, 4), np.float32)}}, "int4g16")
+  with pytest.raises(ValueError, match="group size 24 does not divide"):
+    quant.freeze({"L_level": {"kernel": np.ones((64, 4), np.float32)}}, "int4g24")
   w = np.random.default_rng(2).standard_normal((64, 4)).astype(np.float32)
   assert quant.recipe("w4a8").weight_bits == 4  # w4a8 freezes as int4 weights (activations: the layers' act_bits)
   frozen = quant.freeze({"L_level": {"kernel": w}}, "w4a8")["L_level"]["kernel"]
   assert np.abs(frozen[quant.INT_KEY]).max() == 7
+
+
+def test_freeze_per_group_stores_one_scale_per_group_and_column():
+  cfg = tiny_causal_config()
+  _, v = hrm.init_params(cfg, jax.random.key(0))
+  frozen = quant.freeze(v["params"], "w4a8g16")
+  qkv = frozen["L_level"]["layers_0"]["self_attn"]["qkv_proj"]["kernel"]
+  assert qkv[quant.SCALE_KEY].shape == (cfg.hidden_size // 16, qkv[quant.INT_KEY].shape[1])
+  assert np.abs(qkv[quant.INT_KEY]).max() == 7
+  emb = frozen["embed_tokens"]["embedding"]
+  assert emb[quant.SCALE_KEY].shape == (cfg.vocab_size, cfg.hidden_size // 16)
+  # dequantized == the weight-only fake quantization the quality bench measures (same groups, same numerics)
+  back = quant.dequantize(frozen)
+  ref = quant.fake_quantize(v["params"], "w4a8g16")
+  for a, b in zip(jax.tree.leaves(back), jax.tree.leaves(ref)):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+  # the served model reads the per-group embedding rows as stored
+  ids = jax.numpy.arange(cfg.vocab_size)[None]
+  table = layers.Embed(cfg.vocab_size, cfg.hidden_size, jax.nn.initializers.zeros)
+  np.testing.assert_allclose(
+    np.asarray(table.apply({"params": {"embedding": emb}}, ids))[0], ref["embed_tokens"]["embedding"], rtol=1e-6
+  )
+
+
+@pytest.mark.parametrize("name", ["int4g16", "w4a8g16", "w8a8g32"])
+def test_int_matmul_per_group_equals_the_aqt_product(name):
+  """The served integer product of a per-group frozen weight == the recipe's AQT product of the float weight."""
+  r = quant.recipe(name)
+  rng = np.random.default_rng(3)
+  w = rng.standard_normal((64, 24)).astype(np.float32)
+  q, scale = quant.quantize_array(w, r.weight_bits, 0, r.group_size)
+  for rows in (1, 5):
+    x = rng.standard_normal((rows, 64)).astype(np.float32)
+    x[:, :16] *= 8.0
+    got = np.asarray(layers.int_matmul(jax.numpy.asarray(x), q, scale, r.act_bits))
+    close = np.isclose(got, _aqt_product(name, x, w), rtol=1e-4, atol=1e-4)
+    assert close.mean() > 0.97, name  # a rounding edge may fall the other way (reciprocal vs division)
+  hlo = jax.jit(functools.partial(layers.int_matmul, act_bits=r.act_bits)).lower(x, q, scale).as_text()
+  assert re.search(r"dot_general.*xi8>.*xi8>.*xi32>", hlo)  # still an integer product
+
+
+def test_model_config_takes_every_recipe_and_names_the_field():
+  config = cft.tiny_train_config()
+  config.model.quant = "w4a8g16"
+  cfg = hrm.HRMConfig.from_config(config.model)
+  assert cfg.act_bits == 8 and trainer.build_model(config).dot_general_cls is not None
+  config.model.quant = "int4"
+  assert hrm.HRMConfig.from_config(config.model).act_bits == 4
+  config.model.quant = "int3"
+  with pytest.raises(ValueError, match=r"config\.model\.quant='int3': expected none, int8, int4 or w<4\|8>a<4\|8>"):
+    hrm.HRMConfig.from_config(config.model)
+  config.model.quant = "w4a8g12"  # 12 divides neither hidden_size 16 nor the MLP width
+  with pytest.raises(ValueError, match=r"config\.model\.quant='w4a8g12': group size 12 must divide hidden_size"):
+    hrm.HRMConfig.from_config(config.model)
