@@ -24,9 +24,9 @@ and renames it only when complete; the failed one's is deleted). The multi-line 
 save (Orbax's thread tracebacks, TensorStore callbacks into a closed event loop, asyncio's orphaned tasks) is kept
 off the console: the one line says it all.
 
-Readers (`load_for_inference`: `hrm-jax generate`, `eval --model`, `export`, `serve`, RL's `--init`) open the
-checkpoints read-only: only the parameters are read, the same checks apply, and a failing step is skipped
-without being renamed.
+Readers (`load_for_inference`: `hrm-jax generate`, `eval --model`, `export`, `serve`, RL's `--init`, the
+trainer's `config.train.init_from`) open the checkpoints read-only: only the parameters are read, the same checks
+apply, and a failing step is skipped without being renamed.
 """
 
 from __future__ import annotations
