@@ -347,12 +347,39 @@ def _generate_no_cache(model: HRMCore, sampling: SamplingConfig, params, batch, 
   return out["tokens"], out["lengths"], out["depth"], out["all_logits"]
 
 
+def replicate_on(tree, sharding: jax.sharding.NamedSharding):
+  """A pytree of arrays -> whole copies laid out by `sharding` (replicated over its devices).
+
+  Host arrays and arrays this process holds entirely are copied over; an array spanning several processes
+  must already be replicated (e.g. the output of a jit with a replicated out_sharding, every process calling),
+  and its copies on `sharding`'s devices are reused without a transfer.
+  """
+
+  def place(x):
+    if isinstance(x, jax.Array) and not x.is_fully_addressable:
+      if not x.is_fully_replicated:
+        raise ValueError("parameters spread over several processes must be replicated before generation")
+      copies = {shard.device: shard.data for shard in x.addressable_shards}
+      devices = list(sharding.mesh.devices.flat)
+      missing = [d for d in devices if d not in copies]
+      if missing:
+        raise ValueError(f"generation devices {missing} hold no copy of the parameters")
+      return jax.make_array_from_single_device_arrays(x.shape, sharding, [copies[d] for d in devices])
+    return jax.device_put(x, sharding)
+
+  return jax.tree.map(place, tree)
+
+
 class Generator:
   """Compiles generation once per (batch size, prompt bucket) and decodes token ids.
 
   Usage: `Generator(model, params, sampling).generate(prompts, language_ids, task_ids)` with prompts as lists
   of token ids. `compilations` counts the distinct compiled shapes. A model trained with `scan_layers` decodes
   with its layers unrolled (KV caches need them): its parameters are converted when set.
+
+  `devices` (several): data-parallel generation, each batch's rows split over them (padded to a multiple of
+  their number) and a whole copy of the parameters on each (`replicate_on`); the results do not depend on how
+  many. Default: one device, wherever the parameters are.
   """
 
   def __init__(
@@ -363,6 +390,7 @@ class Generator:
     *,
     use_cache: bool = True,
     buckets: Sequence[int] | None = None,
+    devices: Sequence[jax.Device] | None = None,
   ):
     cfg = model.cfg
     if cfg.attention == "bidirectional":
@@ -370,12 +398,26 @@ class Generator:
     self._unscan = cfg.scan_layers
     if cfg.scan_layers:
       model = HRMCore(dataclasses.replace(cfg, scan_layers=False), dot_general_cls=model.dot_general_cls)
+    # Several devices: data-parallel generation, the rows split over `devices`, the parameters copied to each.
+    self._mesh = None
+    if devices is not None and len(devices) > 1:
+      if not jax.config.jax_threefry_partitionable:
+        # Padding rows (and splitting them over devices) must not change the other rows' random draws: with
+        # partitionable threefry a row's bits depend on its index only, not on the batch size.
+        raise ValueError(
+          "generation over several devices needs jax_threefry_partitionable=True (the JAX default; set "
+          "JAX_THREEFRY_PARTITIONABLE=1) so samples do not depend on the device count"
+        )
+      self._mesh = jax.sharding.Mesh(np.asarray(devices), ("batch",))
     self.model, self.params, self.sampling = model, params, sampling
     self.buckets = tuple(buckets) if buckets else length_buckets(cfg.seq_len)
     if not use_cache and sampling.halt_exploration_prob > 0:
       raise ValueError("SamplingConfig.halt_exploration_prob needs the KV-cached generator (use_cache=True)")
-    fn = _generate if use_cache else _generate_no_cache
-    self._fn = jax.jit(functools.partial(fn, model, sampling))
+    fn = functools.partial(_generate if use_cache else _generate_no_cache, model, sampling)
+    if self._mesh is None:
+      self._fn = jax.jit(fn)
+    else:  # every output has the rows first: leave them split (no gather inside the computation)
+      self._fn = jax.jit(fn, out_shardings=self._row_sharding)
     self._shapes: set[tuple[int, int]] = set()
 
   @property
@@ -385,9 +427,24 @@ class Generator:
   @params.setter
   def params(self, params) -> None:
     """New parameters (e.g. after an RL update): the jitted generation takes them as an argument, no recompile."""
+    if params is not None and self._mesh is not None:
+      params = replicate_on(params, self._replicated)
     if self._unscan and params is not None:
       params = {"params": layers.unscan_layer_params(params["params"] if "params" in params else params)}
     self._params = params
+
+  @property
+  def devices(self) -> list[jax.Device]:
+    """The devices the rows are split over (empty: one device, the default placement)."""
+    return list(self._mesh.devices.flat) if self._mesh is not None else []
+
+  @property
+  def _row_sharding(self) -> jax.sharding.NamedSharding:
+    return jax.sharding.NamedSharding(self._mesh, jax.sharding.PartitionSpec("batch"))
+
+  @property
+  def _replicated(self) -> jax.sharding.NamedSharding:
+    return jax.sharding.NamedSharding(self._mesh, jax.sharding.PartitionSpec())
 
   @property
   def compilations(self) -> int:
@@ -417,9 +474,28 @@ class Generator:
     }
 
   def generate_arrays(self, prompts, language_ids=None, task_ids=None, seed: int = 0):
+    """(tokens int32 [b, N], lengths [b], depth [b], logits fp32 [b, N, V]) for the b prompts, on device.
+
+    Over several devices the rows are padded (repeating the last prompt) to a multiple of the device count,
+    split over the devices and the pad rows dropped from the outputs; a real row's tokens, length, depth and
+    logits up to its length do not depend on the padding or the device count (its random draws depend on its
+    row index only). Past a row's length its logits are those of the batch's remaining steps.
+    """
     batch = self.make_batch(prompts, language_ids, task_ids)
+    rng = jax.random.key(seed)
+    b = len(prompts)
+    if self._mesh is not None:
+      n = self._mesh.devices.size
+      pad = -b % n
+      if pad:
+        batch = {k: np.concatenate([v, np.repeat(v[-1:], pad, axis=0)]) for k, v in batch.items()}
+      batch = jax.device_put(batch, self._row_sharding)
+      rng = jax.device_put(rng, self._replicated)
     self._shapes.add(batch["inputs"].shape)
-    return self._fn(self.params, batch, jax.random.key(seed))
+    out = self._fn(self.params, batch, rng)
+    if self._mesh is not None and pad:
+      out = tuple(x[:b] for x in out)
+    return out
 
   def generate(self, prompts, language_ids=None, task_ids=None, seed: int = 0) -> list[list[int]]:
     """New token ids per prompt (stop token excluded)."""

@@ -221,12 +221,23 @@ def _behaviour_log_probs_fn(config: RolloutConfig):
 
 
 class RolloutSampler:
-  """Samples rollout batches from a `Generator` whose parameters the trainer swaps after each update."""
+  """Samples rollout batches from a `Generator` whose parameters the trainer swaps after each update.
 
-  def __init__(self, model: hrm.HRMCore, params, config: RolloutConfig, stop_ids: Sequence[int]):
+  `devices`: split each batch's rows over these devices (the trainer passes the process's local devices),
+  parameters copied to each; the samples do not depend on how many (`sampler.Generator`).
+  """
+
+  def __init__(
+    self,
+    model: hrm.HRMCore,
+    params,
+    config: RolloutConfig,
+    stop_ids: Sequence[int],
+    devices: Sequence[jax.Device] | None = None,
+  ):
     self.config = config
     self.stop_ids = tuple(stop_ids)
-    self.generator = sampler.Generator(model, params, config.sampling(stop_ids))
+    self.generator = sampler.Generator(model, params, config.sampling(stop_ids), devices=devices)
     self._logp = _behaviour_log_probs_fn(config)
 
   def set_params(self, params) -> None:

@@ -23,7 +23,9 @@ passing program, and a penalty > 0 trades depth for reward. Rollouts explore dep
 (`rl.rollout.halt_exploration_prob`), so the returns of depths the Q head would not choose are learnt too.
 
 Sharding: the state (parameters, optimizer moments) is laid out on `config.mesh` by the parameters' logical axes,
-as in supervised training, and each minibatch is split over the batch axes; one process (its local devices).
+as in supervised training, and each minibatch is split over the batch axes. Generation is data-parallel: each
+process's rollout rows are split over its local devices, each holding a whole copy of the parameters (padded to a
+multiple of the device count; the samples do not depend on it, so 2 processes x 2 devices repeat 1 x 4).
 
 Prompts (`data_pipelines/rl_prompts.py`): the data pipeline's curriculum (`data.curriculum` / `data.mixture`)
 picks each prompt's source (procedural or livecodebench_sample: problems with executable tests), and
@@ -57,6 +59,7 @@ import optax
 
 from hrm_jax import losses
 from hrm_jax.data_pipelines import rl_prompts
+from hrm_jax.inference import sampler
 from hrm_jax.models import hrm
 from hrm_jax.rl import execution, executors, objectives
 from hrm_jax.rl import rewards as rewards_lib
@@ -181,16 +184,15 @@ def run_problems(
   seed: int = 0,
   chunk: int = 256,
   executor=None,
+  devices=None,
 ):
   """`params`: the "params" collection. Generates `samples` replies per problem (greedy at temperature 0), runs
   them in the sandbox (this machine's pool, or `executor`) and returns (records repeated per sample, passed bool
-  [n], compiled bool [n]). Generation goes in chunks of rows."""
-  from hrm_jax.inference import sampler
-
+  [n], compiled bool [n]). Generation goes in chunks of rows, each split over `devices` (default: one device)."""
   sampling = sampler.SamplingConfig(
     max_new_tokens=max_new_tokens, temperature=temperature, stop_ids=(tokenizer.eos_id,)
   )
-  gen = sampler.Generator(model, {"params": params}, sampling)
+  gen = sampler.Generator(model, {"params": params}, sampling, devices=devices)
   rows = [p for p in prompts for _ in range(samples)]
   recs = [r for r in records for _ in range(samples)]
   langs, tasks = rl_prompts.record_ids(recs)
@@ -208,12 +210,13 @@ def run_problems(
 
 
 def evaluate_pass_at_1(
-  model, params, problems, tokenizer, exec_config, max_new_tokens: int, executor=None
+  model, params, problems, tokenizer, exec_config, max_new_tokens: int, executor=None, devices=None
 ) -> dict[str, float]:
   """Greedy pass@1 (and compile rate) on held-out problems, executed in the sandbox.
 
   With several processes each evaluates its contiguous share of the problems with `params` (this process's
-  copy) and the counts are summed over processes (every process calls)."""
+  copy), its rows split over `devices` (its local devices), and the counts are summed over processes (every
+  process calls)."""
   records, prompts = problems
   share = np.array_split(np.arange(len(records)), jax.process_count())[jax.process_index()]
   counts = np.zeros((1, 2), np.float32)
@@ -227,6 +230,7 @@ def evaluate_pass_at_1(
       exec_config,
       max_new_tokens,
       executor=executor,
+      devices=devices,
     )
     counts = np.asarray([[passed.sum(), compiled.sum()]], np.float32)
   total = gather_rows(counts).sum(0)
@@ -435,18 +439,26 @@ def train_rl(
   replicated = jax.sharding.NamedSharding(mesh.mesh, jax.sharding.PartitionSpec())
   replicate = jax.jit(lambda p: p, out_shardings=replicated)
   local_rows = rows // processes
+  # Generation is data-parallel over this process's devices: its rollout rows split over them, a whole copy
+  # of the parameters on each (the samples do not depend on the device count: `sampler.Generator`).
+  gen_devices = jax.local_devices()
+  local_replicated = jax.sharding.NamedSharding(
+    jax.sharding.Mesh(np.asarray(gen_devices), ("batch",)), jax.sharding.PartitionSpec()
+  )
 
   def generation_params():
-    """The parameters rollouts are sampled with: the state's (one process), or a whole copy on this process's
-    first device (several processes: the global parameters gathered, every process calls)."""
+    """The parameters rollouts are sampled with: the state's (one process; the generator copies them to each
+    device), or whole copies on this process's devices (several processes: the global parameters gathered,
+    every process calls)."""
     if processes == 1:
       return state.params
     with mesh:
       whole = replicate(state.params)
-    return jax.tree.map(lambda x: x.addressable_data(0), whole)
+    return sampler.replicate_on(whole, local_replicated)
 
-  rollouts = rollout_lib.RolloutSampler(model, None, rc, stop_ids)
-  writer = metrics_lib.create_writer(workdir)
+  rollouts = rollout_lib.RolloutSampler(model, None, rc, stop_ids, devices=gen_devices)
+  # Only process 0 writes TensorBoard events; the others skip the writer (and the TensorFlow import behind it).
+  writer = metrics_lib.create_writer(workdir) if main else metrics_lib.EventFileWriter(None)
   eval_problems = prompts.eval_problems(rl.eval_size)
   try:
     executor = executors.make_executor(exec_config, queue_size=local_rows * (ahead + 1))
@@ -455,7 +467,8 @@ def train_rl(
   log(
     f"hrm-jax train-rl: {rl.objective.name}, {rl.num_steps} steps x {rl.prompts_per_batch} prompts x "
     f"G={rc.group_size}, {rl.num_minibatches} updates per rollout batch, mesh {mesh.describe()}, "
-    f"{processes} process(es) x {num_shards // processes} rollout shard(s), {ahead} batch(es) generated ahead, "
+    f"{processes} process(es) x {num_shards // processes} rollout shard(s) generated on {len(gen_devices)} "
+    f"device(s) each, {ahead} batch(es) generated ahead, "
     f"executor {executor.name} (queue {executor.queue_size}), sandbox {execution.runner.isolation().mode}"
   )
   my_shards = range(jax.process_index() * num_shards // processes, (jax.process_index() + 1) * num_shards // processes)
@@ -486,7 +499,7 @@ def train_rl(
 
   def run_eval(step: int) -> None:
     result = evaluate_pass_at_1(
-      model, generation_params(), eval_problems, tokenizer, exec_config, rc.max_new_tokens, executor
+      model, generation_params(), eval_problems, tokenizer, exec_config, rc.max_new_tokens, executor, gen_devices
     )
     evals.append({"step": step, **result})
     writer.write_scalars(step, {f"eval/{k}": v for k, v in result.items()})

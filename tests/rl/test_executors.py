@@ -138,9 +138,11 @@ def test_swerex_deployment_scores_like_the_local_pool(samples):
 
 def test_swerex_remote_runtime_scores_like_the_local_pool(samples, monkeypatch):
   """A real `swerex-remote` server on localhost (it runs commands on this host: no sandbox, known programs).
-  SWE-ReX's RemoteRuntime needs aiohttp, which swe-rex 1.4.0 does not declare."""
+  SWE-ReX's RemoteRuntime needs aiohttp, which swe-rex 1.4.0 does not declare: the sandbox and dev extras
+  install it, so a missing aiohttp fails this test instead of skipping it."""
   pytest.importorskip("swerex")
-  pytest.importorskip("aiohttp")
+  import aiohttp  # noqa: F401
+
   _, items, local = samples
   port = _free_port()
   server = subprocess.Popen(

@@ -1,4 +1,9 @@
-"""Rollouts: behaviour log-probs under the sampling transform, and ACT depth replay (ratio == 1 unchanged)."""
+"""Rollouts: behaviour log-probs under the sampling transform, ACT depth replay (ratio == 1 unchanged), and
+generation split over several devices repeating one device."""
+
+import os
+import subprocess
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -85,3 +90,21 @@ def test_config_errors_name_the_field():
     rollout.RolloutConfig(group_size=1)
   with pytest.raises(ValueError, match="rl.rollout.temperature"):
     rollout.RolloutConfig(temperature=0.0)
+
+
+def test_rollouts_split_over_devices_repeat_one_device(tmp_path):
+  """4 fake CPU devices need a process of their own (XLA_FLAGS is read once): the worker samples the same
+  rollouts (tokens, ACT depths, behaviour log-probs) with the rows on one device and split over 4 (padded), the
+  parameters spread over the devices copied whole to each."""
+  worker = os.path.join(os.path.dirname(__file__), "sharded_generation_worker.py")
+  env = dict(os.environ, JAX_PLATFORMS="cpu", XLA_FLAGS="--xla_force_host_platform_device_count=4")
+  proc = subprocess.run([sys.executable, worker], env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+  assert proc.returncode == 0 and proc.stdout.strip().endswith("ok"), proc.stdout[-3000:] + proc.stderr[-3000:]
+
+
+def test_generation_over_several_devices_needs_partitionable_random_bits():
+  """Without partitionable threefry a row's random bits would depend on the batch size (padding)."""
+  model, variables = _model_with_varied_halting(halt_max_steps=2)
+  two = [jax.devices()[0]] * 2  # this process has one device; the check comes before any placement
+  with jax.threefry_partitionable(False), pytest.raises(ValueError, match="jax_threefry_partitionable"):
+    sampler.Generator(model, variables, sampler.SamplingConfig(), devices=two)
