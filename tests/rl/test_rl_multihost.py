@@ -6,9 +6,9 @@ generated ahead, is in the checkpoint); the survivor fails within the heartbeat 
 the same workdir and resume from the multi-process checkpoint, ending where the uninterrupted single process
 ends.
 
-Test budget (under 50 s on a 2-core machine with one core busy): two steps, no held-out eval, the one-process reference started
-once the pair is down (three processes at once would slow the pair's first step), and a persistent compilation
-cache shared by the runs.
+Test budget (49 s on a 2-core machine with one core busy; 110 s quiet before): two steps, no held-out eval, the
+one-process reference started once the pair is down (three processes at once would slow the pair's first step),
+LLVM optimisation off and a persistent compilation cache shared by the runs.
 """
 
 import json
