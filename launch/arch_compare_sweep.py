@@ -137,6 +137,10 @@ def arms(fixed: dict) -> dict[str, dict]:
     "transformer": {"model.arch": "transformer", "model.halt_max_steps": 1},
     # one network of H_layers + L_layers blocks, TRM's halting (q_halt > 0, no target-Q pass)
     "trm": {"model.arch": "trm", "model.H_layers": 0, "model.L_layers": blocks, "model.no_ACT_continue": True},
+    # The reverse-order learning ablation (`--arms hrm,hrm_reverse`; not in the default arms): the HRM with
+    # `model.reverse_learning` on (+ its zero-init `reverse_proj`: (hidden + 1) x hidden more parameters), trained
+    # on the same FLOP budget (its LM-head feedback pass per H update counted by hrm_jax/bench/flops.py).
+    "hrm_reverse": {"model.reverse_learning": True},
   }
 
 

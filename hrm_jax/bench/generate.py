@@ -112,13 +112,11 @@ def bucket_for(args, cfg) -> int:
 def decode_bytes_per_token(cfg, width: float, depth: int, kv_len: float) -> float:
   """Bytes one decode step must read: the weights of `depth` segments' applications and the LM head at `width`
   bytes per weight, and `kv_len` positions of every K and V cache those applications attend to (fp32)."""
-  from hrm_jax.models import hrm
   from hrm_jax.models.layers import swiglu_width
 
   d, inter = cfg.hidden_size, swiglu_width(cfg.hidden_size, cfg.expansion)
   block = d * 3 * d + d * d + d * 2 * inter + inter * d
-  layers = {hrm.L_KIND: cfg.L_layers, hrm.H_KIND: cfg.H_layers}
-  blocks = (cfg.H_layers + cfg.L_layers if cfg.arch == "transformer" else sum(layers[k] for k in cfg.schedule)) * depth
+  blocks = sum(cfg.application_layers) * depth  # HRM: L and H stacks; TRM: its one network; transformer: 1 stack
   weights = (blocks * block + d * cfg.vocab_size) * width
   caches = blocks * 2 * kv_len * d * 4
   return float(weights + caches)

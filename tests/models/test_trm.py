@@ -2,6 +2,8 @@
 gradient through the last H cycle, halting by q_halt > 0, KV-cache decoding, and the native API's ACT call and
 training call for both architectures."""
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -235,3 +237,16 @@ def test_trm_kv_cache_decoding_matches_the_full_forward():
   # The caches: one buffer pair per (segment, application, layer of the one network).
   caches = sampler.init_caches(cfg, 1, 2, 8)
   assert len(caches[0]) == len(cfg.schedule) and all(len(app) == cfg.L_layers for app in caches[0])
+
+
+def test_generation_benchmark_counts_the_trm_network_for_every_application():
+  """bench/generate.py's bandwidth limit counts the blocks each application runs: the TRM's one network for its
+  z_L and z_H updates alike (H_layers is unused, 0 here), so a decode step reads what an HRM whose H and L
+  stacks are both as deep as that network reads."""
+  from hrm_jax.bench.generate import decode_bytes_per_token
+
+  trm = trm_config(L_layers=2)
+  as_hrm = dataclasses.replace(trm, arch="hrm", H_layers=2, no_ACT_continue=False)
+  for depth, kv_len in ((1, 0), (2, 16)):
+    assert decode_bytes_per_token(trm, 4, depth, kv_len) == decode_bytes_per_token(as_hrm, 4, depth, kv_len)
+  assert decode_bytes_per_token(trm, 4, 1, 0) > decode_bytes_per_token(dataclasses.replace(as_hrm, H_layers=0), 4, 1, 0)
