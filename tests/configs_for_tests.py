@@ -11,6 +11,13 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "configs"))
 import common  # noqa: E402  (configs/common.py)
 
 
+def fake_devices_env(devices: int, **extra) -> dict:
+  """The environment for a subprocess with `devices` fake CPU devices (XLA reads the count once, at start): the
+  session's XLA_FLAGS (conftest.py: LLVM optimisation off) and compilation cache, plus the device count."""
+  flags = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={devices}".strip()
+  return dict(os.environ, JAX_PLATFORMS="cpu", XLA_FLAGS=flags, **extra)
+
+
 def tiny_train_config(num_steps=6) -> ml_collections.ConfigDict:
   config = ml_collections.ConfigDict()
   config.model = common.code_model(

@@ -1,6 +1,8 @@
 """Shared fixtures: tiny model configs that compile in seconds on a CPU."""
 
 import os
+import shutil
+import tempfile
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
@@ -8,6 +10,37 @@ import jax
 import pytest
 
 from hrm_jax.models import hrm
+
+# LLVM optimisation off for every program the session compiles (here, in the xdist workers and in the
+# subprocesses, which inherit XLA_FLAGS): CPU compiles take ~25% less time, and the programs compute the same
+# things (the tests check results, not speed; benchmarks run outside pytest at the default level).
+_FAST_COMPILE = "--xla_backend_optimization_level=0"
+
+# One JAX persistent compilation cache per test session (a fresh directory, removed at the end): the tiny models
+# compile to the same programs in many tests and in the CLI subprocesses they start (which inherit the
+# environment), so each program is compiled once per session. Caching changes no results: an entry is keyed by
+# the program, the compile options, the devices and XLA_FLAGS. A cache the caller set is used as it is.
+_CACHE_ENV = "JAX_COMPILATION_CACHE_DIR"
+_SESSION_CACHE = "HRM_JAX_TEST_SESSION_CACHE"  # set when this session made the directory (removed at the end)
+
+
+def pytest_configure(config):
+  if not hasattr(config, "workerinput"):  # the controller, before the workers start (they inherit os.environ)
+    if not os.environ.get(_CACHE_ENV):
+      os.environ[_CACHE_ENV] = os.environ[_SESSION_CACHE] = tempfile.mkdtemp(prefix="hrm_jax_test_xla_cache_")
+    if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
+      os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {_FAST_COMPILE}".strip()
+  os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.3")
+  jax.config.update("jax_compilation_cache_dir", os.environ[_CACHE_ENV])
+  jax.config.update(
+    "jax_persistent_cache_min_compile_time_secs", float(os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"])
+  )
+
+
+def pytest_unconfigure(config):
+  if not hasattr(config, "workerinput") and os.environ.get(_SESSION_CACHE):
+    shutil.rmtree(os.environ.pop(_SESSION_CACHE), ignore_errors=True)
+    os.environ.pop(_CACHE_ENV, None)
 
 
 def tiny_config(**overrides) -> hrm.HRMConfig:

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 
+import configs_for_tests as cft
 import numpy as np
 import pytest
 
@@ -52,15 +53,9 @@ def _free_port() -> int:
 
 
 def _start(init, workdir, log_path, devices, cache, distributed=()):
-  env = dict(
-    os.environ,
-    JAX_PLATFORMS="cpu",
-    # LLVM optimisation off: the CPU programs compile ~30% faster; every run compiles alike, so they compare.
-    XLA_FLAGS=f"--xla_force_host_platform_device_count={devices} --xla_backend_optimization_level=0",
-    # Programs that take over a second to compile are kept under tmp_path: the restarted pair's process 0
-    # loads the update step the first pair compiled (JAX writes entries from process 0 only).
-    JAX_COMPILATION_CACHE_DIR=cache,
-  )
+  # The restarted pair's process 0 loads the update step the first pair compiled from a cache under tmp_path
+  # (JAX writes entries from process 0 only).
+  env = cft.fake_devices_env(devices, JAX_COMPILATION_CACHE_DIR=cache)
   log = open(log_path, "w")
   cmd = [HRM_JAX, "train-rl", *ARGS, "--init", init, "--workdir", workdir, *distributed]
   return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)

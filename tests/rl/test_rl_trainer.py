@@ -4,6 +4,7 @@ import json
 import os
 import sys
 
+import configs_for_tests as cft
 import jax
 import ml_collections
 import numpy as np
@@ -115,7 +116,7 @@ def test_rl_step_on_a_sharded_mesh(tmp_path):
   import subprocess
 
   worker = os.path.join(os.path.dirname(__file__), "rl_mesh_worker.py")
-  env = dict(os.environ, JAX_PLATFORMS="cpu", XLA_FLAGS="--xla_force_host_platform_device_count=4")
+  env = cft.fake_devices_env(4)
   out = tmp_path / "mesh.json"
   proc = subprocess.run(
     [sys.executable, worker, str(out), str(tmp_path), "data=2,fsdp=2"],

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import configs_for_tests as cft
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -97,7 +98,7 @@ def test_rollouts_split_over_devices_repeat_one_device(tmp_path):
   rollouts (tokens, ACT depths, behaviour log-probs) with the rows on one device and split over 4 (padded), the
   parameters spread over the devices copied whole to each."""
   worker = os.path.join(os.path.dirname(__file__), "sharded_generation_worker.py")
-  env = dict(os.environ, JAX_PLATFORMS="cpu", XLA_FLAGS="--xla_force_host_platform_device_count=4")
+  env = cft.fake_devices_env(4)
   proc = subprocess.run([sys.executable, worker], env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
   assert proc.returncode == 0 and proc.stdout.strip().endswith("ok"), proc.stdout[-3000:] + proc.stderr[-3000:]
 

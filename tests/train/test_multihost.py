@@ -7,6 +7,7 @@ import socket
 import subprocess
 import time
 
+import configs_for_tests as cft
 import numpy as np
 import pytest
 from scale_helpers import HRM_JAX, logged, write_config
@@ -25,7 +26,7 @@ def start_pair(config_path, workdir, timeout_s=10):
   port = free_port()
   procs = []
   for pid in range(2):
-    env = dict(os.environ, JAX_PLATFORMS="cpu", XLA_FLAGS="--xla_force_host_platform_device_count=2")
+    env = cft.fake_devices_env(2)
     log = open(os.path.join(os.path.dirname(workdir), f"proc{pid}.log"), "w")
     procs.append(
       subprocess.Popen(
