@@ -108,7 +108,7 @@ def test_2x2_sweep_runs_and_tabulates(tmp_path):
   sweep_file.write_text(f"""
 def get_sweep():
   return {{"config": {config_path!r},
-          "axes": {{"model.hidden_size": [16, 32], "optimizer.learning_rate": [0.01, 0.001]}},
+          "axes": {{"train.seed": [0, 1], "model.hidden_size": [16, 32]}},
           "fixed": {{"train.log_every": 3}},
           "metrics": ["loss", "accuracy"]}}
 """)
@@ -125,6 +125,8 @@ def get_sweep():
     text=True,
     check=True,
   )
+  # The seed axis first: the 2 parallel runs of each round differ in width, and the second round's runs start from
+  # the first round's compiled programs (the session's compilation cache; a seed is data, not program).
   assert len(listed.stdout.splitlines()) == 4 and "--config.model.hidden_size=32" in listed.stdout
   proc = subprocess.run(
     [
@@ -143,15 +145,15 @@ def get_sweep():
     timeout=600,
   )
   assert proc.returncode == 0, proc.stdout + proc.stderr
-  rows = [l for l in proc.stdout.splitlines() if l.startswith("| hidden_size=")]
+  rows = [l for l in proc.stdout.splitlines() if l.startswith("| seed=")]
   assert len(rows) == 4, proc.stdout
   for row in rows:
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[3] == "ok" and cells[4] == "3" and float(cells[5]) > 0  # status, step, loss
   assert {r.split("|")[1].strip() for r in rows} == {
-    "hidden_size=16,learning_rate=0.01",
-    "hidden_size=16,learning_rate=0.001",
-    "hidden_size=32,learning_rate=0.01",
-    "hidden_size=32,learning_rate=0.001",
+    "seed=0,hidden_size=16",
+    "seed=0,hidden_size=32",
+    "seed=1,hidden_size=16",
+    "seed=1,hidden_size=32",
   }
   assert len((tmp_path / "sweep.csv").read_text().splitlines()) == 5

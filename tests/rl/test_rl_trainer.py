@@ -4,7 +4,6 @@ import json
 import os
 import sys
 
-import configs_for_tests as cft
 import jax
 import ml_collections
 import numpy as np
@@ -116,6 +115,8 @@ def test_rl_step_on_a_sharded_mesh(tmp_path):
   import subprocess
 
   worker = os.path.join(os.path.dirname(__file__), "rl_mesh_worker.py")
+  import configs_for_tests as cft  # here: rl_mesh_worker.py imports this module without tests/ on its path
+
   env = cft.fake_devices_env(4)
   out = tmp_path / "mesh.json"
   proc = subprocess.run(

@@ -6,8 +6,8 @@ import signal
 import subprocess
 
 import pytest
-from scale_helpers import HRM_JAX, logged, write_config
-from test_preemption import Trainer, checkpoint_steps
+from scale_helpers import HRM_JAX, write_config
+from test_preemption import Trainer
 
 
 def _train(args, timeout=300):
@@ -41,7 +41,7 @@ def test_workdir_under_a_file_is_refused(tmp_path):
 
 
 @pytest.mark.slow
-def test_sigterm_during_compile_exits_0_and_resume_logs_each_step_once(tmp_path):
+def test_sigterm_during_compile_exits_0_and_keeps_nothing(tmp_path):
   config_path = write_config(tmp_path, num_steps=6, checkpoint_every=2)
   workdir = tmp_path / "run"
   # SIGTERM as soon as the model is built: the step is being compiled; nothing was trained, nothing is saved.
@@ -54,13 +54,3 @@ def test_sigterm_during_compile_exits_0_and_resume_logs_each_step_once(tmp_path)
   assert "before the first step: the run keeps nothing" in out or "Stopping (15): saved step 1" in out, out[
     -2000:
   ]  # (a compile faster than the signal)
-  # A run killed after some steps, then resumed: metrics.jsonl holds every step exactly once.
-  p = Trainer(config_path, workdir)
-  p.wait_for(r"step 3/6")
-  while not checkpoint_steps(workdir):
-    p.wait_for(r"step \d+/")
-  p.proc.send_signal(signal.SIGKILL)
-  p.proc.wait(timeout=60)
-  code, out = _train(["--config", config_path, "--workdir", str(workdir)])
-  assert code == 0, out[-3000:]
-  assert [r["step"] for r in logged(workdir)] == [1, 2, 3, 4, 5, 6]

@@ -1,7 +1,7 @@
 """Preemption and faults with real signals on a real `hrm-jax train` process (tiny copy-task config file):
 kill -9 loses at most the steps since the last checkpoint, SIGTERM saves at the next step boundary and exits 0,
-resumed runs log bit-identical metrics to an uninterrupted run, and a corrupt latest checkpoint is reported
-and skipped in favour of the previous one."""
+resumed runs log bit-identical metrics to an uninterrupted run, each step once. (A corrupt newest checkpoint:
+test_checkpoint_faults.py.)"""
 
 import os
 import re
@@ -58,7 +58,7 @@ def checkpoint_steps(workdir):
 
 
 @pytest.mark.slow
-def test_kill9_sigterm_resume_and_corrupt_checkpoint(tmp_path):
+def test_kill9_sigterm_and_resume_repeat_an_uninterrupted_run(tmp_path):
   config_path = write_config(tmp_path)
   workdir = tmp_path / "run"
   every = 3
@@ -86,23 +86,7 @@ def test_kill9_sigterm_resume_and_corrupt_checkpoint(tmp_path):
   assert stopped in checkpoint_steps(workdir) and stopped > resumed_at + 2
   assert logged(workdir)[-1]["step"] == stopped  # the step it was in when signalled was finished and saved
 
-  # 3. a corrupt latest checkpoint is reported and the previous one is used.
-  state_dir = os.path.join(workdir, "checkpoints", str(stopped), "state")
-  for root, _, files in os.walk(state_dir):
-    for name in files:
-      with open(os.path.join(root, name), "r+b") as f:
-        f.truncate(max(os.path.getsize(f.name) // 3, 1) if name != "_METADATA" else 0)
-  previous = max(s for s in checkpoint_steps(workdir) if s < stopped)
-  p3 = Trainer(config_path, workdir)
-  m = p3.wait_for(r"Resumed from .* at step (\d+)")
-  assert int(m.group(1)) == previous
-  assert any(f"checkpoint step {stopped}" in line and "could not be restored" in line for line in p3.lines)
-  p3.wait_for(rf"step {previous + 2}/")
-  p3.proc.send_signal(signal.SIGTERM)
-  code, out = p3.finish()
-  assert code == 0, out[-3000:]
-
-  # 4. every logged step of the three interrupted processes equals the uninterrupted run, bit for bit.
+  # 3. every logged step of the two interrupted processes equals the uninterrupted run, bit for bit.
   records = logged(workdir)
   horizon = max(r["step"] for r in records)
   config = config_loader.load(config_path)
@@ -112,6 +96,6 @@ def test_kill9_sigterm_resume_and_corrupt_checkpoint(tmp_path):
   for r in records:
     for key in ("loss", "lm_loss", "q_halt_loss", "grad_norm", "accuracy"):
       assert r[key] == by_step[r["step"]][key], (r["step"], key)
-  # Steps lost to kill -9 and to the corrupt checkpoint were run again; a resumed run drops the lines past its
-  # step, so metrics.jsonl holds each step once.
+  # Steps lost to kill -9 were run again; a resumed run drops the lines past its step, so metrics.jsonl holds
+  # each step once.
   assert [r["step"] for r in records] == list(range(1, horizon + 1))
