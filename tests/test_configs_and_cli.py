@@ -64,6 +64,10 @@ def test_main_command_runs_end_to_end(tmp_path, capsys):
     "--config.data.num_train=300",
     "--config.data.num_eval=16",
     "--config.train.sample_prompts=1",
+    # tiny_cpu narrowed (compile time dominates here; .ci/wheel_check trains tiny_cpu itself from the wheel)
+    "--config.model.hidden_size=32",
+    "--config.model.H_layers=1",
+    "--config.model.L_layers=1",
   ]
   assert cli.main(args) == 0
   out = capsys.readouterr().out
