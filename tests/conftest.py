@@ -97,9 +97,3 @@ def ray_local():
   ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
   yield ray
   ray.shutdown()
-
-
-def pytest_collection_modifyitems(config, items):
-  """The `slow` tests (end to end, subprocesses; up to a minute or two each) first, the rest in their order:
-  xdist hands out tests in this order, so the long ones spread over the workers instead of ending the run."""
-  items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -1,11 +1,10 @@
 """Two real `hrm-jax train` processes on localhost (CPU, 2 fake devices each) joined by jax.distributed: they
-match the one-process run with the same global batch, and when one is killed the other fails within the
-heartbeat timeout instead of hanging."""
+match the one-process run with the same global batch. (A process killed mid-run, its peer failing within the
+heartbeat timeout instead of hanging: tests/rl/test_rl_multihost.py, through the same jax.distributed set-up.)"""
 
 import os
 import socket
 import subprocess
-import time
 
 import configs_for_tests as cft
 import numpy as np
@@ -61,7 +60,7 @@ def read(path):
 
 
 @pytest.mark.slow
-def test_two_processes_match_one_and_fail_cleanly(tmp_path):
+def test_two_processes_match_one(tmp_path):
   config_path = write_config(tmp_path, num_steps=4, checkpoint_every=2)
   workdir = str(tmp_path / "pair" / "run")
   os.makedirs(os.path.dirname(workdir))
@@ -79,22 +78,3 @@ def test_two_processes_match_one_and_fail_cleanly(tmp_path):
   assert [r["step"] for r in pair] == [h["step"] for h in single] == [1, 2, 3, 4]
   for key in ("loss", "lm_loss", "q_halt_loss", "grad_norm"):
     np.testing.assert_allclose([r[key] for r in pair], [h[key] for h in single], rtol=2e-4, err_msg=key)
-
-  # Kill one process mid-run: the survivor exits with an error within the heartbeat timeout.
-  config_path = write_config(tmp_path, num_steps=100000, checkpoint_every=1000, name="long.py")
-  workdir = str(tmp_path / "killed" / "run")
-  os.makedirs(os.path.dirname(workdir))
-  procs = start_pair(config_path, workdir, timeout_s=10)
-  deadline = time.time() + 300
-  while "step 3/" not in read(tmp_path / "killed" / "proc0.log"):
-    assert time.time() < deadline and procs[0].poll() is None, read(tmp_path / "killed" / "proc0.log")[-3000:]
-    time.sleep(0.5)
-  procs[1].kill()
-  killed_at = time.time()
-  try:
-    code = procs[0].wait(timeout=120)
-  except subprocess.TimeoutExpired:
-    procs[0].kill()
-    raise AssertionError("the surviving process hung after its peer was killed") from None
-  assert code != 0
-  assert time.time() - killed_at < 120
