@@ -13,7 +13,8 @@ import common  # noqa: E402  (configs/common.py)
 
 def fake_devices_env(devices: int, **extra) -> dict:
   """The environment for a subprocess with `devices` fake CPU devices (XLA reads the count once, at start): the
-  session's XLA_FLAGS (conftest.py: LLVM optimisation off) and compilation cache, plus the device count."""
+  session's environment (conftest.py: compilation cache, optimisation off) with the device count added to any
+  XLA_FLAGS the caller set."""
   flags = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={devices}".strip()
   return dict(os.environ, JAX_PLATFORMS="cpu", XLA_FLAGS=flags, **extra)
 

@@ -11,16 +11,15 @@ import pytest
 
 from hrm_jax.models import hrm
 
-# LLVM optimisation and its expensive passes off for every program the session compiles (here, in the xdist
-# workers and in the subprocesses, which inherit XLA_FLAGS and JAX_DISABLE_MOST_OPTIMIZATIONS): CPU compiles take
-# ~30% less time, and the programs compute the same things (the tests check results, not speed; benchmarks run
-# outside pytest at the default level).
-_FAST_COMPILE = "--xla_backend_optimization_level=0"
-
+# Most XLA optimisation off for every program the session compiles (JAX's disable_most_optimizations: LLVM at
+# level 0 without its expensive passes), here, in the xdist workers and in the subprocesses, which inherit
+# JAX_DISABLE_MOST_OPTIMIZATIONS: CPU compiles take ~30% less time and the programs compute the same things (the
+# tests check results, not speed; benchmarks run outside pytest with the defaults).
+#
 # One JAX persistent compilation cache per test session (a fresh directory, removed at the end): the tiny models
 # compile to the same programs in many tests and in the CLI subprocesses they start (which inherit the
 # environment), so each program is compiled once per session. Caching changes no results: an entry is keyed by
-# the program, the compile options, the devices and XLA_FLAGS. A cache the caller set is used as it is.
+# the program, the compile options (these included), the devices and XLA_FLAGS. A cache the caller set is used as it is.
 _CACHE_ENV = "JAX_COMPILATION_CACHE_DIR"
 _SESSION_CACHE = "HRM_JAX_TEST_SESSION_CACHE"  # set when this session made the directory (removed at the end)
 
@@ -29,8 +28,6 @@ def pytest_configure(config):
   if not hasattr(config, "workerinput"):  # the controller, before the workers start (they inherit os.environ)
     if not os.environ.get(_CACHE_ENV):
       os.environ[_CACHE_ENV] = os.environ[_SESSION_CACHE] = tempfile.mkdtemp(prefix="hrm_jax_test_xla_cache_")
-    if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
-      os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {_FAST_COMPILE}".strip()
     os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
   os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.3")
   jax.config.update("jax_disable_most_optimizations", os.environ.get("JAX_DISABLE_MOST_OPTIMIZATIONS") == "1")
