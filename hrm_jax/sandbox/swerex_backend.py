@@ -6,7 +6,12 @@ stderr and the exit code; `write_file`/`upload` place files. Isolation is the de
   * Docker / Modal: the program runs in a container (no access to this host's files; network as the
     container is configured);
   * Local: **no isolation at all** (commands run directly on this host as this user). It exists for tests
-    and for hosts where the commands are trusted; `SweRexBackend` warns when it is used.
+    and for hosts where the commands are trusted; `SweRexBackend` warns when it is used. It is SWE-ReX's own
+    `swerex-remote` server started as a child process on the loopback interface (random port, random token,
+    exits with its parent), reached through `RemoteDeployment`, rather than SWE-ReX's in-process
+    `LocalDeployment`: bash sessions are spawned by pexpect with a Python-level fork, which can deadlock in a
+    process whose other threads (JAX's, the model server's) hold locks at the fork; seen as a 30 s start-up
+    timeout of a bash session under load. `subprocess` forks and execs in C, which is safe.
 Limits: wall time via SWE-ReX's command timeout; CPU time, address space, processes, open files and file
 size via `ulimit` in a `sh` wrapper inside the deployment; output size is checked after the run (SWE-ReX
 returns the whole output). Requests that need `runner.run_prepared` (Polyglot test suites with host
@@ -17,9 +22,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import secrets
 import shlex
+import socket
+import subprocess
 import sys
 import threading
+import time
 import uuid
 
 from hrm_jax.sandbox import runner
@@ -44,6 +54,68 @@ def _ulimit_wrapper(limits: runner.Limits) -> list[str]:
   return ["sh", "-c", "; ".join(settings + ['exec "$@"']), "sh"]
 
 
+# Runs SWE-ReX's server (its `swerex-remote` entry point) and exits when the parent that started it is gone,
+# so a SIGKILLed agent leaves no command server behind. argv[1] is the parent's pid.
+_SERVER_MAIN = """
+import os, sys, threading, time
+parent = int(sys.argv.pop(1))
+def watch():
+  while os.getppid() == parent:
+    time.sleep(0.5)
+  os._exit(0)
+threading.Thread(target=watch, daemon=True).start()
+sys.argv[0] = "swerex-remote"
+from swerex.server import main
+main()
+"""
+
+
+def _free_port() -> int:
+  with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    return s.getsockname()[1]
+
+
+class _LocalServer:
+  """A `swerex-remote` child process on 127.0.0.1 (see the module docstring for why not `LocalDeployment`)."""
+
+  def __init__(self, start_timeout_s: float = 60.0):
+    self.token = secrets.token_hex(16)
+    for _ in range(3):  # the port can be taken between choosing and binding it: try another
+      self.port = _free_port()
+      self.process = subprocess.Popen(
+        [sys.executable, "-c", _SERVER_MAIN, str(os.getpid()), "--host", "127.0.0.1", "--port", str(self.port)]
+        + ["--auth-token", self.token],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+      )
+      deadline = time.monotonic() + start_timeout_s
+      while self.process.poll() is None and time.monotonic() < deadline:
+        try:
+          socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+          return
+        except OSError:
+          time.sleep(0.1)
+      if self.process.poll() is None:
+        self.close()
+        raise RuntimeError(f"the local SWE-ReX server did not listen on port {self.port} in {start_timeout_s:g}s")
+      error = self.process.stderr.read().decode(errors="replace").strip().splitlines()
+      self.process.stderr.close()
+    raise RuntimeError(f"the local SWE-ReX server exited: {error[-1] if error else 'no message'}")
+
+  def close(self) -> None:
+    if self.process.poll() is None:
+      self.process.terminate()
+      try:
+        self.process.wait(timeout=10)
+      except subprocess.TimeoutExpired:
+        self.process.kill()
+        self.process.wait()
+    if self.process.stderr:
+      self.process.stderr.close()
+
+
 class SweRexBackend:
   """Runs requests in one SWE-ReX deployment, driven from a private event loop (thread-safe)."""
 
@@ -66,11 +138,21 @@ class SweRexBackend:
       python = sys.executable
     self.name = f"swerex-{deployment}"
     self.python = python
+    self._server = None
+    if deployment == "local":
+      if config:
+        raise ValueError(f"the local SWE-ReX deployment takes no options (got {', '.join(sorted(config))})")
+      self._server = _LocalServer()
+      deployment, config = "remote", {"port": self._server.port, "auth_token": self._server.token, "timeout": 10.0}
     self._deployment = configs[deployment](**config).get_deployment()
     self._loop = asyncio.new_event_loop()
     self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
     self._thread.start()
-    self._call(self._deployment.start())
+    try:
+      self._call(self._deployment.start())
+    except BaseException:
+      self.close()
+      raise
 
   def _call(self, coroutine):
     return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
@@ -81,6 +163,8 @@ class SweRexBackend:
     finally:
       self._loop.call_soon_threadsafe(self._loop.stop)
       self._thread.join(timeout=10)
+      if self._server is not None:
+        self._server.close()
 
   def __enter__(self):
     return self

@@ -57,7 +57,7 @@ def test_swerex_session_keeps_shell_state():
   pytest.importorskip("swerex")
   from hrm_jax.agent.sessions import SweRexSession
 
-  # LocalDeployment runs on this host (no isolation): only these fixed, trusted commands run in it.
+  # The "local" deployment runs on this host (no isolation): only these fixed, trusted commands run in it.
   session = SweRexSession("local", files={"a.txt": "hello\n"})
   try:
     assert session.run("cat a.txt").output.strip() == "hello"

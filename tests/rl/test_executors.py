@@ -127,7 +127,8 @@ def _free_port() -> int:
 
 
 def test_swerex_deployment_scores_like_the_local_pool(samples):
-  """SWE-ReX's LocalDeployment (commands run on this host: no sandbox; known programs only)."""
+  """The "local" SWE-ReX deployment: a swerex-remote child process (commands run on this host: no sandbox;
+  known programs only)."""
   pytest.importorskip("swerex")
   _, items, local = samples
   config = execution.ExecutionConfig(wall_s=5.0, workers=2, executor="swerex", swerex_deployment="local")

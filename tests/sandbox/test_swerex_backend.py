@@ -1,7 +1,10 @@
-"""SWE-ReX backend wiring, exercised through its LocalDeployment (which runs on the host: no isolation)."""
+"""SWE-ReX backend wiring, exercised through the "local" deployment (a swerex-remote child process on this host:
+no isolation)."""
 
 import pathlib
+import subprocess
 import sys
+import time
 
 import pytest
 
@@ -52,3 +55,37 @@ def test_unknown_deployment_and_backend():
   with pytest.raises(ValueError):
     swerex_backend.SweRexBackend("kubernetes")
   assert runner.is_memory_error("MemoryError\n")
+
+
+def test_local_server_is_a_child_process_that_dies_with_its_parent():
+  """The "local" deployment's server (see swerex_backend's docstring) outlives neither close() nor a SIGKILLed
+  parent. The parent here is a Python process this test starts; it prints its server's pid and sleeps."""
+  parent = subprocess.Popen(
+    [
+      sys.executable,
+      "-c",
+      "import time; from hrm_jax.sandbox import swerex_backend as r; "
+      "s = r._LocalServer(); print(s.process.pid, flush=True); time.sleep(120)",
+    ],
+    stdout=subprocess.PIPE,
+    text=True,
+  )
+  try:
+    server_pid = int(parent.stdout.readline())
+    assert _alive(server_pid)
+  finally:
+    parent.kill()
+    parent.wait()
+  deadline = time.monotonic() + 10
+  while _alive(server_pid) and time.monotonic() < deadline:
+    time.sleep(0.1)
+  assert not _alive(server_pid)
+
+
+def _alive(pid: int) -> bool:
+  """True while `pid` runs (a zombie, reaped by init once re-parented, counts as gone)."""
+  try:
+    with open(f"/proc/{pid}/stat") as stat:
+      return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+  except FileNotFoundError:
+    return False
