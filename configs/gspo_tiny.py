@@ -47,6 +47,7 @@ def get_config():
   rl.eval_every = 4
   rl.eval_size = 100  # held-out problems for greedy pass@1 (all of data.num_eval)
   rl.log_every = 1
+  rl.metric_writer = "auto"  # TensorBoard writer: as config.train.metric_writer (auto, tensorboard or clu)
   rl.checkpoint_every = 5
   rl.keep_checkpoints = 2
   rl.objective = ml_collections.ConfigDict(

@@ -47,6 +47,7 @@ def test_notebook_runs_top_to_bottom(path, tmp_path, monkeypatch):
 
   for key, value in SMOKE_ENV.items():
     monkeypatch.setenv(key, value)  # the kernel process inherits this environment
+  monkeypatch.setenv("TMPDIR", str(tmp_path))  # the notebooks' tempfile.mkdtemp workdirs: nothing left in /tmp
   nb = nbformat.read(path, as_version=4)
   # a temp copy is executed (the saved outputs in colabs/ stay as they are); cwd = tmp_path
   client = nbclient.NotebookClient(

@@ -457,8 +457,9 @@ def train_rl(
     return sampler.replicate_on(whole, local_replicated)
 
   rollouts = rollout_lib.RolloutSampler(model, None, rc, stop_ids, devices=gen_devices)
-  # Only process 0 writes TensorBoard events; the others skip the writer (and the TensorFlow import behind it).
-  writer = metrics_lib.create_writer(workdir) if main else metrics_lib.EventFileWriter(None)
+  # Only process 0 writes TensorBoard events (rl.metric_writer: config.train.metric_writer's choices).
+  writer_backend = rl.get("metric_writer", "auto")
+  writer = metrics_lib.create_writer(workdir, writer_backend) if main else metrics_lib.EventFileWriter(None)
   eval_problems = prompts.eval_problems(rl.eval_size)
   try:
     executor = executors.make_executor(exec_config, queue_size=local_rows * (ahead + 1))

@@ -14,6 +14,7 @@ from typing import Any
 from hrm_jax import config_fields
 
 LOSS_TYPES = ("stablemax", "softmax")
+METRIC_WRITERS = ("auto", "tensorboard", "clu")  # config.train.metric_writer (hrm_jax/train/metrics.py)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,6 +38,8 @@ class TrainConfig:
   # fresh optimizer and schedule, e.g. QAT (config.model.quant) from a trained fp32 run. Ignored when the run's own
   # workdir has a checkpoint: resuming wins. "" = a random initialisation.
   init_from: str = ""
+  # TensorBoard events: "auto" (no TensorFlow for a local workdir), "tensorboard" or "clu" (hrm_jax/train/metrics.py)
+  metric_writer: str = "auto"
 
   @classmethod
   def from_config(cls, config: Mapping[str, Any]) -> TrainConfig:
@@ -61,6 +64,13 @@ class TrainConfig:
       config_fields.require(value >= 0, "train", name, value, "must be >= 0 (0 turns it off)")
     config_fields.require(
       self.loss_type in LOSS_TYPES, "train", "loss_type", self.loss_type, f"expected one of {LOSS_TYPES}"
+    )
+    config_fields.require(
+      self.metric_writer in METRIC_WRITERS,
+      "train",
+      "metric_writer",
+      self.metric_writer,
+      f"expected one of {METRIC_WRITERS}",
     )
     config_fields.require(
       self.batch_size % self.microbatches == 0,

@@ -1,10 +1,15 @@
 """Metric writers (TensorBoard event files + console) and a progress line with throughput and ETA.
 
-`create_writer` returns CLU's default writer (TensorFlow summaries, asynchronous) when TensorFlow is
-installed, and otherwise `EventFileWriter`: the same `clu.metric_writers.MetricWriter` methods written with
-the `tensorboard` package's own event-file writer, which needs no TensorFlow. Accelerator images often ship
-JAX and TensorBoard without TensorFlow (CLU's `metric_writers` package imports TensorFlow on import, so it
-cannot be used there at all); both writers produce event files that TensorBoard reads the same way.
+`create_writer` returns, by `config.train.metric_writer`:
+  * "tensorboard": `EventFileWriter`, `clu.metric_writers.MetricWriter`'s methods written with the `tensorboard`
+    package's protos and record framing, without TensorFlow;
+  * "clu": CLU's default writer (TensorFlow summaries, asynchronous);
+  * "auto" (the default): "tensorboard" for a workdir on this machine's file system; "clu" for a workdir URL
+    (gs://...) when TensorFlow is installed, whose file system layer writes to cloud storage.
+Both write event files that TensorBoard reads the same way (tests/train/test_metric_writers.py). Local runs avoid
+TensorFlow because CLU's `metric_writers` package (and TensorBoard's own writer, when installed) imports it:
+~5 s and several hundred MB per training process only to write scalars, and accelerator images often ship JAX
+and TensorBoard without TensorFlow. (MaxText, too, writes its TensorBoard scalars without TensorFlow.)
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from hrm_jax.train.config import METRIC_WRITERS
+
 
 def tensorflow_available() -> bool:
   """True when TensorFlow imports (checked without importing it when it is absent)."""
@@ -28,19 +35,22 @@ def tensorflow_available() -> bool:
     return False
 
 
+WRITERS = METRIC_WRITERS
+
+
 def create_writer(workdir: str, backend: str = "auto"):
   """A metric writer for `<workdir>/tensorboard`, writing from process 0 only.
 
-  backend: "auto" (CLU's TensorFlow writer when TensorFlow is installed, else `EventFileWriter`), "clu" or
-  "tensorboard".
+  backend: "tensorboard" (`EventFileWriter`, no TensorFlow), "clu" (CLU's TensorFlow writer) or "auto" (CLU's
+  for a workdir URL when TensorFlow is installed, else `EventFileWriter`).
   """
   import jax
 
   logdir = os.path.join(workdir, "tensorboard")
   main = jax.process_index() == 0
-  if backend not in ("auto", "clu", "tensorboard"):
-    raise ValueError(f"metric writer backend {backend!r}: choose auto, clu or tensorboard")
-  if backend == "clu" or (backend == "auto" and tensorflow_available()):
+  if backend not in WRITERS:
+    raise ValueError(f"metric writer backend {backend!r}: choose {', '.join(WRITERS)}")
+  if backend == "clu" or (backend == "auto" and "://" in workdir and tensorflow_available()):
     try:
       from clu import metric_writers
     except ImportError as e:
@@ -62,11 +72,13 @@ class EventFileWriter:
 
   def __init__(self, logdir: str | None):
     self._writer = None
-    if logdir is not None:
+    suffix = f".{socket.gethostname()}.hrm-jax"
+    if logdir is not None and "://" in logdir:  # remote storage: TensorBoard's writer and its file system layer
       from tensorboard.summary.writer.event_file_writer import EventFileWriter as _Writer
 
-      os.makedirs(logdir, exist_ok=True)
-      self._writer = _Writer(logdir, filename_suffix=f".{socket.gethostname()}.hrm-jax")
+      self._writer = _Writer(logdir, filename_suffix=suffix)
+    elif logdir is not None:
+      self._writer = _LocalEventFile(logdir, suffix)
 
   def _write(self, step: int, values: list) -> None:
     if self._writer is None or not values:
@@ -118,6 +130,33 @@ class EventFileWriter:
     if self._writer is not None:
       self._writer.close()
       self._writer = None
+
+
+class _LocalEventFile:
+  """An event file on this machine: TensorBoard's record framing (`RecordWriter`) over a plain file, flushed after
+  every event. TensorBoard's own `EventFileWriter` opens its file through `tensorboard.compat.tf`, which imports
+  TensorFlow whenever it is installed (seconds per process) and, once resolved, stays so for the process."""
+
+  def __init__(self, logdir: str, suffix: str):
+    from tensorboard.compat.proto import event_pb2
+    from tensorboard.summary.writer.record_writer import RecordWriter
+
+    os.makedirs(logdir, exist_ok=True)
+    # TensorBoard's file naming: `events.out.tfevents.<time>.<host>.<pid>...` (the reader lists `*tfevents*`)
+    name = f"events.out.tfevents.{int(time.time()):010d}.{socket.gethostname()}.{os.getpid()}.{id(self)}{suffix}"
+    self._file = open(os.path.join(logdir, name), "wb")  # noqa: SIM115 (closed by close())
+    self._records = RecordWriter(self._file)
+    self.add_event(event_pb2.Event(wall_time=time.time(), file_version="brain.Event:2"))
+
+  def add_event(self, event) -> None:
+    self._records.write(event.SerializeToString())
+    self._file.flush()
+
+  def flush(self) -> None:
+    self._file.flush()
+
+  def close(self) -> None:
+    self._file.close()
 
 
 def _format_seconds(seconds: float) -> str:

@@ -5,8 +5,8 @@
 Each step is one ACT call and one optimizer update, compiled once (`jax.jit` with the state donated); the ACT
 carry stays in the train state across steps, as in the reference. Every `checkpoint_every` steps the state and
 the Grain iterator position are saved together (Orbax, async); a run restarted with the same workdir resumes
-exactly. Metrics go to TensorBoard (`metrics.create_writer`: CLU's writer, or event files written without
-TensorFlow where it is absent) and to the console with throughput and ETA. At the end the model is evaluated on
+exactly. Metrics go to TensorBoard (`metrics.create_writer`: event files written without TensorFlow for a local
+workdir, CLU's writer with `config.train.metric_writer=clu`) and to the console with throughput and ETA. At the end the model is evaluated on
 the held-out split (full ACT rollouts under one while_loop) and a short table is printed with a sample generation.
 """
 
@@ -385,7 +385,7 @@ def _train_and_evaluate(
     mem_text = f", step memory {total / 2**20:.1f} MiB per device"
   log(f"Compiled the train step in {compile_s:.1f}s{mem_text}")
 
-  writer = metrics_lib.create_writer(workdir)
+  writer = metrics_lib.create_writer(workdir, tc.metric_writer)
   tokens_per_step = tc.batch_size * cfg.seq_len
   progress = metrics_lib.Progress(tc.num_steps, start, tokens_per_step)
   if jax.process_count() > 1:  # every process must take the same decision
