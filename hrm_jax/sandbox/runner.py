@@ -734,39 +734,22 @@ def _run_once(
       shutil.rmtree(scratch, ignore_errors=True)
 
 
+def _not_started(mode: str, start: float, detail: str) -> RunResult:
+  """The `sandbox_error` result of a run that failed before its program started (the harness's fault)."""
+  return RunResult(Outcome.SANDBOX_ERROR, None, None, "", "", time.monotonic() - start, 0.0, 0, mode, detail)
+
+
 def _run_in_scratch(argv, *, mode, limits, stdin, env, cwd, read_paths, setup, start, scratch, work) -> RunResult:
   if setup is not None:
     try:
       argv, setup_env = setup(work)
     except Exception as error:  # The harness's own preparation failed: not the program's fault.
-      return RunResult(
-        Outcome.SANDBOX_ERROR,
-        None,
-        None,
-        "",
-        "",
-        time.monotonic() - start,
-        0.0,
-        0,
-        mode,
-        f"setup failed: {type(error).__name__}: {error}",
-      )
+      return _not_started(mode, start, f"setup failed: {type(error).__name__}: {error}")
     env = {**(env or {}), **setup_env}
   try:
     uid = _lease_uid(scratch) if os.getuid() == 0 else None
   except (OSError, RuntimeError) as error:
-    return RunResult(
-      Outcome.SANDBOX_ERROR,
-      None,
-      None,
-      "",
-      "",
-      time.monotonic() - start,
-      0.0,
-      0,
-      mode,
-      f"cannot lease a private uid: {error}",
-    )
+    return _not_started(mode, start, f"cannot lease a private uid: {error}")
   cgroup_dirs = None
   try:
     if _cgroups is not None:
@@ -774,18 +757,7 @@ def _run_in_scratch(argv, *, mode, limits, stdin, env, cwd, read_paths, setup, s
       try:
         cgroup_dirs = _cgroups.create(name, limits)
       except OSError as error:
-        return RunResult(
-          Outcome.SANDBOX_ERROR,
-          None,
-          None,
-          "",
-          "",
-          time.monotonic() - start,
-          0.0,
-          0,
-          mode,
-          f"cannot create the run's cgroup {name}: {error}",
-        )
+        return _not_started(mode, start, f"cannot create the run's cgroup {name}: {error}")
     return _launch(
       argv,
       mode=mode,

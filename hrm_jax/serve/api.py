@@ -277,11 +277,7 @@ class Server:
       return dict(
         head,
         choices=choices,
-        usage={
-          "prompt_tokens": prompt_tokens,
-          "completion_tokens": completion,
-          "total_tokens": prompt_tokens + completion,
-        },
+        usage=_usage(prompt_tokens, completion),
       )
 
     async def chunks():
@@ -306,11 +302,7 @@ class Server:
             dict(
               head,
               choices=[],
-              usage={
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": completion,
-                "total_tokens": prompt_tokens + completion,
-              },
+              usage=_usage(prompt_tokens, completion),
             )
           )
         yield "data: [DONE]\n\n"
@@ -350,11 +342,7 @@ class Server:
       return dict(
         head,
         choices=choices,
-        usage={
-          "prompt_tokens": prompt_tokens,
-          "completion_tokens": completion,
-          "total_tokens": prompt_tokens + completion,
-        },
+        usage=_usage(prompt_tokens, completion),
       )
 
     head["object"] = "chat.completion.chunk"
@@ -398,11 +386,7 @@ class Server:
             dict(
               head,
               choices=[],
-              usage={
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": completion,
-                "total_tokens": prompt_tokens + completion,
-              },
+              usage=_usage(prompt_tokens, completion),
             )
           )
         yield "data: [DONE]\n\n"
@@ -412,6 +396,15 @@ class Server:
           r.cancelled = True
 
     return StreamingResponse(chunks(), media_type="text/event-stream")
+
+
+def _usage(prompt_tokens: int, completion_tokens: int) -> dict:
+  """OpenAI's `usage` object."""
+  return {
+    "prompt_tokens": prompt_tokens,
+    "completion_tokens": completion_tokens,
+    "total_tokens": prompt_tokens + completion_tokens,
+  }
 
 
 def _sse(obj: Any) -> str:
