@@ -33,6 +33,8 @@ import types
 import jax
 import numpy as np
 
+from hrm_jax.train import distributed
+
 # Dense bf16 peak TFLOP/s per device (vendor data sheets; matched as substrings of `device_kind`, first wins).
 PEAK_BF16_TFLOPS: tuple[tuple[str, float], ...] = (
   ("H200", 989.0),  # NVIDIA H200 SXM
@@ -97,11 +99,15 @@ def _build(spec: str, batch_size: int | None, overrides: list[str], mesh_spec: s
   microbatches = config.train.microbatches
   rng = np.random.default_rng(0)
 
+  if b % jax.process_count():
+    raise ValueError(f"--batch-size {b} must divide by the {jax.process_count()} processes")
+  rows = b // jax.process_count()  # this process's rows of the global batch (multi-host: `--distributed`)
+
   def make_batch():
-    d = {k: np.asarray(v) for k, v in hrm.dummy_batch(cfg, b).items()}
-    d["inputs"] = rng.integers(2, cfg.vocab_size, (b, cfg.seq_len)).astype(np.int32)
-    d["labels"] = rng.integers(2, cfg.vocab_size, (b, cfg.seq_len)).astype(np.int32)
-    d["prompt_length"] = np.full((b,), cfg.seq_len // 4, np.int32)
+    d = {k: np.asarray(v) for k, v in hrm.dummy_batch(cfg, rows).items()}
+    d["inputs"] = rng.integers(2, cfg.vocab_size, (rows, cfg.seq_len)).astype(np.int32)
+    d["labels"] = rng.integers(2, cfg.vocab_size, (rows, cfg.seq_len)).astype(np.int32)
+    d["prompt_length"] = np.full((rows,), cfg.seq_len // 4, np.int32)
     with mesh:
       return d, sharding.global_batch(mesh, d)
 
@@ -330,15 +336,18 @@ def main(argv=None) -> None:
     "--target-q", action="store_true", help="also measure the bootstrapped continue target's share of the step"
   )
   parser.add_argument("overrides", nargs="*", help="--config.a.b=value overrides (applied to every config)")
+  distributed.add_arguments(parser)  # a pod slice (`launch/tpu.sh --bench`): every host runs this, process 0 prints
   args, extra = parser.parse_known_args(argv)
+  distributed.initialize(distributed.options_from(args))
+  log = distributed.log  # one table, from process 0
   overrides = list(args.overrides) + extra
   specs = args.config or ["configs/tiny_cpu.py", "configs/hrm_27m.py"]
   on_cpu = jax.devices()[0].platform == "cpu"
   matmul_peak = None
   if on_cpu and not args.peak_tflops:
     matmul_peak, rates = matmul_peak_gflops()
-    print("fp32 matmul peak measured in this run: " + ", ".join(f"{k} {v:.0f}" for k, v in rates.items()) + " GFLOP/s")
-  print(
+    log("fp32 matmul peak measured in this run: " + ", ".join(f"{k} {v:.0f}" for k, v in rates.items()) + " GFLOP/s")
+  log(
     f"{'config':<22} {'params':>11} {'batch':>5} {'seq':>5} {'dtype':>8} {'mesh':>26} {'compile s':>9} "
     f"{'step s':>8} {'tokens/s':>10} {'GFLOP/tok':>9} {'TFLOP/s':>8} {'MFU':>6} {'MiB/dev':>8}"
   )
@@ -353,20 +362,20 @@ def main(argv=None) -> None:
     else:
       mfu = "n/a"
     mib = f"{r['step_mib_per_device']:.0f}" if r["step_mib_per_device"] is not None else "-"
-    print(
+    log(
       f"{spec:<22} {r['params']:>11,} {r['batch']:>5} {r['seq']:>5} {r['dtype']:>8} {r['mesh']:>26} "
       f"{r['compile_s']:>9.1f} {r['step_s']:>8.3f} {r['tokens_per_s']:>10,.0f} {r['gflops_per_token']:>9.3f} "
       f"{r['tflops_per_s']:>8.3f} {mfu:>6} {mib:>8}",
       flush=True,
     )
   if matmul_peak:
-    print(f"*: model FLOP/s over the fp32 matmul peak measured in this run ({matmul_peak:.0f} GFLOP/s)")
-  print(f"device: {jax.devices()[0].device_kind} x{jax.device_count()}")
+    log(f"*: model FLOP/s over the fp32 matmul peak measured in this run ({matmul_peak:.0f} GFLOP/s)")
+  log(f"device: {jax.devices()[0].device_kind} x{jax.device_count()}")
   if args.target_q:
     for spec in specs:
       batch = args.batch_size if args.batch_size else (8 if "27m" in spec or "100m" in spec else None)
       t = target_q_cost(spec, batch, args.steps, overrides)
-      print(
+      log(
         f"{spec}: step {t['step_s']:.3f} s, without the continue target {t['step_without_target_s']:.3f} s -> "
         f"target {t['target_s']:.3f} s = {100 * t['target_share']:.0f}% of the step = "
         f"{t['target_over_forward']:.2f}x one no-gradient segment forward ({t['segment_forward_s']:.3f} s); "
@@ -376,7 +385,7 @@ def main(argv=None) -> None:
   if args.torch:
     spec, batch, paired_overrides = PAIRED_CONFIG
     t = paired_torch(spec, batch, max(args.steps, 5), paired_overrides)
-    print(
+    log(
       f"paired with the PyTorch peer ({spec} {PAIRED_SHAPE}, torch {t['torch']} eager, {t['torch_threads']} threads; "
       f"one segment's logits agree to {t['logit_max_abs_diff']:.1e}): ours {t['ours_s']:.3f} s, torch "
       f"{t['torch_s']:.3f} s per step; torch/ours median {t['ratio_median']:.2f}x "

@@ -98,4 +98,4 @@ def is_main_process() -> bool:
 def log(*args, **kwargs) -> None:
   """print() on process 0 only (logs are written once)."""
   if is_main_process():
-    print(*args, **kwargs, flush=True)
+    print(*args, **{"flush": True, **kwargs})

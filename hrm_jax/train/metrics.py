@@ -76,7 +76,10 @@ class EventFileWriter:
     if logdir is not None and "://" in logdir:  # remote storage: TensorBoard's writer and its file system layer
       from tensorboard.summary.writer.event_file_writer import EventFileWriter as _Writer
 
-      self._writer = _Writer(logdir, filename_suffix=suffix)
+      try:
+        self._writer = _Writer(logdir, filename_suffix=suffix)
+      except ImportError as e:  # e.g. gs:// without TensorFlow or gcsfs
+        raise ValueError(f"TensorBoard events in {logdir}: {e} (pip install 'hrm-jax[gcs]' for gs://)") from None
     elif logdir is not None:
       self._writer = _LocalEventFile(logdir, suffix)
 

@@ -68,6 +68,21 @@ def test_tpu_rl_dry_run_runs_train_rl_on_every_worker():
   assert refused.returncode == 2 and "--init is for --rl" in refused.stderr
 
 
+def test_tpu_bench_dry_run_benchmarks_on_every_worker():
+  base = ["bash", os.path.join(REPO, "launch", "tpu.sh"), "--name", "hrm-pod", "--zone", "z", "--type", "v4-16"]
+  out = subprocess.run(
+    [*base, "--config", "configs/hrm_100m.py", "--bench", "--dry-run", "--", "--batch-size", "256"],
+    capture_output=True,
+    text=True,
+    timeout=60,
+    check=True,
+  ).stdout
+  run = [l for l in out.splitlines() if l.startswith("+ ") and "bench" in l]
+  assert len(run) == 1 and "--worker=all" in run[0] and "hrm-jax\\ train" not in run[0], out
+  assert "python3\\ -m\\ hrm_jax.bench.train_step\\ --distributed\\ --config\\ configs/hrm_100m.py" in run[0]
+  assert "--batch-size\\ 256" in run[0] and "bench.log" in run[0]
+
+
 def test_tpu_requires_a_name():
   proc = subprocess.run(
     [

@@ -87,3 +87,22 @@ def test_eval_with_a_generator_command_loads_neither_tensorflow_nor_jax(tmp_path
   )
   out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
   assert "RC 0 LOADED []" in out.stdout, out.stdout[-2000:] + out.stderr[-2000:]
+
+
+def test_remote_workdir_without_a_file_system_is_refused_with_the_fix(tmp_path):
+  """gs:// without TensorFlow needs fsspec's gcsfs (the `gcs` extra): the writer says so in one error."""
+  pytest.importorskip("fsspec")
+  try:
+    import gcsfs  # noqa: F401
+
+    pytest.skip("gcsfs is installed: gs:// would be reached")
+  except ImportError:
+    pass
+  code = (
+    "from hrm_jax.train import metrics\n"
+    "try:\n  metrics.create_writer('gs://bucket/run')\nexcept ValueError as e:\n  print('REFUSED', e)\n"
+  )
+  env = _env_without_tensorflow(tmp_path)
+  out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+  assert "REFUSED TensorBoard events in gs://bucket/run/tensorboard" in out.stdout, out.stdout + out.stderr[-2000:]
+  assert "hrm-jax[gcs]" in out.stdout
