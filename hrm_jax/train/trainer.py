@@ -365,6 +365,7 @@ def _train_and_evaluate(
     _save_config(workdir, config)
     _truncate_metrics(workdir, start)
 
+  writer = metrics_lib.create_writer(workdir, tc.metric_writer)  # before compiling: a workdir it cannot reach fails now
   replicated = jax.sharding.NamedSharding(mesh.mesh, jax.sharding.PartitionSpec())
   train_fn = jax.jit(
     lambda s, b: step_lib.train_step(model, tx, tc.loss_type, tc.batch_size, step_rng, s, b, microbatches),
@@ -385,7 +386,6 @@ def _train_and_evaluate(
     mem_text = f", step memory {total / 2**20:.1f} MiB per device"
   log(f"Compiled the train step in {compile_s:.1f}s{mem_text}")
 
-  writer = metrics_lib.create_writer(workdir, tc.metric_writer)
   tokens_per_step = tc.batch_size * cfg.seq_len
   progress = metrics_lib.Progress(tc.num_steps, start, tokens_per_step)
   if jax.process_count() > 1:  # every process must take the same decision
