@@ -414,37 +414,36 @@ def table(summary: dict) -> str:
       f"{a['train_flops'] / 1e15:.3f} | {_fmt(a['train_s'], 0)} | {_fmt(a['generate_s'], 0)} | "
       f"{_fmt(a['execute_s'], 0)} | {_fmt(a['pass@1'])} |"
     )
-  lines += ["", "pass@1 per difficulty (greedy, at the training segment budget, mean ± std over seeds):", ""]
-  lines += ["| arm | " + " | ".join(tiers) + " |", "|---" * (len(tiers) + 1) + "|"]
-  for arm in names:
-    lines.append(f"| {arm} | " + " | ".join(_fmt(arms[arm]["by_tier"].get(t)) for t in tiers) + " |")
-  lines += ["", "pass@1 per language (procedural tasks, all difficulties):", ""]
-  lines += ["| arm | " + " | ".join(langs) + " |", "|---" * (len(langs) + 1) + "|"]
-  for arm in names:
-    lines.append(f"| {arm} | " + " | ".join(_fmt(arms[arm]["by_language"].get(x)) for x in langs) + " |")
-  settings_ = list(first.get("by_setting", {}))
-  lines += [
-    "",
+
+  def add_table(title: str, columns: list, value) -> None:
+    """One row per arm, one column per key; `value(arm_record, key)` is the cell's number (or None)."""
+    nonlocal lines
+    lines += ["", title, "", "| arm | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    lines += [f"| {arm} | " + " | ".join(_fmt(value(arms[arm], c)) for c in columns) + " |" for arm in names]
+
+  add_table(
+    "pass@1 per difficulty (greedy, at the training segment budget, mean ± std over seeds):",
+    tiers,
+    lambda a, t: a["by_tier"].get(t),
+  )
+  add_table("pass@1 per language (procedural tasks, all difficulties):", langs, lambda a, x: a["by_language"].get(x))
+  add_table(
     "pass@1 vs test-time segment budget (procedural tasks; `act` b: the Q head halts within b segments, `forced` b: "
     "exactly b segments):",
-    "",
-  ]
-  lines += ["| arm | " + " | ".join(settings_) + " |", "|---" * (len(settings_) + 1) + "|"]
-  for arm in names:
-    lines.append(f"| {arm} | " + " | ".join(_fmt(arms[arm]["by_setting"].get(s)) for s in settings_) + " |")
-  lines += [
-    "",
+    list(first.get("by_setting", {})),
+    lambda a, s: a["by_setting"].get(s),
+  )
+  add_table(
     "Reply vs reference solution, character similarity (difflib ratio; a graded proxy where pass@1 is 0, not a "
     "score: a reply can pass without matching the reference):",
-    "",
-  ]
-  lines += ["| arm | " + " | ".join(tiers) + " |", "|---" * (len(tiers) + 1) + "|"]
-  for arm in names:
-    lines.append(f"| {arm} | " + " | ".join(_fmt(arms[arm].get("similarity_by_tier", {}).get(t)) for t in tiers) + " |")
-  lines += ["", f"Mean ACT depth the Q head picks per difficulty (`{first.get('depth_setting', '')}`):", ""]
-  lines += ["| arm | " + " | ".join(tiers) + " |", "|---" * (len(tiers) + 1) + "|"]
-  for arm in names:
-    lines.append(f"| {arm} | " + " | ".join(_fmt(arms[arm]["depth_by_tier"].get(t)) for t in tiers) + " |")
+    tiers,
+    lambda a, t: a.get("similarity_by_tier", {}).get(t),
+  )
+  add_table(
+    f"Mean ACT depth the Q head picks per difficulty (`{first.get('depth_setting', '')}`):",
+    tiers,
+    lambda a, t: a["depth_by_tier"].get(t),
+  )
   return "\n".join(lines)
 
 
