@@ -192,7 +192,8 @@ def run_problems(
   sampling = sampler.SamplingConfig(
     max_new_tokens=max_new_tokens, temperature=temperature, stop_ids=(tokenizer.eos_id,)
   )
-  gen = sampler.Generator(model, {"params": params}, sampling, devices=devices)
+  gen = _generator(model, sampling, devices)
+  gen.params = {"params": params}
   rows = [p for p in prompts for _ in range(samples)]
   recs = [r for r in records for _ in range(samples)]
   langs, tasks = rl_prompts.record_ids(recs)
@@ -207,6 +208,22 @@ def run_problems(
   passed = np.asarray([o.status == rewards_lib.STATUS_PASSED for o in outcomes], bool)
   compiled = np.asarray([o.compiled for o in outcomes], bool)
   return recs, passed, compiled
+
+
+_GENERATORS: dict[tuple, tuple] = {}  # (id(model), program sampling, devices) -> (model, Generator)
+
+
+def _generator(model, sampling, devices) -> sampler.Generator:
+  """A Generator for `model` at `sampling`, reused across calls (held-out evaluations every few RL steps): its
+  compiled program serves any temperature (sampler.KNOBS); new parameters are set by the caller."""
+  key = (id(model), sampler.program_sampling(sampling), tuple(devices or ()))
+  if key not in _GENERATORS:
+    if len(_GENERATORS) >= 4:
+      _GENERATORS.pop(next(iter(_GENERATORS)))
+    _GENERATORS[key] = (model, sampler.Generator(model, None, sampling, devices=devices))
+  gen = _GENERATORS[key][1]
+  gen.sampling = sampling
+  return gen
 
 
 def evaluate_pass_at_1(
