@@ -350,8 +350,7 @@ def compile_times(configs: list[str], segments: int, batch: int) -> list[dict]:
       if k != "labels"
     }
     t0 = time.perf_counter()
-    knobs = sampler.sampling_knobs(sampling)
-    jax.jit(lambda p, b: sampler._generate(serve_model, sampling, p, b, jax.random.key(0), knobs)).lower(
+    jax.jit(lambda p, b: sampler._generate(serve_model, sampling, p, b, jax.random.key(0))).lower(
       params, gen_batch
     ).compile()
     gen_s = time.perf_counter() - t0

@@ -229,61 +229,21 @@ def sample_token(logits: Array, rng: Array, sampling: SamplingConfig) -> Array:
   )
 
 
-def exploration_min_depth(sampling: SamplingConfig, batch_size: int, segments: int, rng: Array, prob=None):
+def exploration_min_depth(sampling: SamplingConfig, batch_size: int, segments: int, rng: Array):
   """int32 [batch] minimum ACT depths for depth exploration, or None when it is off.
 
   Like the reference's ACT training (sapientinc/HRM `models/hrm/hrm_act_v1.py`): with probability
   `halt_exploration_prob` a row's minimum depth is uniform in 2..segments, otherwise 1 (the Q head decides).
-  `prob`: the probability as data (a compiled generation's knob, `sampling_knobs`) instead of the config's.
   """
-  if segments < 2 or not sampling.dynamic_halting or (prob is None and sampling.halt_exploration_prob <= 0):
+  if sampling.halt_exploration_prob <= 0 or segments < 2 or not sampling.dynamic_halting:
     return None
-  prob = sampling.halt_exploration_prob if prob is None else prob
   k_explore, k_depth = jax.random.split(jax.random.fold_in(rng, 0x5EED))
-  explore = jax.random.uniform(k_explore, (batch_size,)) < prob
+  explore = jax.random.uniform(k_explore, (batch_size,)) < sampling.halt_exploration_prob
   depth = jax.random.randint(k_depth, (batch_size,), 2, segments + 1)
   return jnp.where(explore, depth, 1).astype(jnp.int32)
 
 
-# The sampling settings a compiled generation takes as data: changing them reuses the program (greedy evaluation
-# and sampled RL rollouts, any temperature, top-k, top-p or exploration rate). The rest of SamplingConfig
-# (max_new_tokens, stop_ids, max_segments, dynamic_halting) shapes the program.
-KNOBS = ("temperature", "top_p", "top_k", "halt_exploration_prob")
-
-
-def sampling_knobs(sampling: SamplingConfig) -> dict[str, np.ndarray]:
-  return {
-    "temperature": np.float32(sampling.temperature),
-    "top_p": np.float32(sampling.top_p),
-    "top_k": np.int32(sampling.top_k),
-    "halt_exploration_prob": np.float32(sampling.halt_exploration_prob),
-  }
-
-
-def program_sampling(sampling: SamplingConfig) -> SamplingConfig:
-  """`sampling` with its knobs at neutral values: equal for two configs that share a compiled generation."""
-  return dataclasses.replace(sampling, temperature=0.0, top_p=1.0, top_k=0, halt_exploration_prob=0.0)
-
-
-def sample_token_knobs(logits: Array, rng: Array, knobs: dict[str, Array]) -> Array:
-  """`sample_token` with the settings as data: greedy (argmax) when the temperature is <= 0, chosen at run time
-  (`lax.cond`: one branch runs), otherwise `sample_rows` with the same settings for every row."""
-  b = logits.shape[0]
-
-  def sampled(logits):
-    return sample_rows(
-      logits,
-      jax.random.split(rng, b),
-      jnp.full((b,), knobs["temperature"], jnp.float32),
-      jnp.full((b,), knobs["top_p"], jnp.float32),
-      jnp.full((b,), knobs["top_k"], jnp.int32),
-    )
-
-  greedy = lambda logits: jnp.argmax(logits, axis=-1).astype(jnp.int32)
-  return jax.lax.cond(knobs["temperature"] <= 0, greedy, sampled, logits)
-
-
-def _generate(model: HRMCore, sampling: SamplingConfig, params, batch, rng, knobs):
+def _generate(model: HRMCore, sampling: SamplingConfig, params, batch, rng):
   """Prefill + a `while_loop` over new tokens. Returns (tokens int32 [batch, max_new], lengths, depth,
   logits fp32 [batch, max_new, vocab] of each step's distribution).
 
@@ -296,12 +256,7 @@ def _generate(model: HRMCore, sampling: SamplingConfig, params, batch, rng, knob
   max_len = cache_length(cfg, batch["inputs"].shape[1], sampling.max_new_tokens)
   caches = init_caches(cfg, b, segments, max_len)
   caches, depth, logits = prefill(
-    model,
-    params,
-    batch,
-    caches,
-    sampling.dynamic_halting,
-    exploration_min_depth(sampling, b, segments, rng, knobs["halt_exploration_prob"]),
+    model, params, batch, caches, sampling.dynamic_halting, exploration_min_depth(sampling, b, segments, rng)
   )
   n = sampling.max_new_tokens
   stop_ids = jnp.asarray(sampling.stop_ids, jnp.int32)
@@ -320,7 +275,7 @@ def _generate(model: HRMCore, sampling: SamplingConfig, params, batch, rng, knob
 
       def body(s):
         t = s["t"]
-        token = sample_token_knobs(s["logits"], jax.random.fold_in(rng, t), knobs)
+        token = sample_token(s["logits"], jax.random.fold_in(rng, t), sampling)
         token = jnp.where(s["done"], 0, token)
         tokens = s["tokens"].at[:, t].set(token)
         all_logits = s["all_logits"].at[:, t].set(s["logits"])
@@ -345,7 +300,7 @@ def _generate(model: HRMCore, sampling: SamplingConfig, params, batch, rng, knob
   return tokens, lengths, depth, all_logits
 
 
-def _generate_no_cache(model: HRMCore, sampling: SamplingConfig, params, batch, rng, knobs):
+def _generate_no_cache(model: HRMCore, sampling: SamplingConfig, params, batch, rng):
   """Reference path without caches: every step reruns the full ACT forward over the whole sequence."""
   cfg = model.cfg
   b = batch["inputs"].shape[0]
@@ -375,7 +330,7 @@ def _generate_no_cache(model: HRMCore, sampling: SamplingConfig, params, batch, 
     logits, depth = step_logits(s["buf"])
     current = jnp.minimum(batch["prompt_length"] + t - 1, cfg.seq_len - 1)
     step_logits_ = logits[rows, current].astype(jnp.float32)
-    token = sample_token_knobs(step_logits_, jax.random.fold_in(rng, t), knobs)
+    token = sample_token(step_logits_, jax.random.fold_in(rng, t), sampling)
     token = jnp.where(s["done"], 0, token)
     write = jnp.minimum(batch["prompt_length"] + t, cfg.seq_len - 1)
     return dict(
@@ -454,12 +409,11 @@ class Generator:
           "JAX_THREEFRY_PARTITIONABLE=1) so samples do not depend on the device count"
         )
       self._mesh = jax.sharding.Mesh(np.asarray(devices), ("batch",))
-    self._use_cache = use_cache
     self.model, self.params, self.sampling = model, params, sampling
     self.buckets = tuple(buckets) if buckets else length_buckets(cfg.seq_len)
-    # The knobs (KNOBS) are arguments, not constants: `gen.sampling = ...` with other knobs reuses the program.
-    self._program = program_sampling(sampling)
-    fn = functools.partial(_generate if use_cache else _generate_no_cache, model, self._program)
+    if not use_cache and sampling.halt_exploration_prob > 0:
+      raise ValueError("SamplingConfig.halt_exploration_prob needs the KV-cached generator (use_cache=True)")
+    fn = functools.partial(_generate if use_cache else _generate_no_cache, model, sampling)
     if self._mesh is None:
       self._fn = jax.jit(fn)
     else:  # every output has the rows first: leave them split (no gather inside the computation)
@@ -469,23 +423,6 @@ class Generator:
   @property
   def params(self):
     return self._params
-
-  @property
-  def sampling(self) -> SamplingConfig:
-    return self._sampling
-
-  @sampling.setter
-  def sampling(self, sampling: SamplingConfig) -> None:
-    """New knobs (temperature, top-k, top-p, exploration) for the same compiled program; other fields refused."""
-    if not self._use_cache and sampling.halt_exploration_prob > 0:
-      raise ValueError("SamplingConfig.halt_exploration_prob needs the KV-cached generator (use_cache=True)")
-    if hasattr(self, "_program") and program_sampling(sampling) != self._program:
-      raise ValueError(
-        f"only {', '.join(KNOBS)} can change on a Generator (the rest shapes its program): "
-        f"{program_sampling(sampling)} != {self._program}"
-      )
-    self._sampling = sampling
-    self._knobs = sampling_knobs(sampling)
 
   @params.setter
   def params(self, params) -> None:
@@ -555,7 +492,7 @@ class Generator:
       batch = jax.device_put(batch, self._row_sharding)
       rng = jax.device_put(rng, self._replicated)
     self._shapes.add(batch["inputs"].shape)
-    out = self._fn(self.params, batch, rng, self._knobs)
+    out = self._fn(self.params, batch, rng)
     if self._mesh is not None and pad:
       out = tuple(x[:b] for x in out)
     return out

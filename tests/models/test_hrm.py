@@ -361,37 +361,11 @@ def test_depth_exploration_raises_the_minimum_depth_of_some_rows():
   halting = _set_q_bias(variables, 5.0, -5.0)  # the Q head alone would always halt after one segment
   prompts = [[3, 4, 5]] * 64
   always = sampler.SamplingConfig(max_new_tokens=2, stop_ids=(-1,), halt_exploration_prob=1.0)
-  gen = sampler.Generator(model, halting, always)
-  depth = np.asarray(gen.generate_arrays(prompts, seed=1)[2])
+  depth = np.asarray(sampler.Generator(model, halting, always).generate_arrays(prompts, seed=1)[2])
   assert depth.min() >= 2 and set(depth.tolist()) == {2, 3}  # uniform over 2..budget
-  # The exploration rate (like the temperature, top-k and top-p) is data: the same compiled program runs each rate.
-  gen.sampling = dataclasses.replace(always, halt_exploration_prob=0.25, temperature=0.7)
-  depth = np.asarray(gen.generate_arrays(prompts, seed=1)[2])
+  some = sampler.SamplingConfig(max_new_tokens=2, stop_ids=(-1,), halt_exploration_prob=0.25)
+  depth = np.asarray(sampler.Generator(model, halting, some).generate_arrays(prompts, seed=1)[2])
   assert 0.05 < np.mean(depth > 1) < 0.5 and np.any(depth == 1)
   # greedy and exploration-free sampling are unchanged
-  gen.sampling = sampler.SamplingConfig(max_new_tokens=2, stop_ids=(-1,))
-  assert set(np.asarray(gen.generate_arrays(prompts)[2]).tolist()) == {1}
-  assert gen._fn._cache_size() == 1
-  with pytest.raises(ValueError, match="only temperature, top_p, top_k, halt_exploration_prob can change"):
-    gen.sampling = sampler.SamplingConfig(max_new_tokens=3, stop_ids=(-1,))
-
-
-def test_knobs_as_data_sample_what_a_compiled_config_samples():
-  """Greedy and sampled generation through one program (knobs as data) give the tokens of programs that had the
-  settings compiled in (`sample_token`, the same draws)."""
-  cfg = tiny_causal_config(halt_max_steps=1)  # one segment: the smallest program to compile
-  model, variables = hrm.init_params(cfg, jax.random.key(0))
-  prompts, greedy = [[3, 4, 5], [6, 7]], sampler.SamplingConfig(max_new_tokens=2, stop_ids=(-1,))
-  warm = dataclasses.replace(greedy, temperature=0.8, top_k=5)
-  gen = sampler.Generator(model, variables, greedy)
-  out_greedy = gen.generate(prompts, seed=3)
-  gen.sampling = warm
-  out_warm = gen.generate(prompts, seed=3)
-  assert gen._fn._cache_size() == 1
-  # the first token by hand: the prefill's logits, then sample_token with the settings compiled in
-  batch = gen.make_batch(prompts)
-  caches = sampler.init_caches(cfg, 2, cfg.halt_max_steps, sampler.cache_length(cfg, batch["inputs"].shape[1], 2))
-  _, _, logits = jax.jit(lambda p, b, c: sampler.prefill(model, p, b, c))(gen.params, batch, caches)
-  for sampling, out in ((greedy, out_greedy), (warm, out_warm)):
-    first = sampler.sample_token(logits, jax.random.fold_in(jax.random.key(3), 0), sampling)
-    assert [row[0] for row in out] == [int(t) for t in first]
+  none = sampler.SamplingConfig(max_new_tokens=2, stop_ids=(-1,))
+  assert set(np.asarray(sampler.Generator(model, halting, none).generate_arrays(prompts)[2]).tolist()) == {1}
