@@ -210,20 +210,18 @@ def run_problems(
   return recs, passed, compiled
 
 
-_GENERATORS: dict[tuple, tuple] = {}  # (id(model), program sampling, devices) -> (model, Generator)
+_GENERATORS: dict[tuple, tuple] = {}  # (id(model), sampling, devices) -> (model, Generator)
 
 
 def _generator(model, sampling, devices) -> sampler.Generator:
-  """A Generator for `model` at `sampling`, reused across calls (held-out evaluations every few RL steps): its
-  compiled program serves any temperature (sampler.KNOBS); new parameters are set by the caller."""
-  key = (id(model), sampler.program_sampling(sampling), tuple(devices or ()))
+  """A Generator for `model` at `sampling`, reused across calls (held-out evaluations every few RL steps) so its
+  program compiles once; new parameters are set by the caller."""
+  key = (id(model), sampling, tuple(devices or ()))
   if key not in _GENERATORS:
     if len(_GENERATORS) >= 4:
       _GENERATORS.pop(next(iter(_GENERATORS)))
     _GENERATORS[key] = (model, sampler.Generator(model, None, sampling, devices=devices))
-  gen = _GENERATORS[key][1]
-  gen.sampling = sampling
-  return gen
+  return _GENERATORS[key][1]
 
 
 def evaluate_pass_at_1(
