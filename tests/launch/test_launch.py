@@ -50,34 +50,30 @@ def test_tpu_dry_run_prints_every_command():
   assert "tpu-vm delete hrm-pod" in lines[5]
 
 
+POD = ["bash", os.path.join(REPO, "launch", "tpu.sh"), "--name", "hrm-pod", "--zone", "z", "--type", "v4-16"]
+
+
+def _run_lines(args: list[str], word: str) -> tuple[str, list[str]]:
+  """tpu.sh's printed output for a pod, and its `+ ...` command lines that contain `word`."""
+  out = subprocess.run([*POD, *args], capture_output=True, text=True, timeout=60, check=True).stdout
+  return out, [l for l in out.splitlines() if l.startswith("+ ") and word in l]
+
+
 def test_tpu_rl_dry_run_runs_train_rl_on_every_worker():
-  base = ["bash", os.path.join(REPO, "launch", "tpu.sh"), "--name", "hrm-pod", "--zone", "z", "--type", "v4-16"]
-  base += ["--config", "configs/gspo_tiny.py", "--workdir", "/mnt/shared/gspo", "--dry-run"]
-  out = subprocess.run(
-    [*base, "--rl", "--init", "/mnt/shared/sft", "--", "--executor", "ray", "--executor-address", "auto"],
-    capture_output=True,
-    text=True,
-    timeout=60,
-    check=True,
-  ).stdout
-  run = [l for l in out.splitlines() if l.startswith("+ ") and "train-rl" in l]
+  args = ["--config", "configs/gspo_tiny.py", "--workdir", "/mnt/shared/gspo", "--dry-run"]
+  rl = ["--rl", "--init", "/mnt/shared/sft", "--", "--executor", "ray", "--executor-address", "auto"]
+  out, run = _run_lines([*args, *rl], "train-rl")
   assert len(run) == 1 and "--worker=all" in run[0], out
   assert "hrm-jax\\ train-rl\\ --distributed\\ --config\\ configs/gspo_tiny.py" in run[0]
   assert "--init\\ /mnt/shared/sft\\ --executor\\ ray\\ --executor-address\\ auto" in run[0]
-  refused = subprocess.run([*base, "--init", "/mnt/shared/sft"], capture_output=True, text=True, timeout=60)
+  refused = subprocess.run([*POD, *args, "--init", "/mnt/shared/sft"], capture_output=True, text=True, timeout=60)
   assert refused.returncode == 2 and "--init is for --rl" in refused.stderr
 
 
 def test_tpu_bench_dry_run_benchmarks_on_every_worker():
-  base = ["bash", os.path.join(REPO, "launch", "tpu.sh"), "--name", "hrm-pod", "--zone", "z", "--type", "v4-16"]
-  out = subprocess.run(
-    [*base, "--config", "configs/hrm_100m.py", "--bench", "--dry-run", "--", "--batch-size", "256"],
-    capture_output=True,
-    text=True,
-    timeout=60,
-    check=True,
-  ).stdout
-  run = [l for l in out.splitlines() if l.startswith("+ ") and "bench" in l]
+  out, run = _run_lines(
+    ["--config", "configs/hrm_100m.py", "--bench", "--dry-run", "--", "--batch-size", "256"], "bench"
+  )
   assert len(run) == 1 and "--worker=all" in run[0] and "hrm-jax\\ train" not in run[0], out
   assert "python3\\ -m\\ hrm_jax.bench.train_step\\ --distributed\\ --config\\ configs/hrm_100m.py" in run[0]
   assert "--batch-size\\ 256" in run[0] and "bench.log" in run[0]
