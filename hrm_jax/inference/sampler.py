@@ -247,8 +247,9 @@ def _generate(model: HRMCore, sampling: SamplingConfig, params, batch, rng):
   """Prefill + a `while_loop` over new tokens. Returns (tokens int32 [batch, max_new], lengths, depth,
   logits fp32 [batch, max_new, vocab] of each step's distribution).
 
-  The token loop is chosen once by the deepest row's ACT depth k (`lax.switch`): its decode step runs exactly
-  the first k segments' caches, without a conditional per segment (XLA copies the caches a `lax.cond` carries:
+  The token loop is chosen once by the deepest row's ACT depth k (`lax.switch`; with `dynamic_halting` off every
+  row's depth is the budget and only that loop is compiled): its decode step runs exactly the first k segments'
+  caches, without a conditional per segment (XLA copies the caches a `lax.cond` carries:
   measured 288 cache copies per token at 4 segments, 1.7x slower than running every segment)."""
   cfg = model.cfg
   b = batch["inputs"].shape[0]
@@ -292,8 +293,10 @@ def _generate(model: HRMCore, sampling: SamplingConfig, params, batch, rng):
 
     return run
 
-  if segments == 1:
-    tokens, lengths, all_logits = token_loop(1)(logits, caches)
+  if segments == 1 or not sampling.dynamic_halting:
+    # Without dynamic halting every row runs the whole budget (the reference's evaluation rule), so the one
+    # token loop that can run is compiled alone: budget-many segments instead of 1 + 2 + ... + budget.
+    tokens, lengths, all_logits = token_loop(segments)(logits, caches)
   else:
     branches = [token_loop(k) for k in range(1, segments + 1)]
     tokens, lengths, all_logits = jax.lax.switch(jnp.max(depth) - 1, branches, logits, caches)

@@ -232,7 +232,12 @@ def test_causal_act_depth_is_chosen_at_the_last_prompt_token():
   gen.params = _set_q_bias(variables, -5.0, 5.0)  # never halts: the budget decides (same program, new parameters)
   assert list(gen.generate_arrays(prompts)[2]) == [3, 3] and gen.compilations == 1
   fixed = sampler.SamplingConfig(max_new_tokens=3, stop_ids=(-1,), dynamic_halting=False, max_segments=2)
-  assert list(sampler.Generator(model, halting, fixed).generate_arrays(prompts)[2]) == [2, 2]
+  forced = sampler.Generator(model, halting, fixed).generate_arrays(prompts)
+  assert list(forced[2]) == [2, 2]
+  # forced depth compiles only the budget's token loop; it decodes what the cache-free path decodes
+  full = sampler.Generator(model, halting, fixed, use_cache=False).generate_arrays(prompts)
+  np.testing.assert_array_equal(forced[0], full[0])
+  np.testing.assert_allclose(forced[3], full[3], rtol=1e-5, atol=1e-5)
 
 
 def test_scan_layers_model_generates_like_the_unrolled_one():
