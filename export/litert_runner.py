@@ -3,14 +3,20 @@
     python -m hrm_jax.export.litert_runner --model-dir DIR --prompt "reverse a string" --language python
 
 Imports only `ai_edge_litert`, NumPy and `tokenizers` (plus the standard library). DIR is what
-`hrm-jax export --format tflite` writes: model.tflite, manifest.json, tokenizer.json. The KV caches live inside
-the interpreter (resource variables), so the loop an Android/iOS app runs (the README's export section) is:
+`hrm-jax export --format tflite` writes: model.tflite, manifest.json, tokenizer.json. The KV caches are inputs of
+the `decode` signature, owned by the caller (export/tflite.py), so the loop an Android/iOS app runs (the README's
+export section) is:
 
+  0. once: allocate tensors; the caches are decode's input buffers (every name in the manifest's "caches"):
+     zero them (a slot not yet written is masked out, but must hold a finite number)
   1. bucket = the smallest prefill bucket >= the prompt's length; pad the prompt with zeros to it
-  2. logits, depth = prefill_<bucket>(inputs, prompt_length, language_id, task_id)
-     (the model runs ACT segments over the prompt until its Q head halts: depth is the number of segments)
+  2. logits, depth, entries = prefill_<bucket>(inputs, prompt_length, language_id, task_id)
+     (the model runs ACT segments over the prompt until its Q head halts: depth is the number of segments);
+     copy each cache's entries into the front of that cache (positions 0 .. prefix_len + bucket - 1)
   3. repeat: token = argmax (or a sample) of logits; stop at <|eos|>;
-     logits = decode(token, position = prompt_length + tokens so far, depth)
+     logits, entries = decode(token, position = prompt_length + tokens so far, depth, caches);
+     write each cache's new entry at sequence index prefix_len + position (k: last axis, v: second axis)
+Only the new entries are written per token: the caches stay where they are (no copy of ~75 MB per token).
 """
 
 from __future__ import annotations
@@ -27,13 +33,15 @@ from ai_edge_litert import interpreter as litert
 
 LANGUAGES = ("cpp", "go", "java", "javascript", "python", "rust")  # index = language_id (hrm_jax.tokenizer)
 TASKS = ("codegen", "self_repair", "test_output_prediction", "code_execution", "edit", "tool_use")
-FORMAT = "hrm-jax-tflite-2"
+FORMAT = "hrm-jax-tflite-3"
 
 
 class Model:
   """model.tflite behind two calls: `prefill(prompt, language_id, task_id)` and `decode(token, position, depth)`.
 
-  One interpreter holds the caches; its signature runners share them."""
+  The caches are the decode signature's input tensors, written in place through NumPy views of the
+  interpreter's buffers (`Interpreter.tensor`): prefill's entries at the front, each decoded token's at its
+  position."""
 
   def __init__(self, model_dir: str, num_threads: int | None = None):
     path = os.path.join(model_dir, "manifest.json")
@@ -48,28 +56,61 @@ class Model:
       raise ValueError(f"{path} has no generation model (a bidirectional model has only native.tflite)")
     spec = self.manifest["files"]["model"]
     self.interpreter = litert.Interpreter(model_path=os.path.join(model_dir, spec["file"]), num_threads=num_threads)
+    self.interpreter.allocate_tensors()
     self.buckets = sorted(int(b) for b in spec["buckets"])
-    self._prefill = {b: self.interpreter.get_signature_runner(f"prefill_{b}") for b in self.buckets}
-    self._decode = self.interpreter.get_signature_runner("decode")
     self.seq_len = int(self.manifest["model"]["seq_len"])
+    self.prefix_len = int(spec["prefix_len"])  # cache positions before the prompt's first token
+    self.cache_names = list(spec["caches"])
+    # decode is the primary subgraph: its inputs and outputs by name, reached with the interpreter's own API
+    decode = self.interpreter.get_signature_runner("decode")
+    details = decode.get_input_details()
+    self._in = {name: d["index"] for name, d in details.items()}
+    self._out = {name: d["index"] for name, d in decode.get_output_details().items()}
+    primary = {d["index"] for d in self.interpreter.get_input_details()}
+    if set(self._in.values()) != primary:
+      raise ValueError(f"{path}: the decode signature is not the model's primary subgraph (re-export)")
+    # Slots past the current position are masked out, but masked probabilities (0) times values must stay 0:
+    # fresh buffers hold whatever the allocator left (NaN bits among it), so zero them once.
+    for name in self.cache_names:
+      self._view(name).fill(0)
+
+  def _view(self, name: str) -> np.ndarray:
+    """A writable view of decode's input buffer `name` (hold it only until the next invoke)."""
+    return self.interpreter.tensor(self._in[name])()
 
   def prefill(self, prompt: Sequence[int], language_id: int = 0, task_id: int = 0) -> tuple[np.ndarray, int]:
-    """(logits fp32 [vocab] of the first new token, ACT depth)."""
+    """(logits fp32 [vocab] of the first new token, ACT depth); the prompt's keys and values go into the caches."""
     fits = [b for b in self.buckets if b >= len(prompt)]
     if not prompt or not fits:
       raise ValueError(f"prompt of {len(prompt)} tokens: expected 1..{self.buckets[-1]} tokens")
     inputs = np.zeros((1, fits[0]), np.int32)
     inputs[0, : len(prompt)] = prompt
     one = lambda v: np.asarray([v], np.int32)
-    out = self._prefill[fits[0]](
-      inputs=inputs, prompt_length=one(len(prompt)), language_id=one(language_id), task_id=one(task_id)
-    )
+    # a signature runner holds the interpreter, which then refuses `invoke` (its check for live buffer views):
+    # fetched per prompt, dropped after
+    runner = self.interpreter.get_signature_runner(f"prefill_{fits[0]}")
+    out = runner(inputs=inputs, prompt_length=one(len(prompt)), language_id=one(language_id), task_id=one(task_id))
+    del runner
+    for name in self.cache_names:
+      self._write(name, out[name], 0)
     return out["logits"][0], int(out["depth"][0])
 
+  def _write(self, name: str, entries: np.ndarray, start: int) -> None:
+    cache = self._view(name)
+    if name.startswith("k"):  # k [heads, head_dim, positions]
+      cache[:, :, start : start + entries.shape[2]] = entries
+    else:  # v [heads, positions, head_dim]
+      cache[:, start : start + entries.shape[1]] = entries
+
   def decode(self, token: int, position: int, depth: int) -> np.ndarray:
-    """Logits fp32 [vocab] of the token after `token` (at sequence index `position`)."""
-    one = lambda v: np.asarray([v], np.int32)
-    return self._decode(token=one(token), position=one(position), depth=one(depth))["logits"][0]
+    """Logits fp32 [vocab] of the token after `token` (at sequence index `position`); its keys and values are
+    written into the caches at that position."""
+    for name, value in (("token", token), ("position", position), ("depth", depth)):
+      self._view(name)[...] = value
+    self.interpreter.invoke()
+    for name in self.cache_names:
+      self._write(name, self.interpreter.get_tensor(self._out[name]), self.prefix_len + position)
+    return self.interpreter.get_tensor(self._out["logits"])[0]
 
 
 def generate_ids(

@@ -149,6 +149,46 @@ def decode(served: Served, stored, token, position, depth, *caches, skip_halted:
   return (logits,) + tuple(jax.tree.leaves(tree))
 
 
+def _caller_caches(cfg: hrm.HRMConfig, b: int, segments: int, caches) -> tuple:
+  """The flat caches (`cache_names` order) as the sampler's tree of `layers.CallerCache`s."""
+  tree = jax.tree.unflatten(_caches_treedef(cfg, b, segments), caches)
+  return tuple(tuple(tuple(layers.CallerCache(*kv) for kv in app) for app in seg) for seg in tree)
+
+
+def prefill_entries(served: Served, stored, inputs, prompt_length, language_id, task_id, *, segments: int):
+  """`prefill` for runtimes that own the caches (`layers.CallerCache`; TFLite): no caches in, and out the keys
+  and values of positions 0..prefix_len + bucket - 1 of every cache (`cache_names` order; k [b * heads, head_dim,
+  prefix_len + bucket], v [b * heads, prefix_len + bucket, head_dim]), for the caller to write at the front of its
+  caches. Every segment runs (`skip_halted=False`). Returns (logits, depth, *entries)."""
+  cfg = served.cfg
+  b = inputs.shape[0]
+  empty = [
+    jnp.zeros(s.shape[:-1] + (0,) if n.startswith("k") else (s.shape[0], 0, s.shape[2]), s.dtype)
+    for n, s in cache_specs(cfg, b, segments)
+  ]
+  tree = _caller_caches(cfg, b, segments, empty)
+  tree, depth, logits = sampler.prefill(
+    served.model,
+    served.variables(stored),
+    _batch(inputs, prompt_length, language_id, task_id),
+    tree,
+    skip_halted=False,
+  )
+  return (logits, depth) + tuple(jax.tree.leaves(tree))
+
+
+def decode_entries(served: Served, stored, token, position, depth, *caches):
+  """`decode` for runtimes that own the caches (`layers.CallerCache`; TFLite): the caches are read, not
+  written, and out come the new token's key and value for every cache (k [b * heads, head_dim, 1], v [b * heads,
+  1, head_dim], `cache_names` order), for the caller to write at sequence index prefix_len + position.
+  Returns (logits, *entries)."""
+  b = token.shape[0]
+  segments = len(caches) // (2 * _apps_layers(served.cfg))
+  tree = _caller_caches(served.cfg, b, segments, caches)
+  logits, tree = sampler.decode_step(served.model, served.variables(stored), token, position, tree, depth)
+  return (logits,) + tuple(jax.tree.leaves(tree))
+
+
 def _apps_layers(cfg: hrm.HRMConfig) -> int:
   """(application, layer) pairs of one segment."""
   return sum(cfg.application_layers)

@@ -1,20 +1,32 @@
-"""TFLite/LiteRT export through jax2tf and the TFLite converter: one stateful model for phones.
+"""TFLite/LiteRT export through jax2tf and the TFLite converter: one model for phones, caches owned by the app.
 
     hrm-jax export --workdir W --format tflite [--quantize int8] [--buckets 64,256] --out DIR
 
 Writes (causal models) `model.tflite`, ONE model with named signatures around the one HRM core
-(`export/serving.py`, `hrm_jax/inference/sampler.py`), whose KV caches live inside the interpreter as TFLite
-resource variables (state shared by the signatures of one interpreter, updated in place):
+(`export/serving.py`, `hrm_jax/inference/sampler.py`). The KV caches belong to the caller (`layers.CallerCache`):
+they are inputs of `decode`, which reads them and returns the new token's keys and values; the caller writes those
+into its caches at the token's position. TFLite cannot update a tensor in place: with the caches as resource
+variables, every token read each cache, copied it for the update and assigned it back (~3 copies of the ~75 MB
+of caches of hrm_27m per token, most of the decode time). One cache per (segment, application, layer) and k/v,
+named `cache_names` (`k_s0_a0_l0`, `v_s0_a0_l0`, ...), laid out as `layers.init_cache`: k [heads, head_dim,
+prefix_len + seq_len], v [heads, prefix_len + seq_len, head_dim], fp32.
+  decode(token, position, depth int32 [1], <every cache>) -> logits fp32 [1, vocab] (the token after `token`),
+      <for every cache its new entry>: k [heads, head_dim, 1], v [heads, 1, head_dim], to be written at
+      sequence index prefix_len + position
   prefill_<bucket>(inputs int32 [1, bucket], prompt_length, language_id, task_id int32 [1])
-      -> logits fp32 [1, vocab] (first new token), depth int32 [1] (the ACT depth the Q head chose)
-  decode(token, position, depth int32 [1]) -> logits fp32 [1, vocab]        (the token after `token`)
+      -> logits fp32 [1, vocab] (first new token), depth int32 [1] (the ACT depth the Q head chose),
+      <for every cache its entries at positions 0 .. prefix_len + bucket - 1>, to be written at the front
+`decode` is the primary subgraph (index 0), so its input tensors are reachable as writable buffers from every
+TFLite API (C++ `interpreter->typed_input_tensor`, Python `Interpreter.tensor`): an app allocates once and writes
+the few new entries per token in place (`export/litert_runner.py`; zeroed once: a cache's slots past the current
+position are masked out, so nothing is cleared between prompts, but they must hold finite numbers).
 TFLite's IF op fails on the segment conditionals (XNNPACK cannot prepare it; without XNNPACK the outputs were
 wrong), so these graphs run every one of the `segments` segments (`skip_halted=False`: the same outputs; the
 ACT depth still selects which segment's logits are used). Export with `--segments 1` for the fastest phone model.
-An app calls prefill once per prompt and decode once per token (`export/litert_runner.py`, the README's app
-loop), and (every model) `native.tflite`, the fixed-length forward with ACT under a while_loop (inputs,
+Also written: (every model) `native.tflite`, the fixed-length forward with ACT under a while_loop (inputs,
 puzzle_identifiers, language_id, task_id, prompt_length int32 -> logits [1, seq_len, vocab], steps, q_halt,
-q_continue); plus `tokenizer.json` and `manifest.json` (signatures, shapes, segments, special token ids).
+q_continue); plus `tokenizer.json` and `manifest.json` (signatures, cache names and shapes, segments, special
+token ids).
 
 int8 (`--quantize int8`): TFLite's dynamic-range quantization (`optimizations=[tf.lite.Optimize.DEFAULT]`) stores
 every matrix multiplied by FULLY_CONNECTED / BATCH_MATMUL as int8 with per-channel scales (activations quantized
@@ -40,7 +52,7 @@ from hrm_jax.export import serving
 from hrm_jax.inference import sampler
 
 MANIFEST = "manifest.json"
-FORMAT = "hrm-jax-tflite-2"
+FORMAT = "hrm-jax-tflite-3"
 
 
 def _tf():
@@ -52,7 +64,6 @@ def _tf():
 def _converter(tf, concrete_functions, trackable, optimize: bool):
   converter = tf.lite.TFLiteConverter.from_concrete_functions(concrete_functions, trackable)
   converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-  converter.experimental_enable_resource_variables = True
   if optimize:
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
   return converter.convert()
@@ -71,50 +82,46 @@ def int8_embedding(served: serving.Served) -> serving.Served:
 def convert_generation_model(
   served: serving.Served, segments: int, buckets: Sequence[int], optimize: bool = False
 ) -> tuple[bytes, dict]:
-  """The stateful prefill/decode model (module doc). Returns (flatbuffer, the manifest's signature entries)."""
+  """The prefill/decode model over caller-owned caches (module doc). Returns (flatbuffer, the manifest's
+  signature entries). `decode` is the first signature, so it is the primary subgraph (index 0), whose input
+  tensors every TFLite API can reach as writable buffers."""
   tf = _tf()
   from jax.experimental import jax2tf
 
   cfg = served.cfg
   stored = jax.tree.map(jnp.asarray, served.stored)
   specs = serving.cache_specs(cfg, 1, segments)
-
-  class Generation(tf.Module):
-    """The caches as variables; each signature reads them, runs the JAX function, assigns the new ones."""
-
-    def __init__(self):
-      super().__init__()
-      self.caches = [tf.Variable(tf.zeros(s.shape, tf.as_dtype(s.dtype)), name=n) for n, s in specs]
-
-  module = Generation()
-  signatures: dict[str, tuple[Callable, list, list]] = {}
+  names = [n for n, _ in specs]
   i32 = lambda *shape: tf.TensorSpec(shape, tf.int32)
+  signatures: dict[str, tuple[Callable, list, list]] = {}
 
-  def stateful(fn, input_names, input_specs, output_names, name):
+  def signature(fn, input_names, input_specs, output_names, name):
     converted = jax2tf.convert(fn, with_gradient=False)
 
     def call(*inputs):
-      outs = converted(*inputs, *[v.read_value() for v in module.caches])
-      n = len(output_names)
-      for v, new in zip(module.caches, outs[n:]):
-        v.assign(new)
-      return dict(zip(output_names, outs[:n]))
+      return dict(zip(output_names, converted(*inputs)))
 
     call.__name__ = name  # from_concrete_functions names each signature after its function
     specs_named = [tf.TensorSpec(sp.shape, sp.dtype, name=nm) for nm, sp in zip(input_names, input_specs)]
-    return tf.function(call, autograph=False, input_signature=specs_named)
+    signatures[name] = (tf.function(call, autograph=False, input_signature=specs_named), input_names, output_names)
 
+  cache_inputs = [tf.TensorSpec(s.shape, tf.as_dtype(s.dtype)) for _, s in specs]
+  signature(
+    lambda *a: serving.decode_entries(served, stored, *a),
+    ["token", "position", "depth"] + names,
+    [i32(1), i32(1), i32(1)] + cache_inputs,
+    ["logits"] + names,
+    "decode",
+  )
   for bucket in buckets:
-    names = ["inputs", "prompt_length", "language_id", "task_id"]
-    fn = lambda *a: serving.prefill(served, stored, *a, skip_halted=False)
-    signatures[f"prefill_{bucket}"] = (
-      stateful(fn, names, [i32(1, bucket), i32(1), i32(1), i32(1)], ["logits", "depth"], f"prefill_{bucket}"),
-      names,
-      ["logits", "depth"],
+    signature(
+      lambda *a: serving.prefill_entries(served, stored, *a, segments=segments),
+      ["inputs", "prompt_length", "language_id", "task_id"],
+      [i32(1, bucket), i32(1), i32(1), i32(1)],
+      ["logits", "depth"] + names,
+      f"prefill_{bucket}",
     )
-  names = ["token", "position", "depth"]
-  fn = lambda *a: serving.decode(served, stored, *a, skip_halted=False)
-  signatures["decode"] = (stateful(fn, names, [i32(1), i32(1), i32(1)], ["logits"], "decode"), names, ["logits"])
+  module = tf.Module()
   module.fns = {k: v[0] for k, v in signatures.items()}  # tracked by the module
   blob = _converter(tf, [f.get_concrete_function() for f in module.fns.values()], module, optimize)
   entries = {k: {"inputs": v[1], "outputs": v[2]} for k, v in signatures.items()}
@@ -187,6 +194,8 @@ def export_model(
       "buckets": list(buckets),
       "signatures": entries,
       "kv_cache_bytes": sampler.cache_bytes(cfg, 1, segments),
+      "caches": {n: list(sp.shape) for n, sp in serving.cache_specs(cfg, 1, segments)},
+      "prefix_len": cfg.prefix_len,
     }
   if "native" in wanted:
     blob = convert_native(served, optimize)

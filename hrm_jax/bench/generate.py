@@ -10,7 +10,7 @@ own; parameters and .tflite files are written once by the parent):
   jax_fp32 / jax_int8     `sampler.Generator`: prefill over the bucket-padded prompt + one compiled while_loop
                           over new tokens; int8 = every matrix stored and multiplied as int8 (`quant.freeze`,
                           `layers.int_matmul`), activations quantized per row
-  tflite_fp32 / _int8     model.tflite (prefill + decode signatures, caches in resource variables) driven by
+  tflite_fp32 / _int8     model.tflite (prefill + decode signatures, caches owned by the runner) driven by
                           `export/litert_runner.py` (no JAX in that process); int8 = dynamic-range weights
   gpt2_peer               Hugging Face `GPT2LMHeadModel` (n_embd 512, 8 layers, 8 heads, vocab 8192, random init,
                           static KV cache, torch eager, greedy), when torch and transformers are installed

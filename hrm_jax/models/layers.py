@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import flax.linen as nn
 import jax
@@ -187,13 +187,34 @@ def init_cache(batch_size: int, num_heads: int, head_dim: int, max_len: int, dty
   )
 
 
+class CallerCache(NamedTuple):
+  """A KV cache that the caller owns and updates (`init_cache`'s layout), for runtimes that cannot update a
+  tensor in place (TFLite: a graph input is read-only, and a resource variable is read and assigned whole: measured
+  ~3 copies of every cache per token). Attention reads it, never writes it, and returns the NEW entries instead
+  (another `CallerCache`: k [batch * heads, head_dim, n], v [batch * heads, n, head_dim] for the n positions
+  computed), which the caller writes at their positions. The cache's positions from `cache_index` on are not read
+  (they may hold anything); a cache of 0 positions is a prefill from position 0."""
+
+  k: Array
+  v: Array
+
+
+def cache_entries(k: Array, v: Array, dtype) -> tuple[Array, Array]:
+  """New keys/values k, v [batch, n, heads, head_dim] in `init_cache`'s layout: k [batch * heads, head_dim, n],
+  v [batch * heads, n, head_dim]."""
+  b, n, h, d = k.shape
+  return (
+    k.transpose(0, 2, 3, 1).reshape(b * h, d, n).astype(dtype),
+    v.transpose(0, 2, 1, 3).reshape(b * h, n, d).astype(dtype),
+  )
+
+
 def write_cache(cache: tuple[Array, Array], k: Array, v: Array, index: Array | int) -> tuple[Array, Array]:
   """Writes new keys/values k, v [batch, n, heads, head_dim] at position `index` (int: every row; int32 [batch]:
   per row) in place: one `dynamic_update_slice` per buffer (per row when rows differ)."""
   k_cache, v_cache = cache
   b, n, h, d = k.shape
-  k_new = k.transpose(0, 2, 3, 1).reshape(b * h, d, n).astype(k_cache.dtype)
-  v_new = v.transpose(0, 2, 1, 3).reshape(b * h, n, d).astype(v_cache.dtype)
+  k_new, v_new = cache_entries(k, v, k_cache.dtype)
   index = jnp.asarray(index, jnp.int32)
   if index.ndim == 0:
     return (
@@ -220,6 +241,28 @@ def cached_attention(q: Array, cache: tuple[Array, Array], mask: Array | None) -
   probs = jax.nn.softmax(scores, axis=-1).astype(v_cache.dtype).reshape(b * h, n, max_len)
   out = jnp.einsum("xqk,xkd->xqd", probs, v_cache)
   return out.reshape(b, h, n, d).transpose(0, 2, 1, 3).astype(q.dtype)
+
+
+def caller_cache_attention(q: Array, k: Array, v: Array, cache: CallerCache, mask: Array | None, index) -> Array:
+  """`cached_attention` over a `CallerCache` that does not hold the new positions yet: q, k, v [batch, n, heads,
+  head_dim] at positions index..index + n - 1 attend to the cache's positions before `index` (int or int32 [batch])
+  and, causally, to each other; one softmax over both. mask: bool [batch, 1, n, max_len] or None."""
+  k_cache, v_cache = cache
+  b, n, h, d = q.shape
+  max_len = k_cache.shape[-1]
+  qh = q.transpose(0, 2, 1, 3).reshape(b * h, n, d).astype(k_cache.dtype)
+  old = jnp.einsum("xqd,xdk->xqk", qh, k_cache, preferred_element_type=jnp.float32) / math.sqrt(d)
+  old = old.reshape(b, h, n, max_len)
+  before = jnp.arange(max_len)[None, :] < jnp.broadcast_to(jnp.asarray(index, jnp.int32), (b,))[:, None]
+  keep = before[:, None, None, :] if mask is None else mask & before[:, None, None, :]
+  old = jnp.where(keep, old, jnp.finfo(jnp.float32).min)
+  new = jnp.einsum("bqhd,bkhd->bhqk", q, k, preferred_element_type=jnp.float32) / math.sqrt(d)
+  new = jnp.where(jnp.tril(jnp.ones((n, n), bool)), new, jnp.finfo(jnp.float32).min)
+  probs = jax.nn.softmax(jnp.concatenate([old, new], axis=-1), axis=-1)
+  p_old = probs[..., :max_len].astype(v_cache.dtype).reshape(b * h, n, max_len)
+  out = jnp.einsum("xqk,xkd->xqd", p_old, v_cache).reshape(b, h, n, d).transpose(0, 2, 1, 3)
+  out = out + jnp.einsum("bhqk,bkhd->bqhd", probs[..., max_len:].astype(v.dtype), v)
+  return out.astype(q.dtype)
 
 
 ATTENTION_IMPLS = ("einsum", "xla", "cudnn", "auto")
@@ -275,7 +318,8 @@ class Attention(nn.Module):
       mask: bool [batch, 1, seq, kv_len] (True = may attend) or None for full attention.
       cache: optional (k, v) KV cache (`init_cache`'s layout): the new keys/values are written in place at
         `cache_index` (`write_cache`), then attention runs over the whole cache (`cached_attention`; the mask,
-        [batch, 1, seq, max_len], hides unwritten slots).
+        [batch, 1, seq, max_len], hides unwritten slots). A `CallerCache` is read only, and the new entries are
+        returned in its place.
       cache_index: int scalar (every row) or int32 [batch]: where x's first position goes in the cache.
     Returns:
       ([batch, seq, d_model], updated cache or None)
@@ -288,6 +332,14 @@ class Attention(nn.Module):
     q, k, v = (constrain(qkv[:, :, i], ("batch", "seq", "heads", "kv")) for i in range(3))
     if cos is not None:
       q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+    if isinstance(cache, CallerCache):  # read the caller's cache, return the new entries (`CallerCache`)
+      entries = CallerCache(*cache_entries(k, v, cache.k.dtype))
+      if cache.k.shape[-1] == 0:
+        out = attend(q, k, v, mask, self.attention_impl)
+      else:
+        out = caller_cache_attention(q, k, v, cache, mask, cache_index)
+      out = dense(x.shape[-1], name="o_proj", axes=("heads", "embed"))(out.reshape(b, s, h * d))
+      return constrain(out, ("batch", "seq", "embed")), entries
     if cache is not None:
       cache = write_cache(cache, k, v, cache_index)
       if not (isinstance(cache_index, int) and cache_index == 0 and (mask is None or mask.shape[-1] == s)):

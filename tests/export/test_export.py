@@ -1,5 +1,6 @@
 """StableHLO round trip in a fresh process; TFLite parity, size and token-identical greedy generation without JAX."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -89,6 +90,51 @@ def test_stablehlo_round_trip_in_a_fresh_process(tmp_path, causal):
   np.testing.assert_array_equal(got["nat_logits"], np.asarray(native[0]))
   np.testing.assert_array_equal(got["nat_steps"], np.asarray(native[1]))
   assert result["tokens"] == expected_tokens
+
+
+def _write_entries(caches, entries, start):
+  """Writes `CallerCache` entries (cache_names order: k [bh, d, n], v [bh, n, d]) at positions start..start+n-1."""
+  out = []
+  for i, (c, e) in enumerate(zip(caches, entries)):
+    c = np.array(c)
+    if i % 2 == 0:
+      c[:, :, start : start + e.shape[2]] = e
+    else:
+      c[:, start : start + e.shape[1], :] = e
+    out.append(c)
+  return out
+
+
+def test_caller_owned_caches_decode_as_the_in_place_caches(causal):
+  """The TFLite path (`layers.CallerCache`: caches read only, new entries returned and written by the caller)
+  computes the in-place path's logits, depth and caches, at 2 segments; stale slots past the position are ignored."""
+  model, variables = causal
+  cfg = dataclasses.replace(model.cfg, halt_max_steps=2)
+  served = serving.serve(hrm.HRMCore(cfg), variables)
+  one = lambda v: np.asarray([v], np.int32)
+  inputs = np.zeros((1, 8), np.int32)
+  inputs[0, :5] = PROMPT
+  zero = [np.zeros(s.shape, s.dtype) for _, s in serving.cache_specs(cfg, 1, 2)]
+  ref_logits, ref_depth, *ref = serving.prefill(served, None, inputs, one(5), one(4), one(0), *zero, skip_halted=False)
+  logits, depth, *entries = serving.prefill_entries(served, None, inputs, one(5), one(4), one(0), segments=2)
+  np.testing.assert_allclose(logits, ref_logits, rtol=1e-5, atol=1e-5)
+  np.testing.assert_array_equal(depth, ref_depth)
+  assert entries[0].shape[-1] == cfg.prefix_len + 8
+  # stale values past the prompt (as a previous, longer request leaves them) must not be read
+  caches = _write_entries([np.full(s.shape, 7.0, s.dtype) for _, s in serving.cache_specs(cfg, 1, 2)], entries, 0)
+  np.testing.assert_allclose(
+    caches[0][..., : cfg.prefix_len + 8], np.asarray(ref[0])[..., : cfg.prefix_len + 8], atol=1e-5
+  )
+  for t, token in enumerate([3, 9, 4]):
+    ref_logits, *ref = serving.decode(served, None, one(token), one(5 + t), ref_depth, *ref)
+    logits, *entries = serving.decode_entries(served, None, one(token), one(5 + t), depth, *caches)
+    assert entries[0].shape[-1] == 1 and entries[1].shape[1] == 1
+    np.testing.assert_allclose(logits, ref_logits, rtol=1e-5, atol=1e-5)
+    caches = _write_entries(caches, entries, cfg.prefix_len + 5 + t)
+    filled = cfg.prefix_len + 6 + t  # positions written so far
+    for i, (c, r) in enumerate(zip(caches, ref)):
+      part = (lambda a: a[..., :filled]) if i % 2 == 0 else (lambda a: a[:, :filled])  # k [bh, d, L], v [bh, L, d]
+      np.testing.assert_allclose(part(c), part(np.asarray(r)), atol=1e-5)
 
 
 @pytest.fixture(scope="module")
@@ -189,30 +235,36 @@ def test_litert_runner_generates_like_jax_without_jax(tflite_models, q):
     print(f"int8 runner tokens {result['ids']} vs fp32 JAX {expected}")
 
 
-def test_tflite_caches_persist_across_signatures(tflite_models):
-  """prefill_8 writes the resource-variable caches, decode reads and extends them: logits and depth as in JAX."""
-  from ai_edge_litert import interpreter as litert
+def test_tflite_decode_reads_caller_caches_written_in_place(tflite_models):
+  """prefill_8's entries go into decode's input buffers and decode's new entries in place (the runner's Model):
+  logits and depth as the JAX in-place caches give, and decode's inputs are the primary subgraph's."""
+  from hrm_jax.export import litert_runner
 
   model, variables, files = tflite_models
   d, manifest = files["none"]
   assert set(manifest["files"]["model"]["signatures"]) == {"prefill_8", "prefill_16", "decode"}
-  interp = litert.Interpreter(model_path=os.path.join(d, "model.tflite"))
+  runner = litert_runner.Model(d)
   one = lambda v: np.asarray([v], np.int32)
   inputs = np.zeros((1, 8), np.int32)
   inputs[0, :5] = PROMPT
-  got = interp.get_signature_runner("prefill_8")(
-    inputs=inputs, prompt_length=one(5), language_id=one(4), task_id=one(0)
-  )
+  logits, depth = runner.prefill(PROMPT, 4, 0)
   served = serving.serve(model, variables)
   zero = [np.zeros(s.shape, s.dtype) for _, s in serving.cache_specs(served.cfg, 1, manifest["segments"])]
   ref_logits, ref_depth, *caches = serving.prefill(served, None, inputs, one(5), one(4), one(0), *zero)
-  np.testing.assert_allclose(got["logits"], ref_logits, atol=1e-4)
-  np.testing.assert_array_equal(got["depth"], ref_depth)
-  decode = interp.get_signature_runner("decode")  # a runner fetched after the prefill sees its caches
+  np.testing.assert_allclose(logits, ref_logits[0], atol=1e-4)
+  assert depth == int(ref_depth[0])
   for t, token in enumerate([3, 9]):
-    out = decode(token=one(token), position=one(5 + t), depth=got["depth"])
+    got = runner.decode(token, 5 + t, depth)
     ref, *caches = serving.decode(served, None, one(token), one(5 + t), ref_depth, *caches)
-    np.testing.assert_allclose(out["logits"], ref, atol=1e-4)
+    np.testing.assert_allclose(got, ref[0], atol=1e-4)
+  k0 = runner._view(runner.cache_names[0]).copy()  # keys of positions 0..6 as JAX wrote them
+  np.testing.assert_allclose(k0[..., :7], np.asarray(caches[0])[..., :7], atol=1e-4)
+  # a second, shorter prompt reuses the caches without clearing them (stale slots are never read)
+  logits2, depth2 = runner.prefill(PROMPT[:3], 4, 0)
+  ref2 = serving.prefill(served, None, np.pad(inputs[:, :3], ((0, 0), (0, 5))), one(3), one(4), one(0), *zero)
+  np.testing.assert_allclose(
+    runner.decode(7, 3, depth2), serving.decode(served, None, one(7), one(3), ref2[1], *ref2[2:])[0][0], atol=1e-4
+  )
 
 
 def test_native_only_model_exports_native(tmp_path):
