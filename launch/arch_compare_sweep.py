@@ -1,6 +1,6 @@
 """The architecture comparison's sweep: HRM vs TRM vs the pre-norm Transformer at matched parameters and FLOPs.
 
-    python -m hrm_jax.bench.arch_compare                   # default size: ~1 h on 2 quiet CPU cores
+    python -m hrm_jax.bench.arch_compare                   # default size: ~2.5 h on 2 CPU cores (10-15 min per arm and seed)
     python -m hrm_jax.bench.arch_compare --size small      # ~10-15 min on 2 quiet CPU cores
     launch/arch_compare_gpu.sh                             # the large size on one GPU
 
@@ -88,7 +88,7 @@ SIZES = {
     "seeds": [0, 1],
     "eval": {"max_ops": 4, "per_cell": 2, "lcb": 4, "budgets": [1, 2, 4], "max_new_tokens": 32, "workers": 2},
   },
-  # ~1 h on 2 quiet cores: the same model, longer. Budgets up to 4 (twice the trained 2 segments): each budget is
+  # ~2.5 h on 2 cores (measured 2026-12-03: 10-15 min per arm and seed): the same model, longer. Budgets up to 4 (twice the trained 2 segments): each budget is
   # a generation compile per setting and arm, and a budget of 8 alone took 2 min to compile here (2026-12-03).
   "default": {
     "fixed": {**_TINY_CPU, "train.num_steps": 500, "train.log_every": 50, "train.checkpoint_every": 250},

@@ -1,6 +1,6 @@
 """HRM vs TRM vs the pre-norm Transformer: matched parameters and training FLOPs, held-out pass@1 by execution.
 
-    python -m hrm_jax.bench.arch_compare                          # default size (~1 h on 2 quiet CPU cores)
+    python -m hrm_jax.bench.arch_compare                          # default size (~2.5 h on 2 CPU cores)
     python -m hrm_jax.bench.arch_compare --size small             # ~10-15 min
     python -m hrm_jax.bench.arch_compare --size small --arms hrm,transformer --seeds 0
     launch/arch_compare_gpu.sh                                    # the large size on one GPU
