@@ -227,20 +227,30 @@ def write_cache(cache: tuple[Array, Array], k: Array, v: Array, index: Array | i
   return k_out.reshape(k_cache.shape), v_out.reshape(v_cache.shape)
 
 
+def _cache_scores(q: Array, k_cache: Array) -> Array:
+  """Scaled scores fp32 [batch, heads, n, max_len] of q [batch, n, heads, head_dim] against a k cache
+  (`init_cache`'s layout, read as it lies)."""
+  b, n, h, d = q.shape
+  qh = q.transpose(0, 2, 1, 3).reshape(b * h, n, d).astype(k_cache.dtype)
+  scores = jnp.einsum("xqd,xdk->xqk", qh, k_cache, preferred_element_type=jnp.float32) / math.sqrt(d)
+  return scores.reshape(b, h, n, k_cache.shape[-1])
+
+
+def _cache_values(probs: Array, v_cache: Array) -> Array:
+  """probs [batch, heads, n, max_len] times a v cache (`init_cache`'s layout): [batch, n, heads, head_dim]."""
+  b, h, n, max_len = probs.shape
+  out = jnp.einsum("xqk,xkd->xqd", probs.astype(v_cache.dtype).reshape(b * h, n, max_len), v_cache)
+  return out.reshape(b, h, n, -1).transpose(0, 2, 1, 3)
+
+
 def cached_attention(q: Array, cache: tuple[Array, Array], mask: Array | None) -> Array:
   """Softmax attention of q [batch, n, heads, head_dim] over a whole KV cache; mask bool [batch, 1, n, max_len].
   Returns [batch, n, heads, head_dim]."""
   k_cache, v_cache = cache
-  b, n, h, d = q.shape
-  max_len = k_cache.shape[-1]
-  qh = q.transpose(0, 2, 1, 3).reshape(b * h, n, d).astype(k_cache.dtype)
-  scores = jnp.einsum("xqd,xdk->xqk", qh, k_cache, preferred_element_type=jnp.float32) / math.sqrt(d)
-  scores = scores.reshape(b, h, n, max_len)
+  scores = _cache_scores(q, k_cache)
   if mask is not None:
     scores = jnp.where(mask, scores, jnp.finfo(jnp.float32).min)
-  probs = jax.nn.softmax(scores, axis=-1).astype(v_cache.dtype).reshape(b * h, n, max_len)
-  out = jnp.einsum("xqk,xkd->xqd", probs, v_cache)
-  return out.reshape(b, h, n, d).transpose(0, 2, 1, 3).astype(q.dtype)
+  return _cache_values(jax.nn.softmax(scores, axis=-1), v_cache).astype(q.dtype)
 
 
 def caller_cache_attention(q: Array, k: Array, v: Array, cache: CallerCache, mask: Array | None, index) -> Array:
@@ -248,19 +258,15 @@ def caller_cache_attention(q: Array, k: Array, v: Array, cache: CallerCache, mas
   head_dim] at positions index..index + n - 1 attend to the cache's positions before `index` (int or int32 [batch])
   and, causally, to each other; one softmax over both. mask: bool [batch, 1, n, max_len] or None."""
   k_cache, v_cache = cache
-  b, n, h, d = q.shape
+  b, n, _, d = q.shape
   max_len = k_cache.shape[-1]
-  qh = q.transpose(0, 2, 1, 3).reshape(b * h, n, d).astype(k_cache.dtype)
-  old = jnp.einsum("xqd,xdk->xqk", qh, k_cache, preferred_element_type=jnp.float32) / math.sqrt(d)
-  old = old.reshape(b, h, n, max_len)
   before = jnp.arange(max_len)[None, :] < jnp.broadcast_to(jnp.asarray(index, jnp.int32), (b,))[:, None]
   keep = before[:, None, None, :] if mask is None else mask & before[:, None, None, :]
-  old = jnp.where(keep, old, jnp.finfo(jnp.float32).min)
+  old = jnp.where(keep, _cache_scores(q, k_cache), jnp.finfo(jnp.float32).min)
   new = jnp.einsum("bqhd,bkhd->bhqk", q, k, preferred_element_type=jnp.float32) / math.sqrt(d)
   new = jnp.where(jnp.tril(jnp.ones((n, n), bool)), new, jnp.finfo(jnp.float32).min)
   probs = jax.nn.softmax(jnp.concatenate([old, new], axis=-1), axis=-1)
-  p_old = probs[..., :max_len].astype(v_cache.dtype).reshape(b * h, n, max_len)
-  out = jnp.einsum("xqk,xkd->xqd", p_old, v_cache).reshape(b, h, n, d).transpose(0, 2, 1, 3)
+  out = _cache_values(probs[..., :max_len], v_cache)
   out = out + jnp.einsum("bhqk,bkhd->bqhd", probs[..., max_len:].astype(v.dtype), v)
   return out.astype(q.dtype)
 
